@@ -1,0 +1,42 @@
+package dev.cumulus;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/** Argument and state checks that name what was wrong, in the style of Caffeine's builder. */
+final class Checks {
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:$()\\[\\],-]{0,127}");
+
+  private Checks() {}
+
+  static void requireArgument(boolean ok, String template, Object... args) {
+    if (!ok) {
+      throw new IllegalArgumentException(String.format(template, args));
+    }
+  }
+
+  static void requireState(boolean ok, String template, Object... args) {
+    if (!ok) {
+      throw new IllegalStateException(String.format(template, args));
+    }
+  }
+
+  /** A positive duration; names the option in the message. */
+  static Duration positive(String option, Duration value) {
+    Objects.requireNonNull(value, option);
+    requireArgument(!value.isNegative() && !value.isZero(),
+        "%s must be positive but was %s", option, value);
+    return value;
+  }
+
+  /** A function name: 1 to 128 characters, usable in a URL path segment and an event-bus address. */
+  static String functionName(String name) {
+    Objects.requireNonNull(name, "name");
+    requireArgument(!name.isBlank(), "function name must not be blank but was '%s'", name);
+    requireArgument(NAME.matcher(name).matches(),
+        "function name must be 1 to 128 characters of letters, digits and . _ : $ ( ) [ ] , -"
+            + " starting with a letter or digit, but was '%s'", name);
+    return name;
+  }
+}

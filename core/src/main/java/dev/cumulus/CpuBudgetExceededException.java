@@ -1,0 +1,39 @@
+package dev.cumulus;
+
+import java.time.Duration;
+
+/**
+ * The invocation used more CPU time than its function's {@linkplain FnSpec.Builder#cpuBudget(Duration)
+ * CPU budget}: it was interrupted and failed. The in-process form of a platform's CPU limit. Counted
+ * in {@link FunctionStats#failures()}.
+ */
+public final class CpuBudgetExceededException extends CumulusException {
+  private static final long serialVersionUID = 1L;
+
+  private final Duration budget;
+  private final Duration used;
+
+  /**
+   * Creates the exception.
+   *
+   * @param functionName the function whose invocation ran over budget
+   * @param budget the budget
+   * @param used the CPU time the invocation had used when it was stopped
+   */
+  public CpuBudgetExceededException(String functionName, Duration budget, Duration used) {
+    super(functionName, "function '" + functionName + "' used " + used.toNanos() / 1_000 + " µs of CPU,"
+        + " over its budget of " + budget, null, false);
+    this.budget = budget;
+    this.used = used;
+  }
+
+  /** Returns the budget that was exceeded. @return the CPU budget */
+  public Duration budget() {
+    return budget;
+  }
+
+  /** Returns the CPU time used when the invocation was stopped. @return the CPU time used */
+  public Duration used() {
+    return used;
+  }
+}

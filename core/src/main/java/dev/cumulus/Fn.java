@@ -1,0 +1,73 @@
+package dev.cumulus;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A registered function: call it synchronously or asynchronously, and read its stats.
+ *
+ * <pre>{@code
+ * Fn<String, Integer> words = cumulus.register(FnSpec.of("word-count", (String s) -> s.split(" ").length).build());
+ * int n = words.invoke("a b c");                               // 3
+ * CompletableFuture<Integer> later = words.invokeAsync("a b");  // completes with 2
+ * }</pre>
+ *
+ * <p>Every call reaches admission: it starts at once if the function is under its concurrency
+ * limit, waits in the function's queue (first in, first out) if it is not, and is throttled if the
+ * queue is full. Instances are thread-safe.
+ *
+ * @param <I> the input type
+ * @param <O> the output type
+ */
+public interface Fn<I, O> {
+  /**
+   * Returns the function's name.
+   *
+   * @return the name it was registered under
+   */
+  String name();
+
+  /**
+   * Returns the spec the function was registered with.
+   *
+   * @return the spec
+   */
+  FnSpec<I, O> spec();
+
+  /**
+   * Runs the function on one input and waits for its result. The calling thread only waits (a
+   * virtual thread unmounts); the function runs on a Cumulus virtual thread.
+   *
+   * @param input the input; {@code null} only for a function without input ({@link FnSpec#ofSupplier})
+   * @return the function's result
+   * @throws InvalidInputException if the input is null or not of the declared input type
+   * @throws ThrottledException if the function is at its concurrency limit and its queue is full
+   * @throws FunctionTimeoutException if the invocation ran past the function's timeout
+   * @throws FunctionFailedException if the function threw; the cause is what it threw
+   * @throws CpuBudgetExceededException if the invocation used more than its CPU budget
+   * @throws RuntimeClosedException if the runtime is closing or closed
+   * @throws UnknownFunctionException if the function was unregistered
+   * @throws CumulusException if the calling thread was interrupted while waiting (its interrupt
+   *     status is set again; the invocation goes on)
+   */
+  O invoke(I input);
+
+  /**
+   * Starts the function on one input and returns at once. Every outcome, including throttling, a
+   * closed runtime and an invalid input, arrives through the future, never as an exception from this
+   * method. Cancelling the future before the invocation starts removes it (it never runs and is
+   * counted as {@link FunctionStats#cancelled()}); once it runs, cancelling only stops the wait.
+   * Dependent stages added without an executor run on the function's virtual thread.
+   *
+   * @param input the input; {@code null} only for a function without input
+   * @return a future of the result, failed with the exceptions listed for {@link #invoke}
+   */
+  CompletableFuture<O> invokeAsync(I input);
+
+  /**
+   * Returns a snapshot of the function's counters and metered usage. It includes every invocation
+   * whose result its caller already has.
+   *
+   * @return the stats
+   */
+  FunctionStats stats();
+}

@@ -1,0 +1,107 @@
+package dev.cumulus;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * A snapshot of one function's counters, gauges and metered usage since it was registered.
+ *
+ * <p>At rest the counters add up: {@code invocations == successes + failures + timeouts + throttles
+ * + rejected + cancelled}, and {@code inFlight} and {@code queued} are zero. Once a caller holds an
+ * invocation's result or failure, every snapshot taken afterwards includes that invocation, its CPU
+ * time and its allocated bytes ("read your calls").
+ *
+ * <p>CPU time and allocated bytes are measured only in {@link MeteringMode#EXACT}; in
+ * {@link MeteringMode#WALL_CLOCK_ONLY} they are zero, never an estimate.
+ *
+ * @param name the function's name
+ * @param invocations calls that reached admission
+ * @param successes invocations that returned a result
+ * @param failures invocations whose code threw ({@link FunctionFailedException}), including those
+ *     stopped for exceeding their CPU budget
+ * @param timeouts invocations that ran past their timeout ({@link FunctionTimeoutException})
+ * @param throttles calls refused because the function was at its limits ({@link ThrottledException})
+ * @param rejected calls refused by a closing runtime, or abandoned at its drain deadline
+ *     ({@link RuntimeClosedException})
+ * @param cancelled invocations whose caller cancelled the future before they started; they never ran
+ * @param coldStarts new instances created (each ran the function's init)
+ * @param inFlight invocations running now, including overdue ones
+ * @param queued invocations waiting to start
+ * @param warmInstances instances alive now, busy or idle
+ * @param peakConcurrency the most invocations that ran at once
+ * @param overdue invocations that timed out but whose code has not returned yet: each still holds a
+ *     concurrency slot
+ * @param cpuTime CPU time used by the function's code, init included
+ * @param wallTime wall-clock time from start to end of invocations, summed
+ * @param queueWait time invocations spent waiting to start, summed
+ * @param initTime wall-clock time spent creating instances (cold starts), summed
+ * @param allocatedBytes heap bytes allocated by the function's code
+ * @param billedMillis billed duration: each invocation's wall time rounded up to a whole
+ *     millisecond (at least 1 ms), summed, as the platforms bill duration
+ * @param billedCpuMillis billed CPU: each invocation's CPU time rounded up to a whole millisecond
+ *     (at least 1 ms), summed; zero unless metering is {@link MeteringMode#EXACT}
+ * @param latency time from call to completion (queue wait included) over a recent window
+ * @param cpuPerInvocation CPU time per invocation over a recent window (empty unless EXACT)
+ */
+public record FunctionStats(
+    String name,
+    long invocations,
+    long successes,
+    long failures,
+    long timeouts,
+    long throttles,
+    long rejected,
+    long cancelled,
+    long coldStarts,
+    int inFlight,
+    int queued,
+    int warmInstances,
+    int peakConcurrency,
+    int overdue,
+    Duration cpuTime,
+    Duration wallTime,
+    Duration queueWait,
+    Duration initTime,
+    long allocatedBytes,
+    long billedMillis,
+    long billedCpuMillis,
+    Percentiles latency,
+    Percentiles cpuPerInvocation) {
+
+  /**
+   * Checks the snapshot.
+   *
+   * @throws NullPointerException if a reference component is null
+   */
+  public FunctionStats {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(cpuTime, "cpuTime");
+    Objects.requireNonNull(wallTime, "wallTime");
+    Objects.requireNonNull(queueWait, "queueWait");
+    Objects.requireNonNull(initTime, "initTime");
+    Objects.requireNonNull(latency, "latency");
+    Objects.requireNonNull(cpuPerInvocation, "cpuPerInvocation");
+  }
+
+  /**
+   * Returns the invocations that ended, one way or another.
+   *
+   * @return {@code successes + failures + timeouts + throttles + rejected + cancelled}
+   */
+  public long completed() {
+    return successes + failures + timeouts + throttles + rejected + cancelled;
+  }
+
+  @Override
+  public String toString() {
+    return name + ": invocations=" + invocations + " (ok " + successes + ", failed " + failures
+        + ", timed out " + timeouts + ", throttled " + throttles + ", rejected " + rejected
+        + ", cancelled " + cancelled + "), inFlight=" + inFlight + ", queued=" + queued
+        + ", warm=" + warmInstances + ", coldStarts=" + coldStarts + ", peak=" + peakConcurrency
+        + (overdue > 0 ? ", overdue=" + overdue : "")
+        + ", cpu=" + Durations.format(cpuTime) + ", wall=" + Durations.format(wallTime)
+        + ", init=" + Durations.format(initTime) + ", allocated=" + allocatedBytes + " B"
+        + ", billed=" + billedMillis + " ms (cpu " + billedCpuMillis + " ms)"
+        + ", latency[" + latency + "]";
+  }
+}

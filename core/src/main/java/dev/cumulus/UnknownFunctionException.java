@@ -1,0 +1,41 @@
+package dev.cumulus;
+
+import java.util.List;
+
+/**
+ * No function of that name is registered. The message lists the registered names closest to the one
+ * asked for, so a typo is found at a glance.
+ */
+public final class UnknownFunctionException extends CumulusException {
+  private static final long serialVersionUID = 1L;
+
+  private final List<String> nearNames;
+
+  /**
+   * Creates the exception.
+   *
+   * @param functionName the name that was asked for
+   * @param nearNames registered names close to it, closest first (may be empty)
+   */
+  public UnknownFunctionException(String functionName, List<String> nearNames) {
+    super(functionName, message(functionName, nearNames), null);
+    this.nearNames = List.copyOf(nearNames);
+  }
+
+  /**
+   * Returns the registered names closest to the one asked for, closest first.
+   *
+   * @return the near names, possibly empty
+   */
+  public List<String> nearNames() {
+    return nearNames;
+  }
+
+  private static String message(String name, List<String> near) {
+    if (near.isEmpty()) {
+      return "no function named '" + name + "' is registered";
+    }
+    return "no function named '" + name + "' is registered; did you mean "
+        + String.join(" or ", near.stream().map(n -> "'" + n + "'").toList()) + "?";
+  }
+}

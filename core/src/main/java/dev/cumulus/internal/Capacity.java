@@ -1,0 +1,109 @@
+package dev.cumulus.internal;
+
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The runtime-wide concurrency limit ("account limit"). Every running worker holds one slot. A
+ * function with reserved concurrency uses slots set aside for it alone; the other functions share
+ * what is left ({@code max - reserved}). Functions that need a slot while none is free wait here, in
+ * arrival order, and a released slot goes to the first of them: a busy function cannot starve an
+ * unreserved neighbour, because its workers hand their slot over while anyone waits.
+ */
+final class Capacity {
+  private final int max;
+  /** Total slots in use (high 32 bits) and slots in use by unreserved functions (low 32 bits). */
+  private final AtomicLong inUse = new AtomicLong();
+  private final ConcurrentLinkedQueue<Deployment> waiters = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger waiting = new AtomicInteger();
+  private volatile int reserved;
+
+  Capacity(int max) {
+    this.max = max;
+  }
+
+  int max() {
+    return max;
+  }
+
+  int reserved() {
+    return reserved;
+  }
+
+  void reserve(int delta) {
+    reserved += delta; // callers hold the registration lock
+  }
+
+  int unreservedLimit() {
+    return max - reserved;
+  }
+
+  /** Slots a function could still take right now (an estimate, for admission headroom). */
+  int available(boolean shared) {
+    long s = inUse.get();
+    int total = max - (int) (s >>> 32);
+    return shared ? Math.min(total, unreservedLimit() - (int) s) : total;
+  }
+
+  int inUse() {
+    return (int) (inUse.get() >>> 32);
+  }
+
+  boolean tryAcquire(boolean shared) {
+    for (;;) {
+      long s = inUse.get();
+      int total = (int) (s >>> 32);
+      int unreserved = (int) s;
+      if (total >= max || (shared && unreserved >= max - reserved)) {
+        return false;
+      }
+      long next = ((long) (total + 1) << 32) | (unreserved + (shared ? 1 : 0));
+      if (inUse.compareAndSet(s, next)) {
+        return true;
+      }
+    }
+  }
+
+  void release(boolean shared) {
+    inUse.addAndGet(-((1L << 32) + (shared ? 1 : 0)));
+    if (waiting.get() > 0) {
+      wakeWaiters();
+    }
+  }
+
+  boolean hasWaiters() {
+    return waiting.get() > 0;
+  }
+
+  /** Queues {@code d} to get a worker when a slot frees up. */
+  void await(Deployment d) {
+    if (d.markWaiting()) {
+      waiters.offer(d);
+      waiting.incrementAndGet();
+    }
+    // A slot may have been released between the caller's failed attempt and the offer.
+    wakeWaiters();
+  }
+
+  private void wakeWaiters() {
+    for (int n = waiting.get(); n > 0; n--) {
+      Deployment d = waiters.poll();
+      if (d == null) {
+        return;
+      }
+      waiting.decrementAndGet();
+      d.clearWaiting();
+      if (!d.tryStartWorker()) {
+        // No slot for it after all (another function took it): it keeps its place at the back.
+        if (d.needsWorker()) {
+          if (d.markWaiting()) {
+            waiters.offer(d);
+            waiting.incrementAndGet();
+          }
+          return;
+        }
+      }
+    }
+  }
+}

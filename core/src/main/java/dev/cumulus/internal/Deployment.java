@@ -1,0 +1,664 @@
+package dev.cumulus.internal;
+
+import dev.cumulus.CpuBudgetExceededException;
+import dev.cumulus.CumulusException;
+import dev.cumulus.Fn;
+import dev.cumulus.FnSpec;
+import dev.cumulus.FunctionStats;
+import dev.cumulus.FunctionTimeoutException;
+import dev.cumulus.InvalidInputException;
+import dev.cumulus.RuntimeClosedException;
+import dev.cumulus.ThrottledException;
+import dev.cumulus.UnknownFunctionException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BiFunction;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A registered function at run time: its admission (bounded FIFO queue in front of a concurrency
+ * limit), its draining workers, its warm instances, its timeout watch and its counters.
+ *
+ * <p>Three counters drive everything: {@code accepted} (calls admitted), {@code started} (taken
+ * from the queue by a worker) and {@code finished}. Queued = accepted - started; running =
+ * started - finished; a worker is free when it is not running an invocation. A call starts a new
+ * worker only if more invocations wait than there are free workers, so non-blocking work is
+ * drained by a few long-lived workers and blocking work grows one worker per waiting invocation,
+ * up to the limit.
+ */
+public final class Deployment implements Fn<Object, Object> {
+  /** How long an idle worker spins for more work before it ends (a few microseconds at most). */
+  private static final int LINGER_SPINS = 64;
+  private static final long MIN_BUDGET_CHECK_NANOS = 1_000_000;
+
+  final String name;
+  final Supplier<?> init;
+  final BiFunction<Object, Object, Object> handler;
+  final InstancePool instances;
+  final FunctionMeter meter;
+  final Distribution latency;
+  final Distribution cpuPerInvocation;
+  final boolean exact;
+  /** Percentiles record one invocation in {@code sampleMask + 1}; 0 below ~20 000 calls/s. */
+  volatile int sampleMask;
+  volatile long nextSamplingCheck;
+  private long finishedAtSamplingCheck;
+  private final ReentrantLock samplingLock = new ReentrantLock();
+  /** Carriers shared by the runtime's virtual threads; 0 on the JDK's default scheduler. */
+  final int parallelism;
+
+  private final Engine engine;
+  private final FnSpec<Object, Object> spec;
+  private final Class<?> inputType;
+  private final int reserved; // 0 = shares the unreserved capacity
+  private final int limit;
+  private final int queueCapacity;
+  private final long timeoutNanos;
+  private final long budgetNanos;
+  private final String threadName;
+
+  private final ConcurrentLinkedQueue<Invocation> queue = new ConcurrentLinkedQueue<>();
+  private final Counter accepted = new Counter();
+  private final Counter started = new Counter();
+  private final Counter finished = new Counter();
+  private final AtomicInteger workers = new AtomicInteger();
+  /** Workers unmounted in the middle of an invocation (sleeping, waiting for I/O or a lock). */
+  private final AtomicInteger blocked = new AtomicInteger();
+  private final AtomicInteger peak = new AtomicInteger();
+  private final AtomicBoolean waitingForCapacity = new AtomicBoolean();
+  /** The timeout watch, pending only while the function has workers (guarded by {@link #lock}). */
+  private Clock.@Nullable Timer watch;
+
+  private final LongAdder throttles = new LongAdder();
+  private final LongAdder rejected = new LongAdder();
+  private final AtomicLong timeouts = new AtomicLong();
+  private final AtomicLong overBudget = new AtomicLong();
+  private final AtomicInteger overdue = new AtomicInteger();
+  private final AtomicLong provisionNanos = new AtomicLong();
+  /** Accepted calls later abandoned by close: counted once, as rejected. */
+  private final AtomicLong abandoned = new AtomicLong();
+
+  /** Guards {@link #live} and {@link #totals}, so that a stats reader counts every tally once. */
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Set<Worker> live = new HashSet<>();
+  private final Tally totals = new Tally();
+
+  private volatile boolean draining;
+  private volatile boolean retired;
+  private final CompletableFuture<Void> drained = new CompletableFuture<>();
+
+  @SuppressWarnings("unchecked")
+  Deployment(Engine engine, FnSpec<?, ?> spec, Supplier<?> init, BiFunction<Object, Object, Object> handler) {
+    this.engine = engine;
+    this.spec = (FnSpec<Object, Object>) spec;
+    this.name = spec.name();
+    this.init = init;
+    this.handler = handler;
+    this.inputType = spec.inputType();
+    this.reserved = spec.maxConcurrency().orElse(0);
+    this.limit = reserved > 0 ? reserved : Integer.MAX_VALUE;
+    this.queueCapacity = spec.queueCapacity();
+    this.timeoutNanos = spec.timeout().toNanos();
+    this.budgetNanos = spec.cpuBudget().map(Duration::toNanos).orElse(0L);
+    this.threadName = "cumulus-fn-" + name;
+    this.exact = engine.exact();
+    this.parallelism = engine.parallelism();
+    this.nextSamplingCheck = System.nanoTime() + SAMPLING_PERIOD_NANOS;
+    this.meter = new FunctionMeter(name, engine.meterSlots());
+    io.micrometer.core.instrument.Clock mc = Distribution.micrometerClock(engine.clock());
+    this.latency = new Distribution(mc);
+    this.cpuPerInvocation = new Distribution(mc);
+    this.instances = new InstancePool(engine.clock(), spec.keepAlive().toNanos(), spec.minInstances(),
+        doomed -> engine.closeInstances(this, doomed));
+  }
+
+  int reserved() {
+    return reserved;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Fn
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public FnSpec<Object, Object> spec() {
+    return spec;
+  }
+
+  @Override
+  public @Nullable Object invoke(@Nullable Object input) {
+    return await(name, invokeAsync(input));
+  }
+
+  @Override
+  public CompletableFuture<Object> invokeAsync(@Nullable Object input) {
+    InvalidInputException invalid = checkInput(input);
+    if (invalid != null) {
+      return CompletableFuture.failedFuture(invalid);
+    }
+    return submit(input);
+  }
+
+  /** Waits for an invocation on behalf of a synchronous caller and rethrows its failure as is. */
+  static @Nullable Object await(String name, CompletableFuture<Object> future) {
+    try {
+      return future.get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new CumulusException(name, "invocation of '" + name + "' failed", e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CumulusException(name, "interrupted while waiting for function '" + name + "'", e);
+    } catch (java.util.concurrent.CancellationException e) {
+      throw new CumulusException(name, "the invocation of '" + name + "' was cancelled", e);
+    }
+  }
+
+  @Nullable InvalidInputException checkInput(@Nullable Object input) {
+    if (input == null) {
+      return inputType == Void.class ? null : new InvalidInputException(name, inputType, null);
+    }
+    if (inputType != Object.class && !inputType.isInstance(input)) {
+      return new InvalidInputException(name, inputType, input.getClass());
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Admission
+
+  CompletableFuture<Object> submit(@Nullable Object input) {
+    if (retired) {
+      return CompletableFuture.failedFuture(new UnknownFunctionException(name, List.of()));
+    }
+    if (engine.isClosing()) {
+      rejected.increment();
+      return CompletableFuture.failedFuture(new RuntimeClosedException(name,
+          "the Cumulus runtime is closed; function '" + name + "' accepts no more calls"));
+    }
+    Invocation inv = new Invocation(input, System.nanoTime());
+    for (;;) {
+      long a = accepted.get();
+      long s = started.get();
+      long f = finished.get();
+      int w = workers.get();
+      long waiting = a + 1 - s;
+      long free = Math.max(0, w - (s - f));
+      long startable = Math.max(0, Math.min(limit - w, engine.capacity().available(reserved == 0)));
+      if (waiting > queueCapacity + free + startable) {
+        throttles.increment();
+        return CompletableFuture.failedFuture(throttled(w));
+      }
+      if (accepted.compareAndSet(a, a + 1)) {
+        break;
+      }
+    }
+    queue.offer(inv);
+    startWorkerIfNeeded();
+    return inv;
+  }
+
+  private ThrottledException throttled(int running) {
+    Capacity c = engine.capacity();
+    String why;
+    if (reserved > 0) {
+      why = running + " running (maxConcurrency " + reserved + ")";
+    } else if (c.unreservedLimit() <= 0) {
+      why = "no unreserved concurrency is left: the runtime's maxConcurrency " + c.max()
+          + " is all reserved by other functions";
+    } else {
+      why = running + " running and the runtime's unreserved concurrency (" + c.unreservedLimit()
+          + " of maxConcurrency " + c.max() + ") in use";
+    }
+    return new ThrottledException(name, "function '" + name + "' is throttled: " + why + " and "
+        + queueCapacity + " waiting (queueCapacity " + queueCapacity + ")");
+  }
+
+  /**
+   * A new worker would help: more invocations wait than there are free workers to take them, and
+   * fewer workers than carriers are runnable (the others are blocked). Workers on every carrier
+   * already make a new one useless for now; when one of them blocks, {@link #blocked()} asks again.
+   * On the JDK's default scheduler blocking cannot be seen, so only the first condition applies.
+   */
+  boolean needsWorker() {
+    long s = started.get();
+    long waiting = accepted.get() - s;
+    int w = workers.get();
+    long free = w - (s - finished.get());
+    return waiting > free && (parallelism == 0 || w - blocked.get() < parallelism);
+  }
+
+  /** A worker blocked in the middle of an invocation (carrier side): its carrier is free now. */
+  void blocked() {
+    blocked.incrementAndGet();
+    startWorkerIfNeeded();
+  }
+
+  void unblocked() {
+    blocked.decrementAndGet();
+  }
+
+  /**
+   * Starts a worker if one is needed and a slot is free; queues for capacity if only the runtime's
+   * capacity is missing.
+   */
+  void startWorkerIfNeeded() {
+    if (!tryStartWorker() && workers.get() < limit) {
+      // Blocked by the runtime-wide capacity, not by our own limit: wait for a slot.
+      engine.capacity().await(this);
+    }
+  }
+
+  /**
+   * Starts a worker if one is needed and a slot is free.
+   *
+   * @return false if a worker is needed but no slot was free
+   */
+  boolean tryStartWorker() {
+    if (!needsWorker()) {
+      return true;
+    }
+    if (!addWorkerSlot()) {
+      return false;
+    }
+    spawn();
+    return true;
+  }
+
+  private boolean addWorkerSlot() {
+    for (;;) {
+      int w = workers.get();
+      if (w >= limit) {
+        return false;
+      }
+      if (workers.compareAndSet(w, w + 1)) {
+        break;
+      }
+    }
+    if (engine.capacity().tryAcquire(reserved == 0)) {
+      return true;
+    }
+    workers.decrementAndGet();
+    return false;
+  }
+
+  private void releaseWorkerSlot() {
+    workers.decrementAndGet();
+    engine.capacity().release(reserved == 0);
+  }
+
+  boolean markWaiting() {
+    return waitingForCapacity.compareAndSet(false, true);
+  }
+
+  void clearWaiting() {
+    waitingForCapacity.set(false);
+  }
+
+  private void spawn() {
+    Worker w = new Worker(this);
+    lock.lock();
+    try {
+      live.add(w);
+      if (watch == null) {
+        watch = engine.clock().schedule(this::watch, firstCheckNanos());
+      }
+    } finally {
+      lock.unlock();
+    }
+    try {
+      Thread t = engine.newThread(threadName, meter, w, w);
+      w.thread = t;
+      t.start();
+    } catch (Throwable e) {
+      lock.lock();
+      try {
+        live.remove(w);
+      } finally {
+        lock.unlock();
+      }
+      releaseWorkerSlot();
+      engine.log(System.Logger.Level.ERROR, "cannot start a worker for function '" + name + "'", e);
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Worker side
+
+  /** The next invocation for {@code w}, or null when it should end (its slot is then released). */
+  @Nullable Invocation next(Worker w) {
+    for (;;) {
+      if (w.ranAny && reserved == 0 && engine.capacity().hasWaiters()) {
+        // Another function waits for the shared capacity: hand our slot over, queue behind it.
+        releaseWorkerSlot();
+        if (!queue.isEmpty() && needsWorker()) {
+          engine.capacity().await(this);
+        }
+        return null;
+      }
+      Invocation inv = queue.poll();
+      for (int i = 0; inv == null && i < LINGER_SPINS; i++) {
+        Thread.onSpinWait();
+        inv = queue.poll();
+      }
+      if (inv != null) {
+        started.incrementAndGet();
+        return inv;
+      }
+      releaseWorkerSlot();
+      // An invocation queued after our last poll may have seen this worker as free: take it back.
+      if (queue.isEmpty() || !needsWorker()) {
+        return null;
+      }
+      if (!addWorkerSlot()) {
+        if (workers.get() < limit) {
+          engine.capacity().await(this);
+        }
+        return null;
+      }
+    }
+  }
+
+  void started(Invocation inv) {
+    int running = (int) (started.get() - finished.get());
+    int p = peak.get();
+    while (running > p && !peak.compareAndSet(p, running)) {
+      p = peak.get();
+    }
+  }
+
+  void finishedOne() {
+    finished.incrementAndGet();
+  }
+
+  private static final long SAMPLING_PERIOD_NANOS = 100_000_000;
+  private static final long SAMPLES_PER_SECOND = 20_000;
+
+  /** Sets the sampling of percentiles from the rate of the last period (worker side, rarely). */
+  void adjustSampling(long now) {
+    if (!samplingLock.tryLock()) {
+      return;
+    }
+    try {
+      long last = nextSamplingCheck - SAMPLING_PERIOD_NANOS;
+      long f = finished.get();
+      long elapsed = Math.max(1, now - last);
+      double perSecond = (f - finishedAtSamplingCheck) * 1e9 / elapsed;
+      long ratio = (long) (perSecond / SAMPLES_PER_SECOND);
+      sampleMask = ratio <= 1 ? 0 : (int) Math.min(1 << 16, Long.highestOneBit(ratio) * 2) - 1;
+      finishedAtSamplingCheck = f;
+      nextSamplingCheck = now + SAMPLING_PERIOD_NANOS;
+    } finally {
+      samplingLock.unlock();
+    }
+  }
+
+  long tick(long nanos) {
+    return engine.systemClock() ? nanos : engine.clock().nanoTime();
+  }
+
+  void overdueReturned() {
+    overdue.decrementAndGet();
+  }
+
+  void workerEnded(Worker w, @Nullable Object instance) {
+    lock.lock();
+    try {
+      w.tally.addTo(totals);
+      live.remove(w);
+      if (live.isEmpty() && watch != null) {
+        watch.cancel(); // nothing left to watch: no timer while idle
+        watch = null;
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (instance != null) {
+      instances.release(instance);
+    }
+    if (draining || retired) {
+      checkDrained();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Timeouts and CPU budgets: one timer per function, armed only while it has workers.
+
+  private long firstCheckNanos() {
+    return budgetNanos > 0 ? Math.min(timeoutNanos, budgetNanos) : timeoutNanos;
+  }
+
+  private void watch() {
+    long now = engine.clock().nanoTime();
+    long next = Long.MAX_VALUE;
+    List<Worker> workersNow;
+    lock.lock();
+    try {
+      watch = null;
+      workersNow = new ArrayList<>(live);
+    } finally {
+      lock.unlock();
+    }
+    for (Worker w : workersNow) {
+      Invocation inv = w.current();
+      if (inv == null || !inv.isRunning()) {
+        continue;
+      }
+      long deadline = inv.startTick + timeoutNanos;
+      if (now - deadline >= 0) {
+        timeOut(w, inv);
+        continue;
+      }
+      next = Math.min(next, deadline);
+      if (budgetNanos > 0) {
+        if (inv.nextBudgetCheck == 0) {
+          inv.nextBudgetCheck = inv.startTick + budgetNanos;
+        }
+        if (now - inv.nextBudgetCheck >= 0) {
+          long used = w.cpuSoFar(inv);
+          if (used >= budgetNanos) {
+            exceedBudget(w, inv, used);
+            continue;
+          }
+          inv.nextBudgetCheck = now + Math.max(MIN_BUDGET_CHECK_NANOS, budgetNanos - Math.max(0, used));
+        }
+        next = Math.min(next, inv.nextBudgetCheck);
+      }
+    }
+    lock.lock();
+    try {
+      if (!live.isEmpty() && watch == null) {
+        long delay = next == Long.MAX_VALUE ? firstCheckNanos() : Math.max(0, next - now);
+        watch = engine.clock().schedule(this::watch, delay);
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void timeOut(Worker w, Invocation inv) {
+    if (w.end(inv, () -> {
+      timeouts.incrementAndGet();
+      overdue.incrementAndGet();
+    })) {
+      engine.runSystem(() -> inv.completeExceptionally(new FunctionTimeoutException(name, spec.timeout())));
+    }
+  }
+
+  private void exceedBudget(Worker w, Invocation inv, long used) {
+    if (w.end(inv, () -> {
+      overBudget.incrementAndGet();
+      overdue.incrementAndGet();
+    })) {
+      Duration budget = Duration.ofNanos(budgetNanos);
+      engine.runSystem(() -> inv.completeExceptionally(
+          new CpuBudgetExceededException(name, budget, Duration.ofNanos(used))));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Provisioning, draining, retiring
+
+  /** Creates {@code minInstances} warm instances; runs on a metered thread of this function. */
+  void provision() {
+    for (int i = 0; i < spec.minInstances(); i++) {
+      long t0 = System.nanoTime();
+      Object created;
+      try {
+        created = init.get();
+      } finally {
+        provisionNanos.addAndGet(System.nanoTime() - t0);
+      }
+      if (created == null) {
+        throw new NullPointerException("init of function '" + name + "' returned null");
+      }
+      instances.addProvisioned(created);
+    }
+  }
+
+  /** Stops taking calls and completes the returned future once every accepted call has ended. */
+  CompletableFuture<Void> drain() {
+    draining = true;
+    checkDrained();
+    return drained;
+  }
+
+  /** Unregisters: later calls fail as unknown; what was accepted finishes; then instances close. */
+  CompletableFuture<Void> retire() {
+    retired = true;
+    checkDrained();
+    return drained;
+  }
+
+  private void checkDrained() {
+    boolean idle;
+    lock.lock();
+    try {
+      idle = live.isEmpty() && accepted.get() == finished.get();
+    } finally {
+      lock.unlock();
+    }
+    if (idle && drained.complete(null) && retired) {
+      instances.close();
+    }
+  }
+
+  /** Fails what is still queued or running with {@code closed} (the drain deadline passed). */
+  void abandonAll() {
+    RuntimeClosedException closed = new RuntimeClosedException(name,
+        "the Cumulus runtime closed before this invocation of '" + name + "' could finish");
+    Invocation inv;
+    while ((inv = queue.poll()) != null) {
+      started.incrementAndGet();
+      rejected.increment();
+      abandoned.incrementAndGet();
+      finished.incrementAndGet();
+      inv.completeExceptionally(closed);
+    }
+    List<Worker> workersNow;
+    lock.lock();
+    try {
+      workersNow = new ArrayList<>(live);
+    } finally {
+      lock.unlock();
+    }
+    for (Worker w : workersNow) {
+      Invocation running = w.current();
+      if (running != null && w.end(running, () -> {
+        rejected.increment();
+        abandoned.incrementAndGet();
+        overdue.incrementAndGet();
+      })) {
+        running.completeExceptionally(closed);
+      }
+    }
+    checkDrained();
+  }
+
+  boolean runsOn(Thread thread) {
+    lock.lock();
+    try {
+      for (Worker w : live) {
+        if (w.thread == thread) {
+          return true;
+        }
+      }
+      return false;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Stats
+
+  @Override
+  public FunctionStats stats() {
+    Tally sum = new Tally();
+    lock.lock();
+    try {
+      totals.addTo(sum);
+      for (Worker w : live) {
+        w.tally.addTo(sum);
+      }
+    } finally {
+      lock.unlock();
+    }
+    long[] usage = engine.readUsage(meter);
+    long f = finished.get();
+    long s = started.get();
+    long a = accepted.get();
+    long rejectedNow = rejected.sum();
+    long throttled = throttles.sum();
+    long timedOut = timeouts.get();
+    long failures = sum.failures + overBudget.get();
+    return new FunctionStats(name,
+        a + throttled + rejectedNow - abandoned.get(),
+        sum.successes,
+        failures,
+        timedOut,
+        throttled,
+        rejectedNow,
+        sum.cancelled,
+        sum.coldStarts,
+        (int) Math.max(0, s - f),
+        (int) Math.max(0, a - s),
+        instances.live(),
+        peak.get(),
+        Math.max(0, overdue.get()),
+        Duration.ofNanos(usage[0]),
+        Duration.ofNanos(sum.wallNanos),
+        Duration.ofNanos(sum.queueWaitNanos),
+        Duration.ofNanos(sum.initNanos + provisionNanos.get()),
+        usage[1],
+        sum.billedMillis,
+        sum.billedCpuMillis,
+        latency.snapshot(),
+        exact ? cpuPerInvocation.snapshot() : dev.cumulus.Percentiles.EMPTY);
+  }
+
+
+  @Override
+  public String toString() {
+    return "Fn[" + name + "]";
+  }
+}

@@ -1,0 +1,378 @@
+package dev.cumulus.internal;
+
+import dev.cumulus.FnSpec;
+import dev.cumulus.FunctionFailedException;
+import dev.cumulus.MeteringMode;
+import dev.cumulus.RuntimeClosedException;
+import dev.cumulus.UnknownFunctionException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BiFunction;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The runtime behind {@link dev.cumulus.Cumulus}: the registry of functions, the runtime-wide
+ * capacity, the carriers (in exact metering mode), the clock, and shutdown.
+ */
+public final class Engine {
+  private static final System.Logger LOG = System.getLogger("dev.cumulus");
+  private static final AtomicBoolean WARNED_WALL_CLOCK = new AtomicBoolean();
+
+  private final Clock clock;
+  private final boolean systemClock;
+  private final @Nullable Carriers carriers;
+  private final MeteringMode mode;
+  private final Capacity capacity;
+  private final long drainNanos;
+  private final FunctionMeter systemMeter;
+  private final Map<String, Deployment> functions = new ConcurrentHashMap<>();
+  private final ReentrantLock registration = new ReentrantLock();
+  private final AtomicBoolean closing = new AtomicBoolean();
+  private final CompletableFuture<Void> closed = new CompletableFuture<>();
+
+  /**
+   * Creates a runtime.
+   *
+   * @param maxConcurrency runtime-wide limit of running invocations
+   * @param requestedMode the mode asked for, or null for the best available
+   * @param carrierThreads how many carriers (exact mode)
+   * @param carrierKeepAlive how long an idle carrier (and the timer thread) lives
+   * @param drainTimeout how long {@link #close()} lets accepted work finish
+   * @param testClock a clock to use instead of the system's (tests), or null
+   * @throws IllegalStateException if {@code EXACT} was asked for and cannot work in this JVM
+   */
+  public Engine(int maxConcurrency, @Nullable MeteringMode requestedMode, int carrierThreads,
+      Duration carrierKeepAlive, Duration drainTimeout, @Nullable Clock testClock) {
+    String unavailable = Carriers.unavailableReason();
+    if (requestedMode == MeteringMode.EXACT && unavailable != null) {
+      throw new IllegalStateException("meteringMode EXACT is not available: " + unavailable);
+    }
+    if (requestedMode == null && unavailable != null && WARNED_WALL_CLOCK.compareAndSet(false, true)) {
+      LOG.log(System.Logger.Level.WARNING, "Cumulus meters wall-clock time only (MeteringMode."
+          + "WALL_CLOCK_ONLY): " + unavailable + ". CPU time and allocated bytes will read zero.");
+    }
+    this.mode = requestedMode != null ? requestedMode
+        : unavailable == null ? MeteringMode.EXACT : MeteringMode.WALL_CLOCK_ONLY;
+    // Without metering, functions still run on Cumulus carriers when the JVM allows it, so that
+    // "metering off" differs from "on" by the clock reads alone.
+    this.carriers = Carriers.canStartThreads()
+        ? new Carriers(carrierThreads, carrierKeepAlive.toNanos(), mode == MeteringMode.EXACT)
+        : null;
+    this.clock = testClock != null ? testClock : new SystemClock(carrierKeepAlive.toNanos());
+    this.systemClock = testClock == null;
+    this.capacity = new Capacity(maxConcurrency);
+    this.drainNanos = drainTimeout.toNanos();
+    this.systemMeter = new FunctionMeter("cumulus-runtime", meterSlots());
+  }
+
+  public MeteringMode meteringMode() {
+    return mode;
+  }
+
+  public int maxConcurrency() {
+    return capacity.max();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Registry
+
+  /**
+   * Registers a function and provisions its {@code minInstances}.
+   *
+   * @throws IllegalStateException if the name is taken or its reserved concurrency does not fit
+   * @throws RuntimeClosedException if the runtime is closed
+   * @throws FunctionFailedException if creating a provisioned instance failed
+   */
+  public Deployment register(FnSpec<?, ?> spec, Supplier<?> init, BiFunction<Object, Object, Object> handler) {
+    if (spec.cpuBudget().isPresent() && mode != MeteringMode.EXACT) {
+      throw new IllegalStateException("function '" + spec.name() + "' has a cpuBudget, which needs"
+          + " MeteringMode.EXACT, but this runtime meters " + mode);
+    }
+    Deployment d;
+    registration.lock();
+    try {
+      if (closing.get()) {
+        throw new RuntimeClosedException(spec.name(),
+            "the Cumulus runtime is closed; cannot register function '" + spec.name() + "'");
+      }
+      if (functions.containsKey(spec.name())) {
+        throw new IllegalStateException("a function named '" + spec.name() + "' is already registered");
+      }
+      int reserve = spec.maxConcurrency().orElse(0);
+      if (reserve > capacity.max() - capacity.reserved()) {
+        throw new IllegalStateException("function '" + spec.name() + "' reserves maxConcurrency "
+            + reserve + " but only " + (capacity.max() - capacity.reserved()) + " of the runtime's"
+            + " maxConcurrency " + capacity.max() + " is unreserved" + reservations());
+      }
+      d = new Deployment(this, spec, init, handler);
+      capacity.reserve(reserve);
+      functions.put(spec.name(), d);
+    } finally {
+      registration.unlock();
+    }
+    if (spec.minInstances() > 0) {
+      try {
+        runMetered(d, d::provision);
+      } catch (RuntimeException | Error e) {
+        unregister(spec.name());
+        throw new FunctionFailedException(spec.name(), "provisioning " + spec.minInstances()
+            + " instances (minInstances) of function '" + spec.name() + "' failed: " + e, e);
+      }
+    }
+    return d;
+  }
+
+  private String reservations() {
+    StringBuilder sb = new StringBuilder();
+    functions.values().stream().filter(f -> f.reserved() > 0)
+        .sorted(Comparator.comparing(Deployment::name))
+        .forEach(f -> sb.append(sb.isEmpty() ? " (reserved: " : ", ").append(f.name()).append('=').append(f.reserved()));
+    return sb.isEmpty() ? "" : sb.append(')').toString();
+  }
+
+  /**
+   * The function of that name.
+   *
+   * @throws UnknownFunctionException listing near names if there is none
+   */
+  public Deployment function(String name) {
+    Deployment d = functions.get(name);
+    if (d == null) {
+      throw new UnknownFunctionException(name, NearNames.of(name, functions.keySet()));
+    }
+    return d;
+  }
+
+  public List<Deployment> functions() {
+    List<Deployment> all = new ArrayList<>(functions.values());
+    all.sort(Comparator.comparing(Deployment::name));
+    return List.copyOf(all);
+  }
+
+  public boolean unregister(String name) {
+    Deployment d;
+    registration.lock();
+    try {
+      d = functions.remove(name);
+    } finally {
+      registration.unlock();
+    }
+    if (d == null) {
+      return false;
+    }
+    d.retire().whenComplete((v, e) -> {
+      registration.lock();
+      try {
+        capacity.reserve(-d.reserved());
+      } finally {
+        registration.unlock();
+      }
+    });
+    return true;
+  }
+
+  public CompletableFuture<Object> invokeAsync(String name, @Nullable Object input) {
+    Deployment d = functions.get(name);
+    if (d == null) {
+      return CompletableFuture.failedFuture(new UnknownFunctionException(name, NearNames.of(name, functions.keySet())));
+    }
+    return d.invokeAsync(input);
+  }
+
+  public @Nullable Object invoke(String name, @Nullable Object input) {
+    return function(name).invoke(input);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Shutdown
+
+  public boolean isClosing() {
+    return closing.get();
+  }
+
+  /**
+   * Stops admission, lets accepted work finish until the drain deadline, fails the rest, closes
+   * instances. Called from a function's own thread, it returns at once and the rest goes on in the
+   * background (waiting there would wait for itself).
+   */
+  public void close() {
+    boolean fromWorker = calledFromWorker();
+    if (!closing.compareAndSet(false, true)) {
+      if (!fromWorker) {
+        closed.join();
+      }
+      return;
+    }
+    if (fromWorker) {
+      Thread.ofPlatform().name("cumulus-close").daemon().start(this::drainAndClose);
+    } else {
+      drainAndClose();
+    }
+  }
+
+  private void drainAndClose() {
+    try {
+      List<Deployment> all = functions();
+      CompletableFuture<?>[] drains = all.stream().map(Deployment::drain).toArray(CompletableFuture[]::new);
+      CompletableFuture<Void> drained = CompletableFuture.allOf(drains);
+      CompletableFuture<Void> deadline = new CompletableFuture<>();
+      Clock.Timer timer = clock.schedule(() -> deadline.complete(null), drainNanos);
+      CompletableFuture.anyOf(drained, deadline).join();
+      timer.cancel();
+      for (Deployment d : all) {
+        d.abandonAll();
+      }
+      for (Deployment d : all) {
+        d.instances.close();
+      }
+    } catch (Throwable e) {
+      LOG.log(System.Logger.Level.ERROR, "closing the Cumulus runtime failed", e);
+    } finally {
+      clock.shutdown();
+      closed.complete(null);
+    }
+  }
+
+  private boolean calledFromWorker() {
+    Thread current = Thread.currentThread();
+    if (!current.isVirtual()) {
+      return false;
+    }
+    for (Deployment d : functions.values()) {
+      if (d.runsOn(current)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Services for deployments
+
+  Clock clock() {
+    return clock;
+  }
+
+  boolean systemClock() {
+    return systemClock;
+  }
+
+  boolean exact() {
+    return mode == MeteringMode.EXACT;
+  }
+
+  /** Carrier threads the runtime's virtual threads share, or 0 on the JDK's default scheduler. */
+  int parallelism() {
+    Carriers c = carriers;
+    return c == null ? 0 : c.parallelism();
+  }
+
+  Capacity capacity() {
+    return capacity;
+  }
+
+  int meterSlots() {
+    return carriers == null ? 0 : carriers.slots();
+  }
+
+  Thread newThread(String name, FunctionMeter meter, Carriers.@Nullable SegmentObserver observer, Runnable body) {
+    Carriers c = carriers;
+    return c != null ? c.newThread(name, meter, observer, body) : Thread.ofVirtual().name(name).unstarted(body);
+  }
+
+  /** Runs short runtime work (completing a future, say) off the timer thread. */
+  void runSystem(Runnable task) {
+    newThread("cumulus-runtime", systemMeter, null, () -> {
+      try {
+        task.run();
+      } catch (Throwable e) {
+        LOG.log(System.Logger.Level.ERROR, "Cumulus runtime task failed", e);
+      }
+    }).start();
+  }
+
+  /** Runs {@code task} on a thread metered as {@code d}'s and waits for it. */
+  private void runMetered(Deployment d, Runnable task) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    newThread("cumulus-fn-" + d.name(), d.meter, null, () -> {
+      try {
+        task.run();
+        done.complete(null);
+      } catch (Throwable e) {
+        done.completeExceptionally(e);
+      }
+    }).start();
+    try {
+      done.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      if (e.getCause() instanceof Error err) {
+        throw err;
+      }
+      throw e;
+    }
+  }
+
+  /** Closes discarded instances: on a metered thread of the function, or here when closing. */
+  void closeInstances(Deployment d, List<Object> instances) {
+    Runnable closeAll = () -> {
+      for (Object instance : instances) {
+        if (instance instanceof AutoCloseable closeable) {
+          try {
+            closeable.close();
+          } catch (Throwable e) {
+            LOG.log(System.Logger.Level.WARNING, "closing an instance of function '" + d.name()
+                + "' failed", e);
+          }
+        }
+      }
+    };
+    if (instances.stream().noneMatch(i -> i instanceof AutoCloseable)) {
+      return;
+    }
+    if (closing.get() && !calledFromWorker()) {
+      runMetered(d, closeAll);
+    } else {
+      newThread("cumulus-fn-" + d.name(), d.meter, null, closeAll).start();
+    }
+  }
+
+  /** CPU ns and allocated bytes charged to {@code meter}, segments still running included. */
+  long[] readUsage(FunctionMeter meter) {
+    long[] out = new long[2];
+    Carriers c = carriers;
+    if (c == null || !exact()) {
+      return out;
+    }
+    for (int slot = 0; slot < meter.slots(); slot++) {
+      Carrier carrier = c.carrier(slot);
+      if (carrier != null) {
+        carrier.read(meter, out);
+      } else {
+        out[0] += meter.cellCpu(slot);
+        out[1] += meter.cellAllocated(slot);
+      }
+    }
+    return out;
+  }
+
+  /** Live carrier threads of this runtime (tests and diagnostics). */
+  public int liveCarriers() {
+    Carriers c = carriers;
+    return c == null ? 0 : c.liveThreads();
+  }
+
+  void log(System.Logger.Level level, String message, Throwable e) {
+    LOG.log(level, message, e);
+  }
+}

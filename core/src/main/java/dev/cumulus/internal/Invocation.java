@@ -1,0 +1,79 @@
+package dev.cumulus.internal;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One accepted call of a function: its input, its timestamps and metered figures, and the future
+ * its caller waits on. The state decides, exactly once, who ends a running invocation: its worker
+ * (it returned) or the runtime (it timed out, ran over its CPU budget, or was abandoned by close).
+ */
+final class Invocation extends CompletableFuture<Object> {
+  static final int QUEUED = 0;
+  static final int RUNNING = 1;
+  static final int DONE = 2;
+  static final int ABANDONED = 3;
+
+  private static final VarHandle STATE;
+  private static final VarHandle CPU;
+
+  static {
+    try {
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      STATE = lookup.findVarHandle(Invocation.class, "state", int.class);
+      CPU = lookup.findVarHandle(Invocation.class, "cpuOfEndedSegments", long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  final @Nullable Object input;
+  final long enqueuedNanos;
+
+  @SuppressWarnings("unused") // STATE
+  private volatile int state;
+  /** {@link System#nanoTime()} when it started. */
+  long startNanos;
+  /** The runtime clock when it started (equal to startNanos unless a test drives the clock). */
+  long startTick;
+  /** When the runtime next checks its CPU budget, on the runtime clock. */
+  long nextBudgetCheck;
+  @SuppressWarnings("unused") // CPU
+  private volatile long cpuOfEndedSegments;
+
+  Invocation(@Nullable Object input, long enqueuedNanos) {
+    this.input = input;
+    this.enqueuedNanos = enqueuedNanos;
+  }
+
+  void start(long nanos, long tick) {
+    startNanos = nanos;
+    startTick = tick;
+    STATE.setRelease(this, RUNNING);
+  }
+
+  boolean isRunning() {
+    return (int) STATE.getAcquire(this) == RUNNING;
+  }
+
+  /** The worker ends it; false if the runtime already did. */
+  boolean finish() {
+    return STATE.compareAndSet(this, RUNNING, DONE);
+  }
+
+  /** The runtime ends it while it runs; false if it already ended. */
+  boolean abandon() {
+    return STATE.compareAndSet(this, RUNNING, ABANDONED);
+  }
+
+  /** Adds the CPU of a segment that ended while this invocation was running (carrier side). */
+  void addSegmentCpu(long nanos) {
+    CPU.getAndAdd(this, nanos);
+  }
+
+  long cpuOfEndedSegments() {
+    return (long) CPU.getVolatile(this);
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * Cumulus core: an embeddable serverless-style function runtime. The API is package
+ * {@code dev.cumulus}; everything under {@code dev.cumulus.internal} is implementation.
+ *
+ * <p>Exact CPU metering starts virtual threads on Cumulus's own carriers through the JDK's internal
+ * virtual-thread builder, which needs {@code --add-opens java.base/java.lang=dev.cumulus.core} on
+ * the module path ({@code =ALL-UNNAMED} on the class path).
+ */
+module dev.cumulus.core {
+  requires transitive micrometer.core;
+  requires java.management;
+  requires jdk.management;
+  requires static org.jspecify;
+
+  exports dev.cumulus;
+}
