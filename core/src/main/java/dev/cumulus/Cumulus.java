@@ -156,6 +156,17 @@ public final class Cumulus implements AutoCloseable {
   }
 
   /**
+   * Returns the runtime's metered usage: every function's stats (unregistered ones included), the
+   * totals, the metering mode and the window covered. Price it with {@link Usage#bill(PriceModel)}.
+   *
+   * @return a snapshot
+   */
+  public Usage usage() {
+    return new Usage(engine.meteringMode(), engine.createdAt(), java.time.Instant.now(),
+        engine.allStats());
+  }
+
+  /**
    * Returns how this runtime meters compute.
    *
    * @return the metering mode in force

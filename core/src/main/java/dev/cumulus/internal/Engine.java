@@ -34,6 +34,9 @@ public final class Engine {
   private final long drainNanos;
   private final FunctionMeter systemMeter;
   private final Map<String, Deployment> functions = new ConcurrentHashMap<>();
+  /** Unregistered functions, kept so that their usage stays on the bill. */
+  private final List<Deployment> retired = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final java.time.Instant createdAt = java.time.Instant.now();
   private final ReentrantLock registration = new ReentrantLock();
   private final AtomicBoolean closing = new AtomicBoolean();
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
@@ -122,7 +125,14 @@ public final class Engine {
       try {
         runMetered(d, d::provision);
       } catch (RuntimeException | Error e) {
-        unregister(spec.name());
+        registration.lock();
+        try {
+          functions.remove(spec.name());
+          capacity.reserve(-d.reserved());
+        } finally {
+          registration.unlock();
+        }
+        d.retire();
         throw new FunctionFailedException(spec.name(), "provisioning " + spec.minInstances()
             + " instances (minInstances) of function '" + spec.name() + "' failed: " + e, e);
       }
@@ -168,6 +178,7 @@ public final class Engine {
     if (d == null) {
       return false;
     }
+    retired.add(d);
     d.retire().whenComplete((v, e) -> {
       registration.lock();
       try {
@@ -193,6 +204,23 @@ public final class Engine {
 
   // ---------------------------------------------------------------------------------------------
   // Shutdown
+
+  public java.time.Instant createdAt() {
+    return createdAt;
+  }
+
+  /** Stats of every function, registered or retired, by name. */
+  public List<dev.cumulus.FunctionStats> allStats() {
+    List<dev.cumulus.FunctionStats> all = new ArrayList<>();
+    for (Deployment d : functions()) {
+      all.add(d.stats());
+    }
+    for (Deployment d : retired) {
+      all.add(d.stats());
+    }
+    all.sort(Comparator.comparing(dev.cumulus.FunctionStats::name));
+    return all;
+  }
 
   public boolean isClosing() {
     return closing.get();

@@ -1,0 +1,116 @@
+package dev.cumulus;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A runtime's metered usage: every function's stats, the runtime totals, the metering mode, and the
+ * window the figures cover (from the runtime's creation to the snapshot). Functions that were
+ * unregistered keep their line, so nothing used goes unbilled. Immutable.
+ *
+ * @param meteringMode how the usage was metered
+ * @param since when the runtime was created
+ * @param until when this snapshot was taken
+ * @param functions each function's stats, by name
+ */
+public record Usage(MeteringMode meteringMode, Instant since, Instant until, List<FunctionStats> functions) {
+  /**
+   * Checks and copies the usage.
+   *
+   * @throws NullPointerException if a component is null
+   */
+  public Usage {
+    Objects.requireNonNull(meteringMode, "meteringMode");
+    Objects.requireNonNull(since, "since");
+    Objects.requireNonNull(until, "until");
+    functions = List.copyOf(functions);
+  }
+
+  /** Returns the window the figures cover. @return {@code until - since} */
+  public Duration window() {
+    return Duration.between(since, until);
+  }
+
+  /** Returns the invocations of all functions. @return the sum */
+  public long invocations() {
+    return functions.stream().mapToLong(FunctionStats::invocations).sum();
+  }
+
+  /** Returns the CPU time of all functions (zero unless EXACT). @return the sum */
+  public Duration cpuTime() {
+    return functions.stream().map(FunctionStats::cpuTime).reduce(Duration.ZERO, Duration::plus);
+  }
+
+  /** Returns the wall time of all invocations. @return the sum */
+  public Duration wallTime() {
+    return functions.stream().map(FunctionStats::wallTime).reduce(Duration.ZERO, Duration::plus);
+  }
+
+  /** Returns the bytes allocated by all functions (zero unless EXACT). @return the sum */
+  public long allocatedBytes() {
+    return functions.stream().mapToLong(FunctionStats::allocatedBytes).sum();
+  }
+
+  /** Returns the billed wall milliseconds of all functions. @return the sum */
+  public long billedMillis() {
+    return functions.stream().mapToLong(FunctionStats::billedMillis).sum();
+  }
+
+  /** Returns the billed CPU milliseconds of all functions. @return the sum */
+  public long billedCpuMillis() {
+    return functions.stream().mapToLong(FunctionStats::billedCpuMillis).sum();
+  }
+
+  /**
+   * Prices this usage.
+   *
+   * @param model the price model
+   * @return the bill, one line per function
+   * @throws NullPointerException if {@code model} is null
+   * @throws IllegalStateException if the model needs a metering mode this usage lacks
+   */
+  public Bill bill(PriceModel model) {
+    Objects.requireNonNull(model, "model");
+    return Bill.of(this, model);
+  }
+
+  /** Formats the usage as an aligned table, one line per function and a total. */
+  @Override
+  public String toString() {
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"function", "calls", "ok", "failed", "timeouts", "throttled", "cold",
+        "peak", "cpu", "wall", "alloc", "billed ms", "cpu ms", "p50", "p99"});
+    for (FunctionStats s : functions) {
+      rows.add(new String[] {s.name(), Long.toString(s.invocations()), Long.toString(s.successes()),
+          Long.toString(s.failures()), Long.toString(s.timeouts()), Long.toString(s.throttles()),
+          Long.toString(s.coldStarts()), Integer.toString(s.peakConcurrency()),
+          Durations.format(s.cpuTime()), Durations.format(s.wallTime()), bytes(s.allocatedBytes()),
+          Long.toString(s.billedMillis()), Long.toString(s.billedCpuMillis()),
+          Durations.format(s.latency().p50()), Durations.format(s.latency().p99())});
+    }
+    rows.add(new String[] {"TOTAL", Long.toString(invocations()),
+        Long.toString(functions.stream().mapToLong(FunctionStats::successes).sum()),
+        Long.toString(functions.stream().mapToLong(FunctionStats::failures).sum()),
+        Long.toString(functions.stream().mapToLong(FunctionStats::timeouts).sum()),
+        Long.toString(functions.stream().mapToLong(FunctionStats::throttles).sum()),
+        Long.toString(functions.stream().mapToLong(FunctionStats::coldStarts).sum()), "",
+        Durations.format(cpuTime()), Durations.format(wallTime()), bytes(allocatedBytes()),
+        Long.toString(billedMillis()), Long.toString(billedCpuMillis()), "", ""});
+    return "Usage over " + Durations.format(window()) + " (metering " + meteringMode + ")\n"
+        + Bill.Table.format(rows, 1);
+  }
+
+  private static String bytes(long b) {
+    if (b < 1024) {
+      return b + " B";
+    } else if (b < 1024 * 1024) {
+      return String.format(java.util.Locale.ROOT, "%.1f KiB", b / 1024.0);
+    } else if (b < 1024L * 1024 * 1024) {
+      return String.format(java.util.Locale.ROOT, "%.1f MiB", b / (1024.0 * 1024));
+    }
+    return String.format(java.util.Locale.ROOT, "%.2f GiB", b / (1024.0 * 1024 * 1024));
+  }
+}
