@@ -53,11 +53,13 @@ public record Bill(PriceModel model, MeteringMode meteringMode, List<Line> lines
   }
 
   /**
-   * Formats the bill as an aligned console table, amounts rounded to six decimals.
+   * Formats the bill as an aligned console table. Amounts have six decimals, more (up to ten) when
+   * that is needed to show the smallest amount.
    *
    * @return the table, one line per function and a total
    */
   public String toTable() {
+    int scale = moneyScale();
     List<String[]> rows = new ArrayList<>();
     String unit = lines.isEmpty() ? "usage" : lines.get(0).unit();
     rows.add(new String[] {"function", "requests", unit, "request cost", "compute cost", "total"});
@@ -67,14 +69,14 @@ public record Bill(PriceModel model, MeteringMode meteringMode, List<Line> lines
     BigDecimal computeCost = BigDecimal.ZERO;
     for (Line l : lines) {
       rows.add(new String[] {l.function(), Long.toString(l.requests()), plain(l.usage()),
-          money(l.requestCost()), money(l.computeCost()), money(l.total())});
+          money(l.requestCost(), scale), money(l.computeCost(), scale), money(l.total(), scale)});
       requests += l.requests();
       usage = usage.add(l.usage());
       requestCost = requestCost.add(l.requestCost());
       computeCost = computeCost.add(l.computeCost());
     }
-    rows.add(new String[] {"TOTAL", Long.toString(requests), plain(usage), money(requestCost),
-        money(computeCost), money(total)});
+    rows.add(new String[] {"TOTAL", Long.toString(requests), plain(usage), money(requestCost, scale),
+        money(computeCost, scale), money(total, scale)});
     return "Bill (" + model.description() + ", metering " + meteringMode + ")\n" + Table.format(rows, 1);
   }
 
@@ -83,8 +85,22 @@ public record Bill(PriceModel model, MeteringMode meteringMode, List<Line> lines
     return toTable();
   }
 
-  private static String money(BigDecimal amount) {
-    return amount.setScale(6, RoundingMode.HALF_EVEN).toPlainString();
+  /** Six decimals, or enough to show two significant digits of the smallest amount (up to ten). */
+  private int moneyScale() {
+    int scale = 6;
+    for (Line l : lines) {
+      for (BigDecimal amount : List.of(l.requestCost(), l.computeCost())) {
+        if (amount.signum() > 0) {
+          int needed = amount.scale() - amount.precision() + 2; // position of the 2nd significant digit
+          scale = Math.max(scale, Math.min(PriceModel.SCALE, needed));
+        }
+      }
+    }
+    return scale;
+  }
+
+  private static String money(BigDecimal amount, int scale) {
+    return amount.setScale(scale, RoundingMode.HALF_EVEN).toPlainString();
   }
 
   private static String plain(BigDecimal amount) {

@@ -41,7 +41,7 @@ import org.jspecify.annotations.Nullable;
 public final class Cumulus implements AutoCloseable {
   /** Default runtime-wide concurrency limit, the platforms' default account concurrency. */
   public static final int DEFAULT_MAX_CONCURRENCY = 1_000;
-  /** Default time idle carrier threads (and the timer thread) stay alive. */
+  /** Default time idle carrier threads stay alive. */
   public static final Duration DEFAULT_CARRIER_KEEP_ALIVE = Duration.ofSeconds(1);
   /** Default time {@link #close()} lets accepted invocations finish. */
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
@@ -260,8 +260,9 @@ public final class Cumulus implements AutoCloseable {
     }
 
     /**
-     * Sets how long an idle carrier thread (and the timer thread) stays alive before it ends. Warm
-     * instances are kept by their function's {@code keepAlive} instead, and hold no thread.
+     * Sets how long an idle carrier thread stays alive before it ends. Warm instances are kept by
+     * their function's {@code keepAlive} instead, and hold no thread (timers, such as their expiry,
+     * wait on a parked virtual thread).
      *
      * @param carrierKeepAlive positive (default 1 s)
      * @return this builder

@@ -54,7 +54,7 @@ class StatsTest {
 
   @Test
   void readYourCalls_aResultInHandIsInTheStats() {
-    Fn<Long, Long> f = cumulus.register(FnSpec.of("ryc", (Long ms) -> TestFunctions.burn(ms)).build());
+    Fn<Long, Long> f = cumulus.register(FnSpec.of("ryc", (Long ms) -> TestFunctions.spinCpu(ms)).build());
     for (int i = 1; i <= 200; i++) {
       f.invoke(0L);
       FunctionStats s = f.stats();

@@ -8,6 +8,71 @@ import java.util.concurrent.TimeUnit;
 final class TestFunctions {
   private TestFunctions() {}
 
+  private static volatile double iterationsPerCpuMilli;
+
+  /**
+   * Does a fixed amount of CPU work that takes about {@code millis} of CPU time, whatever else the
+   * machine runs (unlike {@link #burn}, which spins for wall time and gets less CPU on a busy
+   * machine). Calibrated once against the test thread's own CPU clock.
+   */
+  static long spinCpu(long millis) {
+    double perMilli = iterationsPerCpuMilli;
+    if (perMilli == 0) {
+      perMilli = calibrate();
+    }
+    return work((long) (perMilli * millis));
+  }
+
+  private static double calibrate() {
+    if (Thread.currentThread().isVirtual()) { // the CPU clock reads -1 on a virtual thread
+      Thread t = Thread.ofPlatform().start(TestFunctions::calibrateHere);
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+      return iterationsPerCpuMilli;
+    }
+    return calibrateHere();
+  }
+
+  private static synchronized double calibrateHere() {
+    if (iterationsPerCpuMilli != 0) {
+      return iterationsPerCpuMilli;
+    }
+    java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+    long sink = 0;
+    for (int i = 0; i < 20; i++) {
+      sink += work(200_000); // warm up the JIT
+    }
+    long iterations = 2_000_000;
+    double best = 0;
+    for (int round = 0; round < 5; round++) {
+      long c0 = mx.getCurrentThreadCpuTime();
+      sink += work(iterations);
+      long cpu = mx.getCurrentThreadCpuTime() - c0;
+      best = Math.max(best, iterations / (cpu / 1e6));
+    }
+    if (sink == 42) {
+      System.out.println("unlikely");
+    }
+    if (!(best > 0 && best < Double.POSITIVE_INFINITY)) {
+      throw new IllegalStateException("cannot calibrate CPU work: " + best);
+    }
+    iterationsPerCpuMilli = best;
+    return best;
+  }
+
+  private static long work(long iterations) {
+    long x = 1;
+    for (long i = 0; i < iterations; i++) {
+      x = x * 6364136223846793005L + 1442695040888963407L;
+      x ^= x >>> 29;
+    }
+    return x;
+  }
+
   /** Spins on the CPU for about {@code millis} of wall time; returns a value so it is not elided. */
   static long burn(long millis) {
     long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);

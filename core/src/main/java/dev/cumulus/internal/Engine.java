@@ -47,7 +47,7 @@ public final class Engine {
    * @param maxConcurrency runtime-wide limit of running invocations
    * @param requestedMode the mode asked for, or null for the best available
    * @param carrierThreads how many carriers (exact mode)
-   * @param carrierKeepAlive how long an idle carrier (and the timer thread) lives
+   * @param carrierKeepAlive how long an idle carrier lives
    * @param drainTimeout how long {@link #close()} lets accepted work finish
    * @param testClock a clock to use instead of the system's (tests), or null
    * @throws IllegalStateException if {@code EXACT} was asked for and cannot work in this JVM
@@ -69,11 +69,12 @@ public final class Engine {
     this.carriers = Carriers.canStartThreads()
         ? new Carriers(carrierThreads, carrierKeepAlive.toNanos(), mode == MeteringMode.EXACT)
         : null;
-    this.clock = testClock != null ? testClock : new SystemClock(carrierKeepAlive.toNanos());
+    this.systemMeter = new FunctionMeter("cumulus-runtime", meterSlots());
+    this.clock = testClock != null ? testClock
+        : new SystemClock(body -> newThread("cumulus-timer", systemMeter, null, body));
     this.systemClock = testClock == null;
     this.capacity = new Capacity(maxConcurrency);
     this.drainNanos = drainTimeout.toNanos();
-    this.systemMeter = new FunctionMeter("cumulus-runtime", meterSlots());
   }
 
   public MeteringMode meteringMode() {
