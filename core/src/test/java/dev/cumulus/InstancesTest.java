@@ -38,6 +38,7 @@ class InstancesTest {
 
   private Resource newResource() {
     Resource r = new Resource(created.incrementAndGet());
+
     all.add(r);
     return r;
   }

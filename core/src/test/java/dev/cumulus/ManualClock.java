@@ -56,6 +56,11 @@ final class ManualClock implements Clock {
   }
 
   @Override
+  public Timer scheduleIdle(Runnable task, long delayNanos) {
+    return schedule(task, delayNanos);
+  }
+
+  @Override
   public void shutdown() {}
 
   /** Number of timers pending (not cancelled). */

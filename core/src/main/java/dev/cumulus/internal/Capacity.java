@@ -8,8 +8,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * The runtime-wide concurrency limit ("account limit"). Every running worker holds one slot. A
  * function with reserved concurrency uses slots set aside for it alone; the other functions share
  * what is left ({@code max - reserved}). Functions that need a slot while none is free wait here, in
- * arrival order, and a released slot goes to the first of them: a busy function cannot starve an
- * unreserved neighbour, because its workers hand their slot over while anyone waits.
+ * arrival order, and a released slot goes to the first of them that can use it: a busy function
+ * cannot starve an unreserved neighbour, because its workers hand their slot over while anyone else
+ * waits.
+ *
+ * <p>Waiters are woken by a drain loop that one thread runs at a time (a work-in-progress counter,
+ * as in reactive libraries): every release or new waiter while it runs makes it pass over the
+ * waiters once more, so no slot is released unseen. Everything here is lock-free: it runs on
+ * carriers.
  */
 final class Capacity {
   private final int max;
@@ -17,6 +23,7 @@ final class Capacity {
   private final AtomicLong inUse = new AtomicLong();
   private final ConcurrentLinkedQueue<Deployment> waiters = new ConcurrentLinkedQueue<>();
   private final AtomicInteger waiting = new AtomicInteger();
+  private final AtomicInteger wip = new AtomicInteger();
   private volatile int reserved;
 
   Capacity(int max) {
@@ -72,8 +79,10 @@ final class Capacity {
     }
   }
 
-  boolean hasWaiters() {
-    return waiting.get() > 0;
+  /** Whether a function other than {@code self} waits for a slot. */
+  boolean othersWait(Deployment self) {
+    int n = waiting.get();
+    return n > (self.isWaiting() ? 1 : 0);
   }
 
   /** Queues {@code d} to get a worker when a slot frees up. */
@@ -87,23 +96,25 @@ final class Capacity {
   }
 
   private void wakeWaiters() {
-    for (int n = waiting.get(); n > 0; n--) {
-      Deployment d = waiters.poll();
-      if (d == null) {
-        return;
-      }
-      waiting.decrementAndGet();
-      d.clearWaiting();
-      if (!d.tryStartWorker()) {
-        // No slot for it after all (another function took it): it keeps its place at the back.
-        if (d.needsWorker()) {
-          if (d.markWaiting()) {
-            waiters.offer(d);
-            waiting.incrementAndGet();
-          }
-          return;
+    if (wip.getAndIncrement() != 0) {
+      return; // the thread in the loop will pass once more
+    }
+    int missed = 1;
+    do {
+      for (int n = waiting.get(); n > 0; n--) {
+        Deployment d = waiters.poll();
+        if (d == null) {
+          break;
+        }
+        d.clearWaiting();
+        // Still counted in `waiting` during the attempt, so that a release meanwhile calls us again.
+        if (!d.tryStartWorker() && d.needsWorker() && d.markWaiting()) {
+          waiters.offer(d); // no slot of its kind is free: it keeps waiting, at the back
+        } else {
+          waiting.decrementAndGet();
         }
       }
-    }
+      missed = wip.addAndGet(-missed);
+    } while (missed != 0);
   }
 }

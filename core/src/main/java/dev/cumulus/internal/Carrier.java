@@ -30,6 +30,7 @@ final class Carrier extends ForkJoinWorkerThread {
   @SuppressWarnings("unused")
   private volatile int seq;
   private @Nullable FunctionMeter active;
+  private @Nullable Object activeThread;
   private long cpuAtMount;
   private long allocatedAtMount;
 
@@ -41,12 +42,16 @@ final class Carrier extends ForkJoinWorkerThread {
     setDaemon(true);
   }
 
-  /** Publishes the start of a segment charged to {@code meter}. Called on this thread only. */
-  void mount(FunctionMeter meter, long cpu, long allocated) {
+  /**
+   * Publishes the start of a segment charged to {@code meter}, run for {@code owner} (the segment's
+   * observer: the worker, or null). Called on this thread only.
+   */
+  void mount(FunctionMeter meter, @Nullable Object owner, long cpu, long allocated) {
     int s = (int) SEQ.getOpaque(this);
     SEQ.setOpaque(this, s + 1);
     VarHandle.storeStoreFence();
     active = meter;
+    activeThread = owner;
     cpuAtMount = cpu;
     allocatedAtMount = allocated;
     SEQ.setRelease(this, s + 2);
@@ -59,6 +64,7 @@ final class Carrier extends ForkJoinWorkerThread {
     VarHandle.storeStoreFence();
     meter.charge(index, cpu, allocated);
     active = null;
+    activeThread = null;
     SEQ.setRelease(this, s + 2);
   }
 
@@ -93,13 +99,16 @@ final class Carrier extends ForkJoinWorkerThread {
     }
   }
 
-  /** CPU time this carrier has run of the segment now mounted for {@code meter}, or -1 if none. */
-  long liveCpu(FunctionMeter meter) {
+  /**
+   * CPU time this carrier has run of the segment it runs now for {@code owner}, or -1 if it is not
+   * running one (the owner is unmounted, or runs elsewhere).
+   */
+  long liveCpu(Object owner) {
     for (;;) {
       int s1 = (int) SEQ.getAcquire(this);
       if ((s1 & 1) == 0) {
         long result = -1;
-        if (active == meter) {
+        if (activeThread == owner) {
           result = Math.max(0, CpuClock.threadCpu(threadId()) - cpuAtMount);
         }
         VarHandle.loadLoadFence();

@@ -144,19 +144,28 @@ final class Carriers {
     }
   }
 
-  /** Receives, on the carrier, where each mounted segment of a virtual thread ended. */
+  /**
+   * Receives, on the carrier, where each mounted segment of a virtual thread starts and ends. These
+   * calls run on a carrier: they must never block (no lock a virtual thread could hold while it is
+   * unmounted), or a carrier could wait for a thread that needs that carrier.
+   */
   interface SegmentObserver {
     /**
      * Called on the carrier after a segment; the virtual thread may already run elsewhere.
      *
+     * @param token what {@link #segmentStarted} returned for this segment
      * @param startNanos {@link System#nanoTime()} at mount
      * @param endNanos {@link System#nanoTime()} at unmount
      * @param cpuNanos CPU time the segment used (0 when not metered)
      */
-    void segmentEnded(long startNanos, long endNanos, long cpuNanos);
+    void segmentEnded(long token, long startNanos, long endNanos, long cpuNanos);
 
-    /** Called on the carrier just before the segment runs, with its clocks at mount. */
-    void segmentStarted(Carrier carrier, long startNanos, long cpuNanos);
+    /**
+     * Called on the carrier just before the segment runs, with its clocks at mount.
+     *
+     * @return a token handed back to {@link #segmentEnded} for this segment
+     */
+    long segmentStarted(Carrier carrier, long startNanos, long cpuNanos);
 
     /**
      * Whether the thread is yielding its carrier on purpose (and clears that): then its next
@@ -211,12 +220,10 @@ final class Carriers {
       if (m != null) {
         cpu0 = CpuClock.currentThreadCpu();
         allocated0 = CpuClock.currentThreadAllocated();
-        carrier.mount(m, cpu0, allocated0);
+        carrier.mount(m, observer, cpu0, allocated0);
       }
       long t0 = System.nanoTime();
-      if (observer != null) {
-        observer.segmentStarted(carrier, t0, cpu0);
-      }
+      long token = observer == null ? 0 : observer.segmentStarted(carrier, t0, cpu0);
       try {
         continuation.run();
       } finally {
@@ -226,7 +233,7 @@ final class Carriers {
           carrier.unmount(m, cpu, CpuClock.currentThreadAllocated() - allocated0);
         }
         if (observer != null) {
-          observer.segmentEnded(t0, System.nanoTime(), cpu);
+          observer.segmentEnded(token, t0, System.nanoTime(), cpu);
         }
       }
       return true;

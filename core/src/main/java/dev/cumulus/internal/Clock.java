@@ -10,14 +10,26 @@ public interface Clock {
   long nanoTime();
 
   /**
-   * Runs {@code task} once, {@code delayNanos} from now, on a timer thread. The task must be short
-   * and must not block: hand anything longer to a virtual thread.
+   * Runs {@code task} once, {@code delayNanos} from now, on a timer thread that busy functions
+   * cannot starve (timeouts, CPU budgets, the drain deadline). The task must be short and must not
+   * block: hand anything longer to a virtual thread.
    *
    * @param task what to run
    * @param delayNanos how long from now; zero or negative means as soon as possible
    * @return a handle that cancels the task if it has not run yet
    */
   Timer schedule(Runnable task, long delayNanos);
+
+  /**
+   * Runs {@code task} once, about {@code delayNanos} from now, for housekeeping of an idle runtime
+   * (the expiry of idle instances): it may run late while functions keep the carriers busy, and the
+   * wait holds no platform thread.
+   *
+   * @param task what to run
+   * @param delayNanos how long from now
+   * @return a handle that cancels the task if it has not run yet
+   */
+  Timer scheduleIdle(Runnable task, long delayNanos);
 
   /** Releases the clock's resources; timers not yet run are dropped. */
   void shutdown();

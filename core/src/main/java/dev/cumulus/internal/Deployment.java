@@ -7,15 +7,16 @@ import dev.cumulus.FnSpec;
 import dev.cumulus.FunctionStats;
 import dev.cumulus.FunctionTimeoutException;
 import dev.cumulus.InvalidInputException;
+import dev.cumulus.Percentiles;
 import dev.cumulus.RuntimeClosedException;
 import dev.cumulus.ThrottledException;
 import dev.cumulus.UnknownFunctionException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -34,14 +35,20 @@ import org.jspecify.annotations.Nullable;
  * <p>Three counters drive everything: {@code accepted} (calls admitted), {@code started} (taken
  * from the queue by a worker) and {@code finished}. Queued = accepted - started; running =
  * started - finished; a worker is free when it is not running an invocation. A call starts a new
- * worker only if more invocations wait than there are free workers, so non-blocking work is
- * drained by a few long-lived workers and blocking work grows one worker per waiting invocation,
- * up to the limit.
+ * worker only if more invocations wait than there are free workers, and fewer workers than
+ * carriers are runnable; a worker that blocks in the middle of an invocation frees its carrier and
+ * lets another start ({@link #blocked()}). So non-blocking work is drained by a few long-lived
+ * workers and blocking work grows one worker per waiting invocation, up to the limit.
+ *
+ * <p>What runs on a carrier ({@link #blocked()} and what it calls) takes no lock: a lock can be held
+ * by a virtual thread that is unmounted, waiting for a carrier.
  */
 public final class Deployment implements Fn<Object, Object> {
   /** How long an idle worker spins for more work before it ends (a few microseconds at most). */
   private static final int LINGER_SPINS = 64;
   private static final long MIN_BUDGET_CHECK_NANOS = 1_000_000;
+  private static final long SAMPLING_PERIOD_NANOS = 100_000_000;
+  private static final long SAMPLES_PER_SECOND = 20_000;
 
   final String name;
   final Supplier<?> init;
@@ -51,17 +58,19 @@ public final class Deployment implements Fn<Object, Object> {
   final Distribution latency;
   final Distribution cpuPerInvocation;
   final boolean exact;
+  /** Carriers shared by the runtime's virtual threads; 0 on the JDK's default scheduler. */
+  final int parallelism;
   /** Percentiles record one invocation in {@code sampleMask + 1}; 0 below ~20 000 calls/s. */
   volatile int sampleMask;
   volatile long nextSamplingCheck;
   private long finishedAtSamplingCheck;
   private final ReentrantLock samplingLock = new ReentrantLock();
-  /** Carriers shared by the runtime's virtual threads; 0 on the JDK's default scheduler. */
-  final int parallelism;
 
   private final Engine engine;
   private final FnSpec<Object, Object> spec;
   private final Class<?> inputType;
+  /** Checks more of the input than its type (an Object[] of arguments); null for most functions. */
+  private final @Nullable InputCheck inputCheck;
   private final int reserved; // 0 = shares the unreserved capacity
   private final int limit;
   private final int queueCapacity;
@@ -76,27 +85,34 @@ public final class Deployment implements Fn<Object, Object> {
   private final AtomicInteger workers = new AtomicInteger();
   /** Workers unmounted in the middle of an invocation (sleeping, waiting for I/O or a lock). */
   private final AtomicInteger blocked = new AtomicInteger();
+  /** Of those, the ones blocked in a dependent stage of a finished invocation's future. */
+  private final AtomicInteger blockedCompleting = new AtomicInteger();
   private final AtomicInteger peak = new AtomicInteger();
   private final AtomicBoolean waitingForCapacity = new AtomicBoolean();
-  /** The timeout watch, pending only while the function has workers (guarded by {@link #lock}). */
-  private Clock.@Nullable Timer watch;
 
   private final LongAdder throttles = new LongAdder();
   private final LongAdder rejected = new LongAdder();
   private final AtomicLong timeouts = new AtomicLong();
-  private final AtomicLong overBudget = new AtomicLong();
+  private final AtomicLong otherFailures = new AtomicLong();
   private final AtomicInteger overdue = new AtomicInteger();
   private final AtomicLong provisionNanos = new AtomicLong();
   /** Accepted calls later abandoned by close: counted once, as rejected. */
   private final AtomicLong abandoned = new AtomicLong();
 
-  /** Guards {@link #live} and {@link #totals}, so that a stats reader counts every tally once. */
+  /** Live workers; added to without a lock (carriers spawn), removed with their tally under it. */
+  private final Set<Worker> live = ConcurrentHashMap.newKeySet();
+  /** Guards {@link #totals} and removals from {@link #live}, so a stats reader counts a tally once. */
   private final ReentrantLock lock = new ReentrantLock();
-  private final Set<Worker> live = new HashSet<>();
   private final Tally totals = new Tally();
+
+  /** When the timeout watch next runs (0: none pending). One watch per function, only while busy. */
+  private final AtomicLong watchDue = new AtomicLong();
+  private volatile Clock.@Nullable Timer watchTimer;
 
   private volatile boolean draining;
   private volatile boolean retired;
+  /** Set when close() gives up on this function: nothing accepted from then on may run. */
+  private volatile boolean abandoning;
   private final CompletableFuture<Void> drained = new CompletableFuture<>();
 
   @SuppressWarnings("unchecked")
@@ -107,6 +123,7 @@ public final class Deployment implements Fn<Object, Object> {
     this.init = init;
     this.handler = handler;
     this.inputType = spec.inputType();
+    this.inputCheck = handler instanceof InputCheck check ? check : null;
     this.reserved = spec.maxConcurrency().orElse(0);
     this.limit = reserved > 0 ? reserved : Integer.MAX_VALUE;
     this.queueCapacity = spec.queueCapacity();
@@ -179,7 +196,7 @@ public final class Deployment implements Fn<Object, Object> {
     if (inputType != Object.class && !inputType.isInstance(input)) {
       return new InvalidInputException(name, inputType, input.getClass());
     }
-    return null;
+    return inputCheck == null ? null : inputCheck.check(name, input);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -191,8 +208,7 @@ public final class Deployment implements Fn<Object, Object> {
     }
     if (engine.isClosing()) {
       rejected.increment();
-      return CompletableFuture.failedFuture(new RuntimeClosedException(name,
-          "the Cumulus runtime is closed; function '" + name + "' accepts no more calls"));
+      return CompletableFuture.failedFuture(closedException());
     }
     Invocation inv = new Invocation(input, System.nanoTime());
     for (;;) {
@@ -212,8 +228,29 @@ public final class Deployment implements Fn<Object, Object> {
       }
     }
     queue.offer(inv);
-    startWorkerIfNeeded();
+    if (abandoning && queue.remove(inv)) {
+      // close() gave up on this function between our check and the offer: refuse, visibly.
+      giveUp(inv, closedException());
+      return inv;
+    }
+    try {
+      startWorkerIfNeeded();
+    } catch (Throwable e) {
+      // No worker could be started (out of memory, say): fail this call rather than strand it.
+      if (queue.remove(inv)) {
+        started.incrementAndGet();
+        otherFailures.incrementAndGet();
+        finished.incrementAndGet();
+        inv.completeExceptionally(new CumulusException(name,
+            "could not start a worker for function '" + name + "': " + e, e));
+      }
+    }
     return inv;
+  }
+
+  private RuntimeClosedException closedException() {
+    return new RuntimeClosedException(name,
+        "the Cumulus runtime is closed; function '" + name + "' accepts no more calls");
   }
 
   private ThrottledException throttled(int running) {
@@ -242,18 +279,29 @@ public final class Deployment implements Fn<Object, Object> {
     long s = started.get();
     long waiting = accepted.get() - s;
     int w = workers.get();
-    long free = w - (s - finished.get());
+    long free = w - (s - finished.get()) - blockedCompleting.get();
     return waiting > free && (parallelism == 0 || w - blocked.get() < parallelism);
   }
 
-  /** A worker blocked in the middle of an invocation (carrier side): its carrier is free now. */
-  void blocked() {
+  /**
+   * A worker blocked (carrier side): its carrier is free now, and another worker may start.
+   *
+   * @param completing it blocked in a dependent stage of a finished invocation's future (say, one
+   *     that calls this function again): not running an invocation, yet not free to take one
+   */
+  void blocked(boolean completing) {
+    if (completing) {
+      blockedCompleting.incrementAndGet();
+    }
     blocked.incrementAndGet();
     startWorkerIfNeeded();
   }
 
-  void unblocked() {
+  void unblocked(boolean completing) {
     blocked.decrementAndGet();
+    if (completing) {
+      blockedCompleting.decrementAndGet();
+    }
   }
 
   /**
@@ -313,28 +361,23 @@ public final class Deployment implements Fn<Object, Object> {
     waitingForCapacity.set(false);
   }
 
+  boolean isWaiting() {
+    return waitingForCapacity.get();
+  }
+
+  /** Starts a worker holding a slot. Lock-free: this may run on a carrier. */
   private void spawn() {
     Worker w = new Worker(this);
-    lock.lock();
+    w.holdsSlot = true;
+    live.add(w);
     try {
-      live.add(w);
-      if (watch == null) {
-        watch = engine.clock().schedule(this::watch, firstCheckNanos());
-      }
-    } finally {
-      lock.unlock();
-    }
-    try {
+      armWatch(engine.clock().nanoTime() + firstCheckNanos());
       Thread t = engine.newThread(threadName, meter, w, w);
       w.thread = t;
       t.start();
     } catch (Throwable e) {
-      lock.lock();
-      try {
-        live.remove(w);
-      } finally {
-        lock.unlock();
-      }
+      live.remove(w);
+      w.holdsSlot = false;
       releaseWorkerSlot();
       engine.log(System.Logger.Level.ERROR, "cannot start a worker for function '" + name + "'", e);
       throw e;
@@ -347,9 +390,9 @@ public final class Deployment implements Fn<Object, Object> {
   /** The next invocation for {@code w}, or null when it should end (its slot is then released). */
   @Nullable Invocation next(Worker w) {
     for (;;) {
-      if (w.ranAny && reserved == 0 && engine.capacity().hasWaiters()) {
+      if (w.ranAny && reserved == 0 && engine.capacity().othersWait(this)) {
         // Another function waits for the shared capacity: hand our slot over, queue behind it.
-        releaseWorkerSlot();
+        releaseSlot(w);
         if (!queue.isEmpty() && needsWorker()) {
           engine.capacity().await(this);
         }
@@ -361,10 +404,14 @@ public final class Deployment implements Fn<Object, Object> {
         inv = queue.poll();
       }
       if (inv != null) {
+        if (abandoning) {
+          giveUp(inv, closedException());
+          continue;
+        }
         started.incrementAndGet();
         return inv;
       }
-      releaseWorkerSlot();
+      releaseSlot(w);
       // An invocation queued after our last poll may have seen this worker as free: take it back.
       if (queue.isEmpty() || !needsWorker()) {
         return null;
@@ -375,7 +422,24 @@ public final class Deployment implements Fn<Object, Object> {
         }
         return null;
       }
+      w.holdsSlot = true;
     }
+  }
+
+  private void releaseSlot(Worker w) {
+    if (w.holdsSlot) {
+      w.holdsSlot = false;
+      releaseWorkerSlot();
+    }
+  }
+
+  /** Fails an accepted invocation that close() gave up on before it started. */
+  private void giveUp(Invocation inv, RuntimeClosedException e) {
+    started.incrementAndGet();
+    rejected.increment();
+    abandoned.incrementAndGet();
+    finished.incrementAndGet();
+    inv.completeExceptionally(e);
   }
 
   void started(Invocation inv) {
@@ -389,9 +453,6 @@ public final class Deployment implements Fn<Object, Object> {
   void finishedOne() {
     finished.incrementAndGet();
   }
-
-  private static final long SAMPLING_PERIOD_NANOS = 100_000_000;
-  private static final long SAMPLES_PER_SECOND = 20_000;
 
   /** Sets the sampling of percentiles from the rate of the last period (worker side, rarely). */
   void adjustSampling(long now) {
@@ -420,20 +481,34 @@ public final class Deployment implements Fn<Object, Object> {
     overdue.decrementAndGet();
   }
 
+  void bookkeepingFailed(Throwable e) {
+    engine.log(System.Logger.Level.ERROR, "metering an invocation of function '" + name + "' failed", e);
+  }
+
+  /** The runtime's own bookkeeping failed on a worker: keep the function serving, say so loudly. */
+  void workerFailed(Worker w, Throwable e) {
+    releaseSlot(w);
+    engine.log(System.Logger.Level.ERROR, "a worker of function '" + name + "' failed", e);
+    startWorkerIfNeeded();
+  }
+
   void workerEnded(Worker w, @Nullable Object instance) {
+    releaseSlot(w);
     lock.lock();
     try {
       w.tally.addTo(totals);
       live.remove(w);
-      if (live.isEmpty() && watch != null) {
-        watch.cancel(); // nothing left to watch: no timer while idle
-        watch = null;
-      }
     } finally {
       lock.unlock();
     }
     if (instance != null) {
       instances.release(instance);
+    }
+    if (live.isEmpty()) {
+      disarmWatch(); // nothing left to watch: no timer while idle
+      if (!live.isEmpty()) {
+        armWatch(engine.clock().nanoTime() + firstCheckNanos()); // a worker started meanwhile
+      }
     }
     if (draining || retired) {
       checkDrained();
@@ -441,24 +516,48 @@ public final class Deployment implements Fn<Object, Object> {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Timeouts and CPU budgets: one timer per function, armed only while it has workers.
+  // Timeouts and CPU budgets: one timer per function, pending only while it has workers.
 
   private long firstCheckNanos() {
     return budgetNanos > 0 ? Math.min(timeoutNanos, budgetNanos) : timeoutNanos;
   }
 
-  private void watch() {
+  /** Makes sure the watch runs at {@code due} or earlier. Lock-free. */
+  private void armWatch(long due) {
+    long d = due == 0 ? 1 : due;
+    for (;;) {
+      long current = watchDue.get();
+      if (current != 0 && current - d <= 0) {
+        return; // an earlier (or the same) watch is pending
+      }
+      if (watchDue.compareAndSet(current, d)) {
+        Clock.Timer previous = watchTimer;
+        watchTimer = engine.clock().schedule(() -> watch(d), d - engine.clock().nanoTime());
+        if (previous != null && current != 0) {
+          previous.cancel();
+        }
+        return;
+      }
+    }
+  }
+
+  private void disarmWatch() {
+    long current = watchDue.get();
+    if (current != 0 && watchDue.compareAndSet(current, 0)) {
+      Clock.Timer t = watchTimer;
+      if (t != null) {
+        t.cancel();
+      }
+    }
+  }
+
+  private void watch(long due) {
+    if (!watchDue.compareAndSet(due, 0)) {
+      return; // replaced by an earlier watch, or disarmed
+    }
     long now = engine.clock().nanoTime();
     long next = Long.MAX_VALUE;
-    List<Worker> workersNow;
-    lock.lock();
-    try {
-      watch = null;
-      workersNow = new ArrayList<>(live);
-    } finally {
-      lock.unlock();
-    }
-    for (Worker w : workersNow) {
+    for (Worker w : live) {
       Invocation inv = w.current();
       if (inv == null || !inv.isRunning()) {
         continue;
@@ -484,14 +583,8 @@ public final class Deployment implements Fn<Object, Object> {
         next = Math.min(next, inv.nextBudgetCheck);
       }
     }
-    lock.lock();
-    try {
-      if (!live.isEmpty() && watch == null) {
-        long delay = next == Long.MAX_VALUE ? firstCheckNanos() : Math.max(0, next - now);
-        watch = engine.clock().schedule(this::watch, delay);
-      }
-    } finally {
-      lock.unlock();
+    if (!live.isEmpty()) {
+      armWatch(next == Long.MAX_VALUE ? now + firstCheckNanos() : next);
     }
   }
 
@@ -506,7 +599,7 @@ public final class Deployment implements Fn<Object, Object> {
 
   private void exceedBudget(Worker w, Invocation inv, long used) {
     if (w.end(inv, () -> {
-      overBudget.incrementAndGet();
+      otherFailures.incrementAndGet();
       overdue.incrementAndGet();
     })) {
       Duration budget = Duration.ofNanos(budgetNanos);
@@ -549,39 +642,26 @@ public final class Deployment implements Fn<Object, Object> {
     return drained;
   }
 
+  boolean isDrained() {
+    return drained.isDone();
+  }
+
   private void checkDrained() {
-    boolean idle;
-    lock.lock();
-    try {
-      idle = live.isEmpty() && accepted.get() == finished.get();
-    } finally {
-      lock.unlock();
-    }
-    if (idle && drained.complete(null) && retired) {
+    if (live.isEmpty() && accepted.get() == finished.get() && drained.complete(null) && retired) {
       instances.close();
     }
   }
 
-  /** Fails what is still queued or running with {@code closed} (the drain deadline passed). */
+  /** Fails what is still queued or running (the drain deadline passed). */
   void abandonAll() {
+    abandoning = true;
     RuntimeClosedException closed = new RuntimeClosedException(name,
         "the Cumulus runtime closed before this invocation of '" + name + "' could finish");
     Invocation inv;
     while ((inv = queue.poll()) != null) {
-      started.incrementAndGet();
-      rejected.increment();
-      abandoned.incrementAndGet();
-      finished.incrementAndGet();
-      inv.completeExceptionally(closed);
+      giveUp(inv, closed);
     }
-    List<Worker> workersNow;
-    lock.lock();
-    try {
-      workersNow = new ArrayList<>(live);
-    } finally {
-      lock.unlock();
-    }
-    for (Worker w : workersNow) {
+    for (Worker w : live) {
       Invocation running = w.current();
       if (running != null && w.end(running, () -> {
         rejected.increment();
@@ -595,17 +675,12 @@ public final class Deployment implements Fn<Object, Object> {
   }
 
   boolean runsOn(Thread thread) {
-    lock.lock();
-    try {
-      for (Worker w : live) {
-        if (w.thread == thread) {
-          return true;
-        }
+    for (Worker w : live) {
+      if (w.thread == thread) {
+        return true;
       }
-      return false;
-    } finally {
-      lock.unlock();
     }
+    return false;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -629,13 +704,11 @@ public final class Deployment implements Fn<Object, Object> {
     long a = accepted.get();
     long rejectedNow = rejected.sum();
     long throttled = throttles.sum();
-    long timedOut = timeouts.get();
-    long failures = sum.failures + overBudget.get();
     return new FunctionStats(name,
         a + throttled + rejectedNow - abandoned.get(),
         sum.successes,
-        failures,
-        timedOut,
+        sum.failures + otherFailures.get(),
+        timeouts.get(),
         throttled,
         rejectedNow,
         sum.cancelled,
@@ -653,9 +726,8 @@ public final class Deployment implements Fn<Object, Object> {
         sum.billedMillis,
         sum.billedCpuMillis,
         latency.snapshot(),
-        exact ? cpuPerInvocation.snapshot() : dev.cumulus.Percentiles.EMPTY);
+        exact ? cpuPerInvocation.snapshot() : Percentiles.EMPTY);
   }
-
 
   @Override
   public String toString() {

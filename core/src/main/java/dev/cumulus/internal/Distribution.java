@@ -8,27 +8,35 @@ import io.micrometer.core.instrument.distribution.TimeWindowPercentileHistogram;
 import io.micrometer.core.instrument.distribution.ValueAtPercentile;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Percentiles of a duration over a sliding window, from Micrometer's time-window HdrHistogram (a
- * ring of histograms rotated as time passes), plus the window's exact maximum.
+ * ring of histograms rotated as time passes), plus the window's exact maximum from Micrometer's
+ * {@link TimeWindowMax}.
+ *
+ * <p>Callers may feed the percentiles a sample; the maximum sees every value. To keep that cheap, a
+ * value no larger than one already recorded since the last rotation of the maximum's window is
+ * skipped: it cannot change the maximum. Rotations happen on a fixed grid from the moment the
+ * window was created, so the hint expires exactly at the next grid line.
  */
 final class Distribution {
   static final Duration WINDOW = Duration.ofMinutes(1);
   private static final int BUFFERS = 3;
+  private static final long ROTATE_NANOS = WINDOW.toNanos() / BUFFERS;
 
-  private static final long HINT_NANOS = WINDOW.toNanos() / BUFFERS;
+  private record Hint(long value, long since, long until) {}
 
+  private final io.micrometer.core.instrument.Clock clock;
   private final TimeWindowPercentileHistogram histogram;
   private final TimeWindowMax max;
   private final LongAdder samples = new LongAdder();
-  // Values at or below this were already offered to the max, which has not rotated since: skip
-  // them without touching the shared max (a read of a field that rarely changes).
-  private volatile long maxHint;
-  private volatile long maxHintExpiry;
+  private final long originNanos;
+  private final AtomicReference<Hint> hint = new AtomicReference<>(new Hint(0, 0, 0));
 
   Distribution(io.micrometer.core.instrument.Clock clock) {
+    this.clock = clock;
     DistributionStatisticConfig config = DistributionStatisticConfig.builder()
         .percentiles(0.5, 0.9, 0.99)
         .percentilePrecision(2)
@@ -36,6 +44,8 @@ final class Distribution {
         .bufferLength(BUFFERS)
         .build()
         .merge(DistributionStatisticConfig.DEFAULT);
+    // Micrometer rotates both on the grid wallTime0 + k * (expiry / buffers), in milliseconds.
+    this.originNanos = TimeUnit.MILLISECONDS.toNanos(clock.wallTime());
     this.histogram = new TimeWindowPercentileHistogram(clock, config, false);
     this.max = new TimeWindowMax(clock, config);
   }
@@ -44,7 +54,7 @@ final class Distribution {
    * Records a value.
    *
    * @param nanos the value
-   * @param now {@link System#nanoTime()}, for the maximum's window
+   * @param now the runtime clock's time when the value was taken
    * @param weight 0 to feed only the maximum; else how many values this sample stands for
    */
   void record(long nanos, long now, int weight) {
@@ -52,15 +62,34 @@ final class Distribution {
       histogram.recordLong(nanos);
       samples.add(weight);
     }
-    if (nanos > maxHint || now - maxHintExpiry > 0) {
-      max.record(nanos, TimeUnit.NANOSECONDS);
-      if (now - maxHintExpiry > 0) {
-        maxHintExpiry = now + HINT_NANOS;
-        maxHint = nanos;
-      } else if (nanos > maxHint) {
-        maxHint = nanos;
+    Hint h = hint.get();
+    if (now - h.until < 0 && now - h.since >= 0 && nanos <= h.value) {
+      return; // covered by a larger value recorded in the same rotation period
+    }
+    max.record(nanos, TimeUnit.NANOSECONDS);
+    long since = gridLine(now);
+    for (;;) {
+      h = hint.get();
+      Hint next;
+      if (since == h.since) {
+        if (nanos <= h.value) {
+          return;
+        }
+        next = new Hint(nanos, since, h.until);
+      } else if (since - h.since > 0) {
+        next = new Hint(nanos, since, since + ROTATE_NANOS);
+      } else {
+        return; // recorded before the current period began: it proves nothing about it
+      }
+      if (hint.compareAndSet(h, next)) {
+        return;
       }
     }
+  }
+
+  private long gridLine(long now) {
+    long periods = Math.floorDiv(now - originNanos, ROTATE_NANOS);
+    return originNanos + periods * ROTATE_NANOS;
   }
 
   Percentiles snapshot() {

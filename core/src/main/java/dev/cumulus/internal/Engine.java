@@ -34,8 +34,12 @@ public final class Engine {
   private final long drainNanos;
   private final FunctionMeter systemMeter;
   private final Map<String, Deployment> functions = new ConcurrentHashMap<>();
-  /** Unregistered functions, kept so that their usage stays on the bill. */
+  /** Unregistered functions still finishing what they accepted. */
   private final List<Deployment> retired = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** Final stats of unregistered functions that finished, by name, so they stay on the bill. */
+  private final Map<String, dev.cumulus.FunctionStats> retiredStats = new ConcurrentHashMap<>();
+  /** Instances being closed on their own threads; close() waits for them. */
+  private final java.util.Set<CompletableFuture<Void>> closingInstances = ConcurrentHashMap.newKeySet();
   private final java.time.Instant createdAt = java.time.Instant.now();
   private final ReentrantLock registration = new ReentrantLock();
   private final AtomicBoolean closing = new AtomicBoolean();
@@ -71,7 +75,7 @@ public final class Engine {
         : null;
     this.systemMeter = new FunctionMeter("cumulus-runtime", meterSlots());
     this.clock = testClock != null ? testClock
-        : new SystemClock(body -> newThread("cumulus-timer", systemMeter, null, body));
+        : new SystemClock(carrierKeepAlive.toNanos(), body -> newThread("cumulus-timer", systemMeter, null, body));
     this.systemClock = testClock == null;
     this.capacity = new Capacity(maxConcurrency);
     this.drainNanos = drainTimeout.toNanos();
@@ -184,6 +188,8 @@ public final class Engine {
       registration.lock();
       try {
         capacity.reserve(-d.reserved());
+        retiredStats.merge(d.name(), d.stats(), Engine::merge);
+        retired.remove(d);
       } finally {
         registration.unlock();
       }
@@ -210,17 +216,40 @@ public final class Engine {
     return createdAt;
   }
 
-  /** Stats of every function, registered or retired, by name. */
+  /**
+   * Stats of every function by name, unregistered ones included: a name registered again gets one
+   * line, the sum of its registrations (percentiles from the latest).
+   */
   public List<dev.cumulus.FunctionStats> allStats() {
-    List<dev.cumulus.FunctionStats> all = new ArrayList<>();
-    for (Deployment d : functions()) {
-      all.add(d.stats());
+    Map<String, dev.cumulus.FunctionStats> byName = new java.util.TreeMap<>();
+    registration.lock();
+    try {
+      byName.putAll(retiredStats);
+      for (Deployment d : retired) {
+        byName.merge(d.name(), d.stats(), Engine::merge);
+      }
+      for (Deployment d : functions.values()) {
+        byName.merge(d.name(), d.stats(), Engine::merge);
+      }
+    } finally {
+      registration.unlock();
     }
-    for (Deployment d : retired) {
-      all.add(d.stats());
-    }
-    all.sort(Comparator.comparing(dev.cumulus.FunctionStats::name));
-    return all;
+    return List.copyOf(byName.values());
+  }
+
+  /** Sums two registrations' stats of one name; gauges and percentiles from the later one. */
+  static dev.cumulus.FunctionStats merge(dev.cumulus.FunctionStats a, dev.cumulus.FunctionStats b) {
+    return new dev.cumulus.FunctionStats(b.name(),
+        a.invocations() + b.invocations(), a.successes() + b.successes(), a.failures() + b.failures(),
+        a.timeouts() + b.timeouts(), a.throttles() + b.throttles(), a.rejected() + b.rejected(),
+        a.cancelled() + b.cancelled(), a.coldStarts() + b.coldStarts(),
+        a.inFlight() + b.inFlight(), a.queued() + b.queued(), a.warmInstances() + b.warmInstances(),
+        Math.max(a.peakConcurrency(), b.peakConcurrency()), a.overdue() + b.overdue(),
+        a.cpuTime().plus(b.cpuTime()), a.wallTime().plus(b.wallTime()), a.queueWait().plus(b.queueWait()),
+        a.initTime().plus(b.initTime()), a.allocatedBytes() + b.allocatedBytes(),
+        a.billedMillis() + b.billedMillis(), a.billedCpuMillis() + b.billedCpuMillis(),
+        b.latency().samples() > 0 ? b.latency() : a.latency(),
+        b.cpuPerInvocation().samples() > 0 ? b.cpuPerInvocation() : a.cpuPerInvocation());
   }
 
   public boolean isClosing() {
@@ -234,7 +263,14 @@ public final class Engine {
    */
   public void close() {
     boolean fromWorker = calledFromWorker();
-    if (!closing.compareAndSet(false, true)) {
+    boolean first;
+    registration.lock(); // so that no registration slips in after the drain's snapshot
+    try {
+      first = closing.compareAndSet(false, true);
+    } finally {
+      registration.unlock();
+    }
+    if (!first) {
       if (!fromWorker) {
         closed.join();
       }
@@ -249,7 +285,8 @@ public final class Engine {
 
   private void drainAndClose() {
     try {
-      List<Deployment> all = functions();
+      List<Deployment> all = new ArrayList<>(functions());
+      all.addAll(retired); // unregistered ones may still be finishing what they accepted
       CompletableFuture<?>[] drains = all.stream().map(Deployment::drain).toArray(CompletableFuture[]::new);
       CompletableFuture<Void> drained = CompletableFuture.allOf(drains);
       CompletableFuture<Void> deadline = new CompletableFuture<>();
@@ -261,6 +298,14 @@ public final class Engine {
       }
       for (Deployment d : all) {
         d.instances.close();
+      }
+      // Instances close on their own threads (a slow close() must not hold up a timer); wait for
+      // them here, as long as the drain timeout allows once more.
+      CompletableFuture<?>[] closings = closingInstances.toArray(CompletableFuture[]::new);
+      try {
+        CompletableFuture.allOf(closings).get(Math.max(1, drainNanos), java.util.concurrent.TimeUnit.NANOSECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        LOG.log(System.Logger.Level.WARNING, "some instances were still closing when close() returned");
       }
     } catch (Throwable e) {
       LOG.log(System.Logger.Level.ERROR, "closing the Cumulus runtime failed", e);
@@ -317,15 +362,19 @@ public final class Engine {
     return c != null ? c.newThread(name, meter, observer, body) : Thread.ofVirtual().name(name).unstarted(body);
   }
 
-  /** Runs short runtime work (completing a future, say) off the timer thread. */
+  /**
+   * Runs short runtime work (failing a timed-out invocation's future, whose dependents then run)
+   * off the timer thread, on a virtual thread of the JDK's own scheduler: functions that keep
+   * Cumulus's carriers busy cannot delay it.
+   */
   void runSystem(Runnable task) {
-    newThread("cumulus-runtime", systemMeter, null, () -> {
+    Thread.ofVirtual().name("cumulus-runtime").start(() -> {
       try {
         task.run();
       } catch (Throwable e) {
         LOG.log(System.Logger.Level.ERROR, "Cumulus runtime task failed", e);
       }
-    }).start();
+    });
   }
 
   /** Runs {@code task} on a thread metered as {@code d}'s and waits for it. */
@@ -352,7 +401,7 @@ public final class Engine {
     }
   }
 
-  /** Closes discarded instances: on a metered thread of the function, or here when closing. */
+  /** Closes discarded instances on a metered thread of the function; never blocks the caller. */
   void closeInstances(Deployment d, List<Object> instances) {
     Runnable closeAll = () -> {
       for (Object instance : instances) {
@@ -369,11 +418,16 @@ public final class Engine {
     if (instances.stream().noneMatch(i -> i instanceof AutoCloseable)) {
       return;
     }
-    if (closing.get() && !calledFromWorker()) {
-      runMetered(d, closeAll);
-    } else {
-      newThread("cumulus-fn-" + d.name(), d.meter, null, closeAll).start();
-    }
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    closingInstances.add(done);
+    newThread("cumulus-fn-" + d.name(), d.meter, null, () -> {
+      try {
+        closeAll.run();
+      } finally {
+        closingInstances.remove(done);
+        done.complete(null);
+      }
+    }).start();
   }
 
   /** CPU ns and allocated bytes charged to {@code meter}, segments still running included. */
@@ -383,14 +437,24 @@ public final class Engine {
     if (c == null || !exact()) {
       return out;
     }
+    long[] part = new long[2];
     for (int slot = 0; slot < meter.slots(); slot++) {
-      Carrier carrier = c.carrier(slot);
-      if (carrier != null) {
-        carrier.read(meter, out);
-      } else {
-        out[0] += meter.cellCpu(slot);
-        out[1] += meter.cellAllocated(slot);
+      for (;;) {
+        part[0] = 0;
+        part[1] = 0;
+        Carrier carrier = c.carrier(slot);
+        if (carrier != null) {
+          carrier.read(meter, part);
+        } else {
+          part[0] = meter.cellCpu(slot);
+          part[1] = meter.cellAllocated(slot);
+        }
+        if (c.carrier(slot) == carrier) { // else a carrier ended and another took the slot: again
+          break;
+        }
       }
+      out[0] += part[0];
+      out[1] += part[1];
     }
     return out;
   }

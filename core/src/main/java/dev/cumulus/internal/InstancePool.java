@@ -66,6 +66,17 @@ final class InstancePool {
     }
   }
 
+  /** Drops an instance that may be broken (it was interrupted mid-work); it is closed. */
+  void discard(Object instance) {
+    lock.lock();
+    try {
+      live--;
+    } finally {
+      lock.unlock();
+    }
+    closer.accept(List.of(instance));
+  }
+
   /** Adds an instance created outside {@link #acquire} (provisioning) as idle. */
   void addProvisioned(Object instance) {
     lock.lock();
@@ -151,7 +162,7 @@ final class InstancePool {
       expiry.cancel();
     }
     expiryAt = due;
-    expiry = clock.schedule(this::expire, due - clock.nanoTime());
+    expiry = clock.scheduleIdle(this::expire, due - clock.nanoTime());
   }
 
   private void expire() {

@@ -15,6 +15,7 @@ final class Invocation extends CompletableFuture<Object> {
   static final int RUNNING = 1;
   static final int DONE = 2;
   static final int ABANDONED = 3;
+  static final int CANCELLED = 4;
 
   private static final VarHandle STATE;
   private static final VarHandle CPU;
@@ -48,10 +49,23 @@ final class Invocation extends CompletableFuture<Object> {
     this.enqueuedNanos = enqueuedNanos;
   }
 
-  void start(long nanos, long tick) {
+  /**
+   * The worker starts it; false if its caller cancelled it first (then it never runs).
+   */
+  boolean start(long nanos, long tick) {
     startNanos = nanos;
     startTick = tick;
-    STATE.setRelease(this, RUNNING);
+    return STATE.compareAndSet(this, QUEUED, RUNNING);
+  }
+
+  /**
+   * Cancelling before the invocation starts removes it: it never runs. Once it runs, cancelling
+   * only completes this future (the usual {@code CompletableFuture} semantics).
+   */
+  @Override
+  public boolean cancel(boolean mayInterruptIfRunning) {
+    STATE.compareAndSet(this, QUEUED, CANCELLED);
+    return super.cancel(mayInterruptIfRunning);
   }
 
   boolean isRunning() {

@@ -2,34 +2,59 @@ package dev.cumulus.internal;
 
 import java.util.concurrent.DelayQueue;
 import java.util.concurrent.Delayed;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
- * {@link System#nanoTime()} and one-shot timers run by a single virtual thread that exists only
- * while a timer is pending. Between timers it is parked until the earliest deadline (no periodic
- * wake-up, no platform thread held), and it ends as soon as no timer is left; the next timer starts
- * a new one. So a runtime whose only pending work is, say, the expiry of idle instances holds no
- * platform thread and uses no CPU until then.
+ * {@link System#nanoTime()} and two kinds of one-shot timers, neither of which keeps a thread when
+ * nothing is pending:
+ *
+ * <ul>
+ *   <li>{@link #schedule}: a platform thread, {@code cumulus-timer-N}, so that timeouts and CPU
+ *       budgets fire even while CPU-bound functions occupy every carrier. Its timers exist only
+ *       while invocations run, and the thread ends {@code keepAlive} after the last one.
+ *   <li>{@link #scheduleIdle}: a virtual thread parked until the earliest deadline (no periodic
+ *       wake-up, no platform thread held), started with the first such timer and ended when none is
+ *       left. Used for the expiry of idle instances, which may wait 30 s on an otherwise idle
+ *       runtime.
+ * </ul>
  */
 public final class SystemClock implements Clock {
   private static final System.Logger LOG = System.getLogger("dev.cumulus");
+  private static final AtomicInteger TIMER_THREADS = new AtomicInteger();
   private static final AtomicLong SEQUENCE = new AtomicLong();
 
-  private final DelayQueue<Task> queue = new DelayQueue<>();
-  private final AtomicBoolean running = new AtomicBoolean();
-  private final ThreadFactory threads;
+  private final ScheduledThreadPoolExecutor precise;
+  private final DelayQueue<IdleTask> idle = new DelayQueue<>();
+  private final AtomicBoolean idleRunning = new AtomicBoolean();
+  private final ThreadFactory idleThreads;
+  private volatile @Nullable Thread idleThread;
   private volatile boolean shutdown;
 
   /**
    * Creates the clock.
    *
-   * @param threads makes the (virtual) timer thread
+   * @param keepAliveNanos how long the platform timer thread stays after its last timer
+   * @param idleThreads makes the virtual thread that waits for idle timers
    */
-  public SystemClock(ThreadFactory threads) {
-    this.threads = threads;
+  public SystemClock(long keepAliveNanos, ThreadFactory idleThreads) {
+    this.idleThreads = idleThreads;
+    this.precise = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "cumulus-timer-" + TIMER_THREADS.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    precise.setKeepAliveTime(Math.max(1, keepAliveNanos), TimeUnit.NANOSECONDS);
+    precise.allowCoreThreadTimeOut(true);
+    precise.setRemoveOnCancelPolicy(true);
+    precise.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
   }
 
   @Override
@@ -39,37 +64,67 @@ public final class SystemClock implements Clock {
 
   @Override
   public Timer schedule(Runnable task, long delayNanos) {
+    try {
+      ScheduledFuture<?> f = precise.schedule(() -> {
+        try {
+          task.run();
+        } catch (Throwable e) {
+          LOG.log(System.Logger.Level.ERROR, "a Cumulus timer task failed", e);
+        }
+      }, Math.max(0, delayNanos), TimeUnit.NANOSECONDS);
+      return () -> f.cancel(false);
+    } catch (RejectedExecutionException e) { // shut down
+      return () -> {};
+    }
+  }
+
+  @Override
+  public Timer scheduleIdle(Runnable task, long delayNanos) {
     if (shutdown) {
       return () -> {};
     }
-    Task t = new Task(task, System.nanoTime() + Math.max(0, delayNanos));
-    queue.add(t);
-    if (!running.get() && running.compareAndSet(false, true)) {
-      threads.newThread(this::runTimers).start();
+    IdleTask t = new IdleTask(task, System.nanoTime() + Math.max(0, delayNanos));
+    idle.add(t);
+    if (!idleRunning.get() && idleRunning.compareAndSet(false, true)) {
+      Thread thread = idleThreads.newThread(this::runIdleTimers);
+      idleThread = thread;
+      thread.start();
+    } else if (idle.peek() == t) {
+      wakeIdleThread(); // an earlier deadline than the one it waits for
     }
-    return t::cancelIn;
+    return t::cancel;
   }
 
   @Override
   public void shutdown() {
     shutdown = true;
-    queue.clear();
+    precise.shutdownNow();
+    idle.clear();
+    wakeIdleThread();
   }
 
-  private void runTimers() {
+  private void wakeIdleThread() {
+    Thread t = idleThread;
+    if (t != null) {
+      t.interrupt();
+    }
+  }
+
+  private void runIdleTimers() {
     for (;;) {
-      Task head = queue.peek();
+      Thread.interrupted(); // a wake-up only means: look at the queue again
+      IdleTask head = idle.peek();
       if (head == null || shutdown) {
-        running.set(false);
+        idleRunning.set(false);
         // A timer added after the peek may have seen this thread as running: take it over.
-        if (queue.peek() == null || shutdown || !running.compareAndSet(false, true)) {
+        if (idle.peek() == null || shutdown || !idleRunning.compareAndSet(false, true)) {
           return;
         }
         continue;
       }
-      Task due;
+      IdleTask due;
       try {
-        due = queue.poll(head.getDelay(TimeUnit.NANOSECONDS), TimeUnit.NANOSECONDS);
+        due = idle.poll(head.getDelay(TimeUnit.NANOSECONDS), TimeUnit.NANOSECONDS);
       } catch (InterruptedException e) {
         continue;
       }
@@ -83,20 +138,24 @@ public final class SystemClock implements Clock {
     }
   }
 
-  private final class Task implements Delayed {
+  private final class IdleTask implements Delayed {
     final Runnable body;
     final long due;
     final long sequence = SEQUENCE.incrementAndGet();
     volatile boolean cancelled;
 
-    Task(Runnable body, long due) {
+    IdleTask(Runnable body, long due) {
       this.body = body;
       this.due = due;
     }
 
-    void cancelIn() {
+    void cancel() {
       cancelled = true;
-      queue.remove(this);
+      boolean wasHead = idle.peek() == this;
+      idle.remove(this);
+      if (wasHead) {
+        wakeIdleThread(); // so that it does not sleep until a deadline nobody waits for
+      }
     }
 
     @Override
@@ -106,7 +165,7 @@ public final class SystemClock implements Clock {
 
     @Override
     public int compareTo(Delayed other) {
-      Task o = (Task) other;
+      IdleTask o = (IdleTask) other;
       int c = Long.compare(due - o.due, 0);
       return c != 0 ? c : Long.compare(sequence, o.sequence);
     }

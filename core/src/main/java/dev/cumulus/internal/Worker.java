@@ -10,10 +10,13 @@ import org.jspecify.annotations.Nullable;
  * A virtual thread that drains its function's queue: it takes the next invocation when it finishes
  * one, keeps its instance warm between them, and ends when the queue stays empty. Non-blocking work
  * is therefore drained by a few workers; blocking work gets one worker per concurrent invocation.
+ *
+ * <p>On Cumulus carriers the worker also observes its own segments: when it unmounts in the middle
+ * of an invocation (it blocked), its function may start another worker on the freed carrier.
  */
 final class Worker implements Runnable, Carriers.SegmentObserver {
   private static final VarHandle CURRENT;
-  private static final VarHandle BLOCKED;
+  private static final VarHandle SEGMENT;
   /** Above this much mounted time an invocation's CPU share is read from the carrier's clock. */
   private static final long EXACT_READ_NANOS = 100_000;
   /**
@@ -21,12 +24,14 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
    * draining a long queue of CPU work cannot starve others sharing the carriers.
    */
   private static final long SLICE_NANOS = 2_000_000;
+  /** {@link #segment} once the worker has ended: no segment may count it as blocked any more. */
+  private static final long ENDED = -1;
 
   static {
     try {
       MethodHandles.Lookup lookup = MethodHandles.lookup();
       CURRENT = lookup.findVarHandle(Worker.class, "current", Invocation.class);
-      BLOCKED = lookup.findVarHandle(Worker.class, "blocked", int.class);
+      SEGMENT = lookup.findVarHandle(Worker.class, "segment", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -39,14 +44,26 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
   @Nullable Thread thread;
   /** Whether it ran an invocation: only then may it hand its slot to a waiting function. */
   boolean ranAny;
+  /** Whether it holds a worker slot (of its function's limit and of the runtime's capacity). */
+  boolean holdsSlot;
 
   @SuppressWarnings("unused") // CURRENT
   private volatile @Nullable Invocation current;
+  /**
+   * The generation of the segment mounted now (shifted left by two) and, in the low bits, whether
+   * the worker is counted as blocked: {@code 01} blocked in an invocation, {@code 11} blocked while
+   * completing an invocation's future (in a dependent stage: its invocation is over, so it counts as
+   * free, but it cannot take work). A segment that ends late, after the thread already mounted
+   * again elsewhere, carries an old generation and cannot mark the running worker as blocked.
+   */
+  @SuppressWarnings("unused") // SEGMENT
+  private volatile long segment;
+  /** While it runs an invocation's code (init included). */
+  private boolean busy;
+  /** While it completes an invocation's future, which runs the future's dependent stages. */
+  private boolean completing;
   private @Nullable Object instance;
   private int samples;
-  /** 1 while the thread is unmounted in the middle of an invocation (it blocked). */
-  @SuppressWarnings("unused") // BLOCKED
-  private volatile int blocked;
   private boolean yielding;
 
   // The segment now mounted; written by the carrier before the thread runs, read by the thread.
@@ -66,9 +83,13 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
       while ((inv = d.next(this)) != null) {
         runOne(inv);
       }
+    } catch (Throwable e) {
+      // Only the runtime's own bookkeeping can get here (the handler's failures are caught).
+      d.workerFailed(this, e);
     } finally {
-      if (BLOCKED.compareAndSet(this, 1, 0)) {
-        d.unblocked();
+      long s = (long) SEGMENT.getAndSet(this, ENDED);
+      if (s != ENDED && (s & 1) == 1) {
+        d.unblocked((s & 2) != 0);
       }
       Object i = instance;
       instance = null;
@@ -82,15 +103,14 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
 
   private void runOne(Invocation inv) {
     Deployment d = deployment;
-    if (inv.isDone()) { // cancelled by its caller, or abandoned by close, before it started
-      if (inv.isCancelled()) {
-        tally.cancelled++;
-      }
+    long start = System.nanoTime();
+    if (inv.isDone() || !inv.start(start, d.tick(start))) {
+      // Its caller cancelled (or completed) the future before it started: it never runs.
+      tally.cancelled++;
       d.finishedOne();
       return;
     }
-    long start = System.nanoTime();
-    inv.start(start, d.tick(start));
+    busy = true;
     CURRENT.setRelease(this, inv);
     ranAny = true;
     d.started(inv);
@@ -108,8 +128,58 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
       failure = t;
     }
     long end = System.nanoTime();
-    long wall = end - start;
+    busy = false;
     boolean ours = inv.finish(); // false: the runtime already ended it (timeout, budget, close)
+    try {
+      try {
+        record(inv, start, end);
+      } catch (Throwable e) {
+        d.bookkeepingFailed(e); // figures only; the invocation itself is settled below
+      }
+      if (ours) {
+        // Counted before the future completes, so that its caller's next stats() includes it, and
+        // free before it completes, so that the caller's next call finds this worker free.
+        if (failure == null) {
+          tally.successes++;
+        } else {
+          tally.failures++;
+        }
+        d.finishedOne();
+        completing = true;
+        if (failure == null) {
+          inv.complete(result);
+        } else {
+          inv.completeExceptionally(failure instanceof FunctionFailedException f && d.name.equals(f.functionName())
+              ? f : new FunctionFailedException(d.name, failure));
+        }
+      } else {
+        // The runtime ended it and counted it; wait until it has delivered its interrupt, then
+        // absorb that interrupt so it cannot hit the next invocation. The instance was interrupted
+        // in the middle of its work: it is not trusted again.
+        endLock.lock();
+        try {
+          CURRENT.setRelease(this, null);
+          d.overdueReturned();
+        } finally {
+          endLock.unlock();
+        }
+        discardInstance();
+        d.finishedOne();
+      }
+    } finally {
+      completing = false;
+      busy = false;
+      Thread.interrupted();
+    }
+    if (d.parallelism > 0 && end - segmentStart > SLICE_NANOS) {
+      yielding = true;
+      Thread.yield();
+    }
+  }
+
+  private void record(Invocation inv, long start, long end) {
+    Deployment d = deployment;
+    long wall = end - start;
     long cpu = d.exact ? cpuOf(inv, end) : 0;
     tally.wallNanos += wall;
     tally.billedMillis += Tally.billed(wall);
@@ -121,38 +191,10 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
     }
     int mask = d.sampleMask;
     int weight = (++samples & mask) == 0 ? mask + 1 : 0;
-    d.latency.record(end - inv.enqueuedNanos, end, weight);
+    long now = d.tick(end); // the clock the windows rotate on
+    d.latency.record(end - inv.enqueuedNanos, now, weight);
     if (d.exact) {
-      d.cpuPerInvocation.record(cpu, end, weight);
-    }
-    if (ours) {
-      // Counted before the future completes, so that its caller's next stats() includes it.
-      if (failure == null) {
-        tally.successes++;
-        d.finishedOne();
-        inv.complete(result);
-      } else {
-        tally.failures++;
-        d.finishedOne();
-        inv.completeExceptionally(failure instanceof FunctionFailedException f && d.name.equals(f.functionName())
-            ? f : new FunctionFailedException(d.name, failure));
-      }
-    } else {
-      // The runtime ended it and counted it; wait until it has delivered its interrupt, then
-      // absorb that interrupt so it cannot hit the next invocation.
-      endLock.lock();
-      try {
-        CURRENT.setRelease(this, null);
-        d.overdueReturned();
-      } finally {
-        endLock.unlock();
-      }
-      d.finishedOne();
-    }
-    Thread.interrupted();
-    if (d.parallelism > 0 && end - segmentStart > SLICE_NANOS) {
-      yielding = true;
-      Thread.yield();
+      d.cpuPerInvocation.record(cpu, now, weight);
     }
   }
 
@@ -199,6 +241,14 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
     }
   }
 
+  private void discardInstance() {
+    Object i = instance;
+    instance = null;
+    if (i != null) {
+      deployment.instances.discard(i);
+    }
+  }
+
   /**
    * The invocation's CPU time: its share of the segments that ended while it ran (scaled by their
    * CPU/wall ratio on the carrier) plus its part of the segment running now. A short part is taken
@@ -213,7 +263,7 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
       long segmentCpu = CpuClock.threadCpu(c.threadId()) - segmentCpuAtStart;
       long segmentWall = end - segmentStart;
       if (segmentCpu >= 0 && segmentWall > 0) {
-        return cpu + (long) (segmentCpu * ((double) portion / segmentWall));
+        return cpu + (long) (segmentCpu * Math.min(1.0, (double) portion / segmentWall));
       }
     }
     return cpu + Math.max(0, portion);
@@ -227,7 +277,7 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
     long cpu = inv.cpuOfEndedSegments();
     Carrier c = segmentCarrier;
     if (c != null) {
-      long live = c.liveCpu(deployment.meter);
+      long live = c.liveCpu(this); // -1 unless this very worker is mounted on c right now
       if (live > 0) {
         long now = System.nanoTime();
         long segmentWall = now - segmentStart;
@@ -239,30 +289,40 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
   }
 
   @Override
-  public void segmentStarted(Carrier carrier, long startNanos, long cpuNanos) {
+  public long segmentStarted(Carrier carrier, long startNanos, long cpuNanos) {
     segmentCarrier = carrier;
     segmentStart = startNanos;
     segmentCpuAtStart = cpuNanos;
-    if (BLOCKED.compareAndSet(this, 1, 0)) {
-      deployment.unblocked();
+    for (;;) {
+      long s = (long) SEGMENT.getVolatile(this);
+      if (s == ENDED) {
+        return ENDED;
+      }
+      long next = ((s >>> 2) + 1) << 2;
+      if (SEGMENT.compareAndSet(this, s, next)) {
+        if ((s & 1) == 1) {
+          deployment.unblocked((s & 2) != 0);
+        }
+        return next;
+      }
     }
   }
 
   @Override
-  public void segmentEnded(long startNanos, long endNanos, long cpuNanos) {
+  public void segmentEnded(long token, long startNanos, long endNanos, long cpuNanos) {
     Invocation inv = current();
-    if (inv == null || !inv.isRunning()) {
-      return;
-    }
-    // The thread unmounted in the middle of an invocation: it blocked.
-    if (cpuNanos > 0 && endNanos > startNanos) {
+    if (inv != null && inv.isRunning() && cpuNanos > 0 && endNanos > startNanos) {
+      // The thread unmounted in the middle of an invocation: charge it its share of the segment.
       long portion = endNanos - Math.max(startNanos, inv.startNanos);
       if (portion > 0) {
-        inv.addSegmentCpu((long) (cpuNanos * ((double) portion / (endNanos - startNanos))));
+        inv.addSegmentCpu((long) (cpuNanos * Math.min(1.0, (double) portion / (endNanos - startNanos))));
       }
     }
-    if (BLOCKED.compareAndSet(this, 0, 1)) {
-      deployment.blocked();
+    // It blocked in an invocation, or in a dependent stage of its future: its carrier is free for
+    // another worker. Only if no later segment of this thread has started meanwhile.
+    long kind = busy ? 1 : completing ? 3 : 0;
+    if (kind != 0 && token != ENDED && SEGMENT.compareAndSet(this, token, token | kind)) {
+      deployment.blocked(kind == 3);
     }
   }
 
