@@ -3,13 +3,20 @@ package dev.cumulus;
 import static dev.cumulus.Checks.requireArgument;
 import static dev.cumulus.Checks.requireState;
 
+import dev.cumulus.internal.Beans;
 import dev.cumulus.internal.Clock;
 import dev.cumulus.internal.Deployment;
 import dev.cumulus.internal.Engine;
+import dev.cumulus.internal.FunctionExecutor;
+import dev.cumulus.internal.FunctionProxy;
+import dev.cumulus.internal.MethodFunction;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -98,7 +105,10 @@ public final class Cumulus implements AutoCloseable {
    * @return the result
    * @throws NullPointerException if {@code name} is null
    * @throws UnknownFunctionException if no function has that name (the message lists near names)
-   * @throws InvalidInputException if the input is null or of the wrong type (names both types)
+   * @throws InvalidInputException if the input is null (and the function takes one), or is not of
+   *     the function's declared {@linkplain FnSpec.Builder#inputType(Class) input type} (the message
+   *     names both types); a function registered without an input type gets whatever is given, and a
+   *     {@code ClassCastException} in its code fails the call as a {@link FunctionFailedException}
    * @throws CumulusException for every other failure, as listed by {@link Fn#invoke}
    */
   public @Nullable Object invoke(String name, @Nullable Object input) {
@@ -134,6 +144,39 @@ public final class Cumulus implements AutoCloseable {
   }
 
   /**
+   * Returns the registered function of that name, typed: its declared input and output types must
+   * be the given ones (or undeclared, {@code Object}).
+   *
+   * <pre>{@code
+   * Fn<String, Integer> words = cumulus.function("word-count", String.class, Integer.class);
+   * }</pre>
+   *
+   * @param name the name
+   * @param inputType the input type expected
+   * @param outputType the output type expected
+   * @param <I> the input type
+   * @param <O> the output type
+   * @return the function
+   * @throws NullPointerException if an argument is null
+   * @throws UnknownFunctionException if there is none (the message lists near names)
+   * @throws IllegalArgumentException if its declared types differ (the message names them)
+   */
+  @SuppressWarnings("unchecked")
+  public <I, O> Fn<I, O> function(String name, Class<I> inputType, Class<O> outputType) {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(inputType, "inputType");
+    Objects.requireNonNull(outputType, "outputType");
+    Fn<?, ?> fn = engine.function(name);
+    Class<?> in = fn.spec().inputType();
+    Class<?> out = fn.spec().outputType();
+    requireArgument((in == Object.class || in == FnSpec.Builder.boxed(inputType))
+            && (out == Object.class || out == FnSpec.Builder.boxed(outputType)),
+        "function '%s' takes %s and returns %s, not %s and %s", name, in.getName(), out.getName(),
+        inputType.getName(), outputType.getName());
+    return (Fn<I, O>) fn;
+  }
+
+  /**
    * Returns the registered functions, sorted by name.
    *
    * @return an immutable snapshot
@@ -153,6 +196,210 @@ public final class Cumulus implements AutoCloseable {
   public boolean unregister(String name) {
     Objects.requireNonNull(name, "name");
     return engine.unregister(name);
+  }
+
+  /**
+   * Registers every {@link Serverless @Serverless} method of {@code bean} as a function, all or none:
+   * if one of them cannot be registered, none is.
+   *
+   * <pre>{@code
+   * public class Greeter {
+   *   @Serverless public String greet(String name) { return "Hello, " + name; }
+   * }
+   * List<Fn<?, ?>> fns = cumulus.registerAll(new Greeter());
+   * Object hello = cumulus.invoke("Greeter.greet", "Ada"); // "Hello, Ada"
+   * }</pre>
+   *
+   * <ul>
+   *   <li><b>Methods:</b> the public instance methods of the bean's class, declared there or
+   *       inherited (from a superclass, or a default method of an interface), annotated on the method
+   *       itself or on the superclass method it overrides. A call runs the bean's own implementation,
+   *       through a method handle resolved once (no reflection per call).
+   *   <li><b>Names:</b> {@link Serverless#name()}, or by default {@code <SimpleClassName>.<method>}
+   *       (the simple name of the bean's class; for an anonymous class, of its nearest named
+   *       superclass). When several annotated methods share a method name, each one without an
+   *       explicit name gets the simple names of its parameter types appended:
+   *       {@code Calc.add(int,int)} and {@code Calc.add(double,double)}.
+   *   <li><b>Input:</b> a method without parameters takes {@code null} (input type {@code Void}); a
+   *       method with one parameter takes the argument (a primitive parameter its wrapper); a method
+   *       with several takes an {@code Object[]} of the arguments in order. The array is checked
+   *       before admission: a wrong length, an element of the wrong type or a {@code null} for a
+   *       primitive parameter fails with {@link InvalidInputException} naming the function, the
+   *       position and both types. No conversion other than boxing is made: a {@code long}
+   *       parameter takes a {@code Long}, not an {@code Integer}.
+   *   <li><b>Output:</b> the returned value, boxed; {@code null} for a {@code void} method.
+   *   <li><b>Exceptions:</b> whatever the method throws, checked or not, fails the invocation with
+   *       {@link FunctionFailedException} whose cause is the method's exception itself.
+   *   <li><b>Options:</b> the annotation's; an element left at its default keeps the {@link FnSpec}
+   *       default.
+   * </ul>
+   *
+   * <p>Invocations call the bean concurrently, up to each function's concurrency: the bean must be
+   * thread-safe, or its methods annotated {@code maxConcurrency = 1}.
+   *
+   * @param bean the object whose annotated methods become functions
+   * @return the registered functions, sorted by name
+   * @throws NullPointerException if {@code bean} is null
+   * @throws IllegalArgumentException if the bean has no annotated method, an annotation is on a
+   *     static, non-public or abstract method, a name or option is invalid, two methods would get the
+   *     same name, or Cumulus may not call the bean's class (not public, and its package not open to
+   *     {@code dev.cumulus.core}); the message names the class and the method
+   * @throws IllegalStateException if a function of one of the names is already registered, for
+   *     instance because this bean was registered before (the message says so)
+   * @throws RuntimeClosedException if the runtime is closed
+   * @throws FunctionFailedException if creating a provisioned instance ({@code minInstances}) failed
+   */
+  public List<Fn<?, ?>> registerAll(Object bean) {
+    Objects.requireNonNull(bean, "bean");
+    return List.copyOf(registerEach(Beans.plan(engine, bean)));
+  }
+
+  /**
+   * Returns a {@code T} whose every call is an invocation of a function calling {@code target}. Each
+   * abstract method of {@code iface} (declared or inherited) is registered as the function
+   * {@code <SimpleName>.<method>}, where {@code SimpleName} is the interface's simple name; a method
+   * whose name is overloaded gets the simple names of its parameter types appended, so the overloads
+   * of {@code Calc.add} are the functions {@code Calc.add(int,int)} and
+   * {@code Calc.add(double,double)}. Inputs are mapped as for {@link #registerAll}: nothing, the
+   * argument, or an {@code Object[]} of the arguments.
+   *
+   * <pre>{@code
+   * Calc calc = cumulus.proxy(Calc.class, new SimpleCalc());
+   * int five = calc.add(2, 3);                    // an invocation of function "Calc.add"
+   * Object same = cumulus.invoke("Calc.add", new Object[] {2, 3});
+   * }</pre>
+   *
+   * <ul>
+   *   <li>A method declared to return {@link CompletableFuture}, {@link java.util.concurrent.CompletionStage}
+   *       or {@link java.util.concurrent.Future} calls {@link Fn#invokeAsync} and returns at once,
+   *       never blocking the caller. If the target's method returns a future itself, the invocation
+   *       lasts until that future completes (so its limits, timeout and metering cover the work) and
+   *       the proxy's future completes with its value: futures are not nested. Cancelling the returned
+   *       future before the invocation starts means it never runs.
+   *   <li>An exception of the target that the interface method declares (in its {@code throws}
+   *       clause, checked or not) reaches the caller as itself; any other as
+   *       {@link FunctionFailedException} with it as the cause. The runtime's own exceptions
+   *       ({@link ThrottledException}, {@link FunctionTimeoutException}, ...) arrive as they are. For
+   *       a future-returning method the same exceptions fail the future.
+   *   <li>Default methods run on the caller's thread (their calls of abstract methods go through the
+   *       proxy); {@code equals} and {@code hashCode} are the proxy's identity, and {@code toString}
+   *       describes the proxy. None of them is a function.
+   * </ul>
+   *
+   * <p>One proxy per interface and runtime: calling this again for the same interface fails with an
+   * {@link IllegalStateException} that names the functions already registered; unregister them to
+   * proxy another target. The proxy is thread-safe if the target is.
+   *
+   * @param iface the interface whose methods become functions
+   * @param target the implementation the functions call
+   * @param <T> the interface type
+   * @return the proxy
+   * @throws NullPointerException if {@code iface} or {@code target} is null
+   * @throws IllegalArgumentException if {@code iface} is not an interface (a class, say), is sealed,
+   *     has no abstract method, or is not implemented by {@code target}, or two of its methods would
+   *     get the same name
+   * @throws IllegalStateException if a function of one of the names is already registered, for
+   *     instance by an earlier proxy of the same interface (the message says so)
+   * @throws RuntimeClosedException if the runtime is closed
+   */
+  public <T> T proxy(Class<T> iface, T target) {
+    Objects.requireNonNull(iface, "iface");
+    Objects.requireNonNull(target, "target");
+    List<MethodFunction> planned = FunctionProxy.plan(engine, iface, target);
+    return FunctionProxy.create(iface, target, planned, registerEach(planned));
+  }
+
+  /**
+   * Registers the function {@code name}, whose input is a task, and returns an
+   * {@link ExecutorService} whose every task runs as one invocation of it, with the {@link FnSpec}
+   * defaults. See {@link #executor(String, Consumer)}.
+   *
+   * @param name the function's name
+   * @return the executor
+   * @throws NullPointerException if {@code name} is null
+   * @throws IllegalArgumentException if the name is not a valid function name
+   * @throws IllegalStateException if a function of that name is already registered
+   * @throws RuntimeClosedException if the runtime is closed
+   */
+  public ExecutorService executor(String name) {
+    return executor(name, options -> { });
+  }
+
+  /**
+   * Registers the function {@code name}, whose input is a task ({@code Runnable}), configured by
+   * {@code options}, and returns an {@link ExecutorService} whose every task runs as one invocation
+   * of it: the function's concurrency limit, queue, throttling, timeout, scaling to zero and metering
+   * apply to the tasks, and its stats count them.
+   *
+   * <pre>{@code
+   * ExecutorService pool = cumulus.executor("thumbnails", spec -> spec
+   *     .maxConcurrency(4)
+   *     .queueCapacity(100)
+   *     .timeout(Duration.ofMinutes(5)));
+   * Future<Integer> size = pool.submit(() -> resize(image));
+   * }</pre>
+   *
+   * <p>{@code options} receives the function's builder, its input type already set; set any other
+   * option on it, and do not build it. The {@code ExecutorService} contract holds as for a
+   * {@code ThreadPoolExecutor}:
+   *
+   * <ul>
+   *   <li>A task the function cannot admit (its queue is full, the runtime is closed) is rejected
+   *       with {@link java.util.concurrent.RejectedExecutionException} caused by the
+   *       {@link ThrottledException} (or {@link RuntimeClosedException}); so is every task after
+   *       {@code shutdown}.
+   *   <li>{@code Future.get} gives the task's result, or an {@code ExecutionException} caused by its
+   *       exception, or by {@link FunctionTimeoutException} if the task ran past the function's
+   *       timeout (60 s unless set: long tasks need a longer one). {@code cancel(true)} interrupts a
+   *       running task; a cancelled task that has not started never runs.
+   *   <li>{@code shutdown()} accepts no more tasks and lets the accepted ones run;
+   *       {@code shutdownNow()} also interrupts the running ones and returns those that never started
+   *       (they never run here); {@code awaitTermination} waits until none is left.
+   *   <li>A task given to {@code execute} that throws is counted as a failure of the function and
+   *       logged (there is no future to report it).
+   * </ul>
+   *
+   * <p>The function stays registered after the executor terminates, so its stats stay readable;
+   * {@link #unregister(String)} it to reuse the name. Closing the runtime does not shut the executor
+   * down, but every task it is given is rejected from then on.
+   *
+   * @param name the function's name
+   * @param options sets the function's options, such as {@code maxConcurrency},
+   *     {@code queueCapacity} and {@code timeout}
+   * @return the executor
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if the name is not a valid function name, or an option is
+   *     invalid
+   * @throws IllegalStateException if a function of that name is already registered, if
+   *     {@code options} sets the input type or builds the spec, or the reserved concurrency does
+   *     not fit
+   * @throws RuntimeClosedException if the runtime is closed
+   */
+  public ExecutorService executor(String name, Consumer<? super FnSpec.Builder<Runnable, Object>> options) {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(options, "options");
+    FunctionExecutor executor = new FunctionExecutor(name);
+    FnSpec.Builder<Runnable, Object> builder = FnSpec.<Runnable, Object>of(name, executor::handle)
+        .inputType(Runnable.class);
+    options.accept(builder);
+    executor.attach(register(builder.build()));
+    return executor;
+  }
+
+  /** Registers functions all or none: if one fails, the ones registered before it are unregistered. */
+  private List<Deployment> registerEach(List<MethodFunction> functions) {
+    List<Deployment> registered = new ArrayList<>(functions.size());
+    try {
+      for (MethodFunction f : functions) {
+        registered.add(engine.register(f.spec(), f.spec().init(), f));
+      }
+    } catch (RuntimeException | Error e) {
+      for (Deployment d : registered) {
+        engine.discard(d);
+      }
+      throw e;
+    }
+    return registered;
   }
 
   /**

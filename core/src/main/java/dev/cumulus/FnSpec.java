@@ -431,6 +431,11 @@ public final class FnSpec<I, O> {
       return new FnSpec<>(this);
     }
 
+    /** The wrapper of a primitive type, or the type itself. */
+    static Class<?> boxed(Class<?> type) {
+      return wrap(type);
+    }
+
     @SuppressWarnings("unchecked")
     private static <T> Class<T> wrap(Class<T> type) {
       if (!type.isPrimitive()) {

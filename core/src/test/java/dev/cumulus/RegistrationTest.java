@@ -119,6 +119,21 @@ class RegistrationTest {
   }
 
   @Test
+  void typedLookup_checksTheDeclaredTypes() {
+    cumulus.register(FnSpec.of("len", (String s) -> s.length()).inputType(String.class).outputType(Integer.class).build());
+    cumulus.register(FnSpec.of("loose", (Object o) -> o).build());
+    Fn<String, Integer> len = cumulus.function("len", String.class, Integer.class);
+    assertThat(len.invoke("abc")).isEqualTo(3);
+    assertThat(cumulus.function("len", String.class, int.class).invoke("ab")).isEqualTo(2);
+    assertThat(cumulus.function("loose", String.class, String.class).invoke("x")).isEqualTo("x");
+    assertThatThrownBy(() -> cumulus.function("len", Long.class, Integer.class))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("function 'len' takes java.lang.String and returns java.lang.Integer, not java.lang.Long and java.lang.Integer");
+    assertThatThrownBy(() -> cumulus.function("lne", String.class, Integer.class))
+        .isInstanceOf(UnknownFunctionException.class).hasMessageContaining("did you mean 'len'");
+  }
+
+  @Test
   void functions_areListedByName() {
     cumulus.register(FnSpec.of("b", (String s) -> s).build());
     cumulus.register(FnSpec.of("a", (String s) -> s).build());

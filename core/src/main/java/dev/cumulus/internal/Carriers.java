@@ -105,6 +105,18 @@ final class Carriers {
     return n;
   }
 
+  /** CPU time used so far by the live carriers. */
+  long cpuNanos() {
+    long sum = 0;
+    for (int i = 0; i < byIndex.length(); i++) {
+      Carrier c = byIndex.get(i);
+      if (c != null) {
+        sum += Math.max(0, CpuClock.threadCpu(c.threadId()));
+      }
+    }
+    return sum;
+  }
+
   void shutdown() {
     pool.shutdown();
   }

@@ -130,14 +130,7 @@ public final class Engine {
       try {
         runMetered(d, d::provision);
       } catch (RuntimeException | Error e) {
-        registration.lock();
-        try {
-          functions.remove(spec.name());
-          capacity.reserve(-d.reserved());
-        } finally {
-          registration.unlock();
-        }
-        d.retire();
+        discard(d);
         throw new FunctionFailedException(spec.name(), "provisioning " + spec.minInstances()
             + " instances (minInstances) of function '" + spec.name() + "' failed: " + e, e);
       }
@@ -170,6 +163,22 @@ public final class Engine {
     List<Deployment> all = new ArrayList<>(functions.values());
     all.sort(Comparator.comparing(Deployment::name));
     return List.copyOf(all);
+  }
+
+  /**
+   * Takes back a registration that never served a call (a group registration that failed halfway):
+   * unlike {@link #unregister}, it leaves no line in the usage.
+   */
+  public void discard(Deployment d) {
+    registration.lock();
+    try {
+      if (functions.remove(d.name(), d)) {
+        capacity.reserve(-d.reserved());
+      }
+    } finally {
+      registration.unlock();
+    }
+    d.retire();
   }
 
   public boolean unregister(String name) {
@@ -457,6 +466,12 @@ public final class Engine {
       out[1] += part[1];
     }
     return out;
+  }
+
+  /** CPU time used so far by this runtime's live carrier threads (tests and diagnostics). */
+  public long carrierCpuNanos() {
+    Carriers c = carriers;
+    return c == null ? 0 : c.cpuNanos();
   }
 
   /** Live carrier threads of this runtime (tests and diagnostics). */

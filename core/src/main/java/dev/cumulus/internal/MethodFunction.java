@@ -1,0 +1,215 @@
+package dev.cumulus.internal;
+
+import dev.cumulus.FnSpec;
+import dev.cumulus.InvalidInputException;
+import java.lang.reflect.Method;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.Type;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.function.BiFunction;
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A function whose code is an existing method of an existing object: an {@code @Serverless} method
+ * of a bean ({@link Beans}) or a method of an interface implementation ({@link FunctionProxy}).
+ *
+ * <p>Its input is what {@link MethodInvoker} takes: nothing, the single argument, or an
+ * {@code Object[]} of several. As the runtime's handler it also checks, before admission, the arity
+ * and element types of such an array ({@link InputCheck}). A method that returns a future (a proxy
+ * method declared to return one) is waited for on the function's virtual thread, so the invocation
+ * lasts, and is limited, timed out and metered, until the future completes; its value is the
+ * invocation's result.
+ */
+public final class MethodFunction implements BiFunction<Object, Object, Object>, InputCheck {
+  private final String name;
+  private final Object target;
+  private final @Nullable Class<?> iface;
+  private final MethodInvoker invoker;
+  private final Class<?>[] parameterTypes;
+  private final boolean awaitsFuture;
+  private final FnSpec<Object, Object> spec;
+
+  private MethodFunction(String name, Method method, Object target, @Nullable Class<?> iface,
+      boolean awaitsFuture, Consumer<FnSpec.Builder<Object, Object>> options) {
+    this.name = name;
+    this.target = target;
+    this.iface = iface;
+    this.invoker = MethodInvoker.of(method, target);
+    this.parameterTypes = method.getParameterTypes();
+    this.awaitsFuture = awaitsFuture;
+    FnSpec.Builder<Object, Object> builder = FnSpec.of(name, this::checkedCall)
+        .inputType(objectClass(inputTypeOf(method)))
+        .outputType(objectClass(awaitsFuture ? futureValueType(method) : method.getReturnType()));
+    options.accept(builder);
+    this.spec = builder.build();
+  }
+
+  /**
+   * Describes a function over {@code method} of {@code target}.
+   *
+   * @param name the function's name
+   * @param method the method to call
+   * @param target the object to call it on
+   * @param iface the interface it was made from by a proxy, or {@code null} for a bean's method
+   * @param awaitsFuture whether the method returns a future to wait for
+   * @param options sets the spec's options (limits, timeout, ...)
+   * @return the function, not registered yet
+   * @throws IllegalArgumentException if the name or an option is invalid, or the method cannot be
+   *     called
+   */
+  static MethodFunction of(String name, Method method, Object target, @Nullable Class<?> iface,
+      boolean awaitsFuture, Consumer<FnSpec.Builder<Object, Object>> options) {
+    return new MethodFunction(name, method, target, iface, awaitsFuture, options);
+  }
+
+  /** The input type of a function over {@code method}: Void, the parameter's type, or Object[]. */
+  static Class<?> inputTypeOf(Method method) {
+    return switch (method.getParameterCount()) {
+      case 0 -> Void.class;
+      case 1 -> method.getParameterTypes()[0];
+      default -> Object[].class;
+    };
+  }
+
+  private static Class<?> futureValueType(Method method) {
+    Type type = method.getGenericReturnType();
+    if (type instanceof ParameterizedType p && p.getActualTypeArguments().length == 1
+        && p.getActualTypeArguments()[0] instanceof Class<?> value) {
+      return value;
+    }
+    return Object.class;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Class<Object> objectClass(Class<?> type) {
+    return (Class<Object>) type;
+  }
+
+  /** Returns the spec to register. @return the spec */
+  public FnSpec<Object, Object> spec() {
+    return spec;
+  }
+
+  /** Returns the function's name. @return the name */
+  public String name() {
+    return name;
+  }
+
+  /** Returns the method called. @return the method */
+  public Method method() {
+    return invoker.method();
+  }
+
+  /** Returns the object the method is called on. @return the bean or the proxy's target */
+  Object target() {
+    return target;
+  }
+
+  /** Returns the interface a proxy made this function from, or null for a bean's method. */
+  @Nullable Class<?> iface() {
+    return iface;
+  }
+
+  /** The runtime's handler: the input was checked before admission. */
+  @Override
+  public @Nullable Object apply(@Nullable Object instance, @Nullable Object input) {
+    return call(input);
+  }
+
+  /** The spec's function, for a spec registered again elsewhere: checks, then calls. */
+  private @Nullable Object checkedCall(@Nullable Object input) {
+    InvalidInputException invalid = check(name, input);
+    if (invalid != null) {
+      throw invalid;
+    }
+    return call(input);
+  }
+
+  private @Nullable Object call(@Nullable Object input) {
+    Object result = invoker.call(input);
+    return awaitsFuture && result != null ? await(result) : result;
+  }
+
+  @Override
+  public @Nullable InvalidInputException check(String functionName, @Nullable Object input) {
+    if (parameterTypes.length < 2 || !(input instanceof Object[] args)) {
+      return null; // the declared input type covers it
+    }
+    if (args.length != parameterTypes.length) {
+      return new InvalidInputException(functionName, "function '" + functionName + "' takes "
+          + parameterTypes.length + " arguments " + Beans.parameterList(parameterTypes)
+          + " as an Object[] but got " + args.length);
+    }
+    for (int i = 0; i < args.length; i++) {
+      Class<?> expected = parameterTypes[i];
+      Object arg = args[i];
+      if (arg == null) {
+        if (expected.isPrimitive()) {
+          return new InvalidInputException(functionName, "function '" + functionName + "' expects args["
+              + i + "] of type " + expected.getName() + " but got null");
+        }
+      } else if (!Beans.box(expected).isInstance(arg)) {
+        return new InvalidInputException(functionName, "function '" + functionName + "' expects args["
+            + i + "] of type " + expected.getTypeName() + " but got " + arg.getClass().getTypeName());
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Waits for the future a method returned and gives its value, or throws what it failed with. An
+   * interrupt (the invocation timed out, or the runtime closed) cancels that future if it can be.
+   */
+  private static @Nullable Object await(Object result) {
+    Future<?> future;
+    if (result instanceof CompletionStage<?> stage) {
+      // Not get() on it: a minimal stage (CompletableFuture.completedStage) refuses it.
+      CompletableFuture<Object> bridge = new CompletableFuture<>();
+      stage.whenComplete((v, e) -> {
+        if (e != null) {
+          bridge.completeExceptionally(e);
+        } else {
+          bridge.complete(v);
+        }
+      });
+      future = bridge;
+    } else if (result instanceof Future<?> f) {
+      future = f;
+    } else {
+      return result;
+    }
+    try {
+      return future.get();
+    } catch (ExecutionException e) {
+      throw Beans.<RuntimeException>sneaky(unwrap(e.getCause()));
+    } catch (InterruptedException e) {
+      if (result instanceof Future<?> f) {
+        try {
+          f.cancel(true); // the work the invocation started ends with it
+        } catch (UnsupportedOperationException minimalStage) {
+          // nothing to cancel through
+        }
+      }
+      throw Beans.<RuntimeException>sneaky(e);
+    }
+  }
+
+  private static Throwable unwrap(@Nullable Throwable t) {
+    Throwable cause = t;
+    while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+        && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return cause == null ? new IllegalStateException("the future failed without a cause") : cause;
+  }
+
+  @Override
+  public String toString() {
+    return "MethodFunction[" + name + " -> " + Beans.describe(invoker.method()) + "]";
+  }
+}
