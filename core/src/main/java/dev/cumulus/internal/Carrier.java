@@ -24,6 +24,10 @@ final class Carrier extends ForkJoinWorkerThread {
   }
 
   final int index;
+  // This thread's CPU clock at the end of its last metered segment (0: none yet), and when.
+  // Written and read by this thread only.
+  long lastSegmentCpu;
+  long lastSegmentEnd;
   private final Carriers owner;
 
   // Sequence lock: odd while the fields below (or a meter cell of this carrier) are being written.

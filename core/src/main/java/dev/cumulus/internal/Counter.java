@@ -24,6 +24,10 @@ final class Counter {
     return value;
   }
 
+  void set(long v) {
+    value = v;
+  }
+
   long incrementAndGet() {
     return (long) VALUE.getAndAdd(this, 1L) + 1;
   }

@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -40,11 +39,20 @@ import org.jspecify.annotations.Nullable;
  * lets another start ({@link #blocked()}). So non-blocking work is drained by a few long-lived
  * workers and blocking work grows one worker per waiting invocation, up to the limit.
  *
+ * <p>Running invocations never outnumber workers, so "more wait than there are free workers" is
+ * {@code accepted - finished > workers}: admission and worker starts need no {@code started}, which
+ * is counted per worker (in its {@link Tally}) and summed for stats. On the hot path a call touches
+ * {@code accepted} and the queue's tail; a worker the queue's head and {@code finished}.
+ *
  * <p>What runs on a carrier ({@link #blocked()} and what it calls) takes no lock: a lock can be held
  * by a virtual thread that is unmounted, waiting for a carrier.
  */
 public final class Deployment implements Fn<Object, Object> {
-  /** How long an idle worker spins for more work before it ends (a few microseconds at most). */
+  /**
+   * How long an idle worker spins for more work before it ends (a few microseconds at most), when
+   * it may be the one to take the next call; with more workers than carriers (blocking work) the
+   * others take it, and a worker that finds the queue empty ends at once.
+   */
   private static final int LINGER_SPINS = 64;
   private static final long MIN_BUDGET_CHECK_NANOS = 1_000_000;
   private static final long SAMPLING_PERIOD_NANOS = 100_000_000;
@@ -60,6 +68,8 @@ public final class Deployment implements Fn<Object, Object> {
   final boolean exact;
   /** Carriers shared by the runtime's virtual threads; 0 on the JDK's default scheduler. */
   final int parallelism;
+  /** Up to this many workers, a worker that runs out of work lingers ({@link #LINGER_SPINS}). */
+  private final int lingerWorkers;
   /** Percentiles record one invocation in {@code sampleMask + 1}; 0 below ~20 000 calls/s. */
   volatile int sampleMask;
   volatile long nextSamplingCheck;
@@ -78,10 +88,13 @@ public final class Deployment implements Fn<Object, Object> {
   private final long budgetNanos;
   private final String threadName;
 
-  private final ConcurrentLinkedQueue<Invocation> queue = new ConcurrentLinkedQueue<>();
+  private final InvocationQueue queue = new InvocationQueue();
   private final Counter accepted = new Counter();
-  private final Counter started = new Counter();
   private final Counter finished = new Counter();
+  /** A value {@code finished} had (a lower bound of it), kept by admission to skip reading it. */
+  private final Counter finishedSeen = new Counter();
+  /** Accepted invocations settled without a worker (given up, or no worker could start). */
+  private final AtomicLong settledInQueue = new AtomicLong();
   private final AtomicInteger workers = new AtomicInteger();
   /** Workers unmounted in the middle of an invocation (sleeping, waiting for I/O or a lock). */
   private final AtomicInteger blocked = new AtomicInteger();
@@ -132,6 +145,7 @@ public final class Deployment implements Fn<Object, Object> {
     this.threadName = "cumulus-fn-" + name;
     this.exact = engine.exact();
     this.parallelism = engine.parallelism();
+    this.lingerWorkers = parallelism > 0 ? parallelism : Runtime.getRuntime().availableProcessors();
     this.nextSamplingCheck = System.nanoTime() + SAMPLING_PERIOD_NANOS;
     this.meter = new FunctionMeter(name, engine.meterSlots());
     io.micrometer.core.instrument.Clock mc = Distribution.micrometerClock(engine.clock());
@@ -213,22 +227,18 @@ public final class Deployment implements Fn<Object, Object> {
     Invocation inv = new Invocation(input, System.nanoTime());
     for (;;) {
       long a = accepted.get();
-      long s = started.get();
-      long f = finished.get();
-      int w = workers.get();
-      long waiting = a + 1 - s;
-      long free = Math.max(0, w - (s - f));
-      long startable = Math.max(0, Math.min(limit - w, engine.capacity().available(reserved == 0)));
-      if (waiting > queueCapacity + free + startable) {
+      // Fast path: a finished count seen earlier is a lower bound (it only grows), so if the calls
+      // not finished fit in the queue with it, they fit. Only near the limit is it read again.
+      if (a + 1 - finishedSeen.get() > queueCapacity && !admits(a)) {
         throttles.increment();
-        return CompletableFuture.failedFuture(throttled(w));
+        return CompletableFuture.failedFuture(throttled(workers.get()));
       }
       if (accepted.compareAndSet(a, a + 1)) {
         break;
       }
     }
     queue.offer(inv);
-    if (abandoning && queue.remove(inv)) {
+    if (abandoning && inv.withdraw()) {
       // close() gave up on this function between our check and the offer: refuse, visibly.
       giveUp(inv, closedException());
       return inv;
@@ -237,8 +247,8 @@ public final class Deployment implements Fn<Object, Object> {
       startWorkerIfNeeded();
     } catch (Throwable e) {
       // No worker could be started (out of memory, say): fail this call rather than strand it.
-      if (queue.remove(inv)) {
-        started.incrementAndGet();
+      if (inv.withdraw()) {
+        settledInQueue.incrementAndGet();
         otherFailures.incrementAndGet();
         finished.incrementAndGet();
         inv.completeExceptionally(new CumulusException(name,
@@ -246,6 +256,16 @@ public final class Deployment implements Fn<Object, Object> {
       }
     }
     return inv;
+  }
+
+  /** Whether call number {@code a + 1} fits: in the queue, or on a free or startable worker. */
+  private boolean admits(long a) {
+    long f = finished.get();
+    finishedSeen.set(f);
+    int w = workers.get();
+    // waiting - free = (a + 1 - started) - (w - (started - f)): the started count cancels out.
+    long startable = Math.max(0, Math.min(limit - w, engine.capacity().available(reserved == 0)));
+    return a + 1 - f - w <= queueCapacity + startable;
   }
 
   private RuntimeClosedException closedException() {
@@ -276,11 +296,13 @@ public final class Deployment implements Fn<Object, Object> {
    * On the JDK's default scheduler blocking cannot be seen, so only the first condition applies.
    */
   boolean needsWorker() {
-    long s = started.get();
-    long waiting = accepted.get() - s;
+    // Cheapest test first: the worker and blocked counts change rarely, finished with every call.
+    // waiting > free is (a - s) > w - (s - f) - bc: the started count cancels out.
     int w = workers.get();
-    long free = w - (s - finished.get()) - blockedCompleting.get();
-    return waiting > free && (parallelism == 0 || w - blocked.get() < parallelism);
+    if (parallelism > 0 && w - blocked.get() >= parallelism) {
+      return false;
+    }
+    return accepted.get() - finished.get() > w - blockedCompleting.get();
   }
 
   /**
@@ -399,18 +421,30 @@ public final class Deployment implements Fn<Object, Object> {
         return null;
       }
       Invocation inv = queue.poll();
-      for (int i = 0; inv == null && i < LINGER_SPINS; i++) {
-        Thread.onSpinWait();
-        inv = queue.poll();
+      if (inv == null) {
+        w.lastEndIsNow = false;
+        int spins = workers.get() > lingerWorkers ? 0 : LINGER_SPINS;
+        for (int i = 0; inv == null && i < spins; i++) {
+          Thread.onSpinWait();
+          inv = queue.poll();
+        }
       }
       if (inv != null) {
+        if (inv.isWithdrawn()) {
+          continue; // taken back by its caller's thread, which settled it
+        }
         if (abandoning) {
-          giveUp(inv, closedException());
+          if (inv.withdraw() || !inv.isWithdrawn()) {
+            giveUp(inv, closedException());
+          }
           continue;
         }
-        started.incrementAndGet();
+        w.tally.started++;
         return inv;
       }
+      // Instance first, then slot: a call that sees the slot free and starts a new worker must
+      // find the instance warm (else sequential calls could create a second instance).
+      w.returnInstance();
       releaseSlot(w);
       // An invocation queued after our last poll may have seen this worker as free: take it back.
       if (queue.isEmpty() || !needsWorker()) {
@@ -435,7 +469,7 @@ public final class Deployment implements Fn<Object, Object> {
 
   /** Fails an accepted invocation that close() gave up on before it started. */
   private void giveUp(Invocation inv, RuntimeClosedException e) {
-    started.incrementAndGet();
+    settledInQueue.incrementAndGet();
     rejected.increment();
     abandoned.incrementAndGet();
     finished.incrementAndGet();
@@ -443,8 +477,14 @@ public final class Deployment implements Fn<Object, Object> {
   }
 
   void started(Invocation inv) {
-    int running = (int) (started.get() - finished.get());
+    // Running invocations never outnumber the workers, nor the calls not finished: while the
+    // workers are no more than the peak, nothing is read that other threads write.
     int p = peak.get();
+    int w = workers.get();
+    if (w <= p) {
+      return;
+    }
+    int running = (int) Math.min(w, accepted.get() - finished.get());
     while (running > p && !peak.compareAndSet(p, running)) {
       p = peak.get();
     }
@@ -659,7 +699,9 @@ public final class Deployment implements Fn<Object, Object> {
         "the Cumulus runtime closed before this invocation of '" + name + "' could finish");
     Invocation inv;
     while ((inv = queue.poll()) != null) {
-      giveUp(inv, closed);
+      if (inv.withdraw() || !inv.isWithdrawn()) { // withdrawn ones were settled by their caller's thread
+        giveUp(inv, closed);
+      }
     }
     for (Worker w : live) {
       Invocation running = w.current();
@@ -700,7 +742,7 @@ public final class Deployment implements Fn<Object, Object> {
     }
     long[] usage = engine.readUsage(meter);
     long f = finished.get();
-    long s = started.get();
+    long s = sum.started + settledInQueue.get();
     long a = accepted.get();
     long rejectedNow = rejected.sum();
     long throttled = throttles.sum();

@@ -16,15 +16,19 @@ final class Invocation extends CompletableFuture<Object> {
   static final int DONE = 2;
   static final int ABANDONED = 3;
   static final int CANCELLED = 4;
+  /** Taken back before any worker started it, by the runtime (close, no worker): settled there. */
+  static final int WITHDRAWN = 5;
 
   private static final VarHandle STATE;
   private static final VarHandle CPU;
+  private static final VarHandle NEXT;
 
   static {
     try {
       MethodHandles.Lookup lookup = MethodHandles.lookup();
       STATE = lookup.findVarHandle(Invocation.class, "state", int.class);
       CPU = lookup.findVarHandle(Invocation.class, "cpuOfEndedSegments", long.class);
+      NEXT = lookup.findVarHandle(Invocation.class, "next", Invocation.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -43,6 +47,9 @@ final class Invocation extends CompletableFuture<Object> {
   long nextBudgetCheck;
   @SuppressWarnings("unused") // CPU
   private volatile long cpuOfEndedSegments;
+  /** The invocation queued after this one ({@link InvocationQueue}). */
+  @SuppressWarnings("unused") // NEXT
+  private volatile @Nullable Invocation next;
 
   Invocation(@Nullable Object input, long enqueuedNanos) {
     this.input = input;
@@ -68,6 +75,19 @@ final class Invocation extends CompletableFuture<Object> {
     return super.cancel(mayInterruptIfRunning);
   }
 
+  /**
+   * Takes a queued invocation back so that no worker starts it (the queue cannot remove from the
+   * middle); a worker that polls it later skips it. False if a worker started it, or its caller
+   * cancelled it, first.
+   */
+  boolean withdraw() {
+    return STATE.compareAndSet(this, QUEUED, WITHDRAWN);
+  }
+
+  boolean isWithdrawn() {
+    return (int) STATE.getAcquire(this) == WITHDRAWN;
+  }
+
   boolean isRunning() {
     return (int) STATE.getAcquire(this) == RUNNING;
   }
@@ -80,6 +100,14 @@ final class Invocation extends CompletableFuture<Object> {
   /** The runtime ends it while it runs; false if it already ended. */
   boolean abandon() {
     return STATE.compareAndSet(this, RUNNING, ABANDONED);
+  }
+
+  @Nullable Invocation next() {
+    return (Invocation) NEXT.getAcquire(this);
+  }
+
+  void setNext(Invocation successor) {
+    NEXT.setVolatile(this, successor);
   }
 
   /** Adds the CPU of a segment that ended while this invocation was running (carrier side). */

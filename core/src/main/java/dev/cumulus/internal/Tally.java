@@ -7,6 +7,8 @@ package dev.cumulus.internal;
  * them for the caller. When the worker ends it folds its tally into the function's totals.
  */
 final class Tally {
+  /** Invocations taken from the queue. */
+  long started;
   long successes;
   long failures;
   long cancelled;
@@ -18,6 +20,7 @@ final class Tally {
   long billedCpuMillis;
 
   void addTo(Tally sum) {
+    sum.started += started;
     sum.successes += successes;
     sum.failures += failures;
     sum.cancelled += cancelled;

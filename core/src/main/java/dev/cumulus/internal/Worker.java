@@ -65,6 +65,14 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
   private @Nullable Object instance;
   private int samples;
   private boolean yielding;
+  /**
+   * When the last invocation ended, and whether that is still "now": true only while this worker
+   * goes straight on to the next queued invocation in the same segment, with no spinning, no
+   * dependent stage of a caller run on its thread and no unmount in between. Then the next
+   * invocation starts at that time instead of reading the clock again (one read per call saved).
+   */
+  private long lastEnd;
+  boolean lastEndIsNow;
 
   // The segment now mounted; written by the carrier before the thread runs, read by the thread.
   private @Nullable Carrier segmentCarrier;
@@ -103,8 +111,13 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
 
   private void runOne(Invocation inv) {
     Deployment d = deployment;
-    long start = System.nanoTime();
+    long start = lastEndIsNow ? lastEnd : System.nanoTime();
+    lastEndIsNow = false;
     if (inv.isDone() || !inv.start(start, d.tick(start))) {
+      if (inv.isWithdrawn()) {
+        tally.started--; // the runtime took it back and settled it: it was never this worker's
+        return;
+      }
       // Its caller cancelled (or completed) the future before it started: it never runs.
       tally.cancelled++;
       d.finishedOne();
@@ -145,6 +158,10 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
           tally.failures++;
         }
         d.finishedOne();
+        // Only this worker's bookkeeping runs before its next poll, unless the caller attached
+        // stages (or waits): they run on this thread when the future completes.
+        lastEndIsNow = inv.getNumberOfDependents() == 0;
+        lastEnd = end;
         completing = true;
         if (failure == null) {
           inv.complete(result);
@@ -241,6 +258,15 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
     }
   }
 
+  /** Gives the warm instance back to the pool before this worker may end (it can take it again). */
+  void returnInstance() {
+    Object i = instance;
+    instance = null;
+    if (i != null) {
+      deployment.instances.release(i);
+    }
+  }
+
   private void discardInstance() {
     Object i = instance;
     instance = null;
@@ -290,6 +316,7 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
 
   @Override
   public long segmentStarted(Carrier carrier, long startNanos, long cpuNanos) {
+    lastEndIsNow = false;
     segmentCarrier = carrier;
     segmentStart = startNanos;
     segmentCpuAtStart = cpuNanos;

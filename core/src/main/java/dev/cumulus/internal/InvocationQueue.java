@@ -1,0 +1,88 @@
+package dev.cumulus.internal;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The FIFO queue of a function's accepted invocations: unbounded (admission bounds it), many
+ * producers, many consumers, linked through the invocations themselves. Producers swap the tail
+ * (one atomic exchange, wait-free) and then link the previous tail to the new one; consumers advance
+ * the head with a CAS. The consumed invocation becomes the head's placeholder until the next poll.
+ *
+ * <p>Why not {@link java.util.concurrent.ConcurrentLinkedQueue}: when workers keep up with callers
+ * the queue is almost always nearly empty, and there its head and tail fields (side by side in one
+ * object) and each node's item and link (in one small node) are written by the caller and the worker
+ * in turn, so every call moved the same cache lines back and forth between their cores, and cost a
+ * node. Here head and tail sit on cache lines of their own, and nothing is allocated.
+ */
+final class InvocationQueue {
+  private static final VarHandle HEAD;
+  private static final VarHandle TAIL;
+
+  static {
+    try {
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      HEAD = lookup.findVarHandle(InvocationQueue.class, "head", Invocation.class);
+      TAIL = lookup.findVarHandle(InvocationQueue.class, "tail", Invocation.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  @SuppressWarnings("unused")
+  private long p01, p02, p03, p04, p05, p06, p07;
+  /** The last consumed invocation (or the initial placeholder); the next one is its successor. */
+  @SuppressWarnings("unused") // HEAD
+  private volatile Invocation head;
+  @SuppressWarnings("unused")
+  private long p11, p12, p13, p14, p15, p16, p17;
+  @SuppressWarnings("unused") // TAIL
+  private volatile Invocation tail;
+  @SuppressWarnings("unused")
+  private long p21, p22, p23, p24, p25, p26, p27;
+
+  InvocationQueue() {
+    Invocation placeholder = new Invocation(null, 0);
+    head = placeholder;
+    tail = placeholder;
+  }
+
+  /** Appends {@code inv}, which must never have been queued before. */
+  void offer(Invocation inv) {
+    Invocation previous = (Invocation) TAIL.getAndSet(this, inv);
+    // Between the exchange and this store, consumers see the queue as not empty but cannot yet
+    // reach inv: poll then waits for the link (a few instructions), it never loses an invocation.
+    previous.setNext(inv);
+  }
+
+  /** Removes and returns the oldest invocation, or {@code null} if the queue is empty. */
+  @Nullable Invocation poll() {
+    for (int spins = 0; ; spins++) {
+      Invocation h = (Invocation) HEAD.getAcquire(this);
+      Invocation next = h.next();
+      if (next == null) {
+        if (TAIL.getVolatile(this) == h) {
+          return null; // empty
+        }
+        // A producer swapped the tail but has not linked it yet (it is between two instructions,
+        // unless its thread was descheduled there: then give up the carrier now and then).
+        if ((spins & 63) == 63) {
+          Thread.yield();
+        } else {
+          Thread.onSpinWait();
+        }
+        continue;
+      }
+      // The consumed invocation becomes the placeholder: nothing older stays reachable from here.
+      if (HEAD.compareAndSet(this, h, next)) {
+        return next;
+      }
+    }
+  }
+
+  /** Whether no invocation is queued (one being offered right now counts as queued). */
+  boolean isEmpty() {
+    return HEAD.getVolatile(this) == TAIL.getVolatile(this);
+  }
+}

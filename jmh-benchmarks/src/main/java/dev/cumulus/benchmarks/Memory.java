@@ -1,0 +1,160 @@
+package dev.cumulus.benchmarks;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Memory of parked invocations: {@value #PARKED} invocations started at once, each parked on a gate.
+ *
+ * <p>{@link #main} is the report: heap used (MemoryMXBean, after full GCs) with all of them parked,
+ * minus the heap used before, for Cumulus and for the baseline, a virtual thread per task. It runs in
+ * a JVM capped at 512 MiB of heap by {@code run.sh}, so that finishing at all shows the DESIGN.md §8
+ * target ("100 000 parked invocations in &lt; 512 MiB heap"). The JMH benchmark times the same ramp
+ * (submit until all {@value #PARKED} are parked), against the same baseline.
+ *
+ * <p>Run: {@code java -jar jmh-benchmarks/target/benchmarks.jar Memory}; the report:
+ * {@code java -Xmx512m --add-opens=java.base/java.lang=ALL-UNNAMED -cp
+ * jmh-benchmarks/target/benchmarks.jar dev.cumulus.benchmarks.Memory}
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2)
+@Measurement(iterations = 4)
+@Fork(value = 1, jvmArgsAppend = {"--add-opens=java.base/java.lang=ALL-UNNAMED", "-Xmx512m"})
+public class Memory {
+  /** Invocations parked at once. */
+  public static final int PARKED = 100_000;
+
+  /** Which contender parks them; {@code virtual-threads} is the baseline. */
+  @Param({Contender.CUMULUS, Contender.VIRTUAL_THREADS})
+  public String executor;
+
+  Contender contender;
+  Parking parking;
+
+  /** A gate that holds every task, and a count of those that reached it. */
+  static final class Parking {
+    final CountDownLatch parked;
+    final CountDownLatch gate = new CountDownLatch(1);
+    final Future<?>[] futures;
+
+    Parking(int n) {
+      parked = new CountDownLatch(n);
+      futures = new Future<?>[n];
+    }
+
+    Integer park(Integer i) {
+      parked.countDown();
+      try {
+        gate.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return i;
+    }
+  }
+
+  @Setup(Level.Trial)
+  public void setUp() {
+    contender = open(executor, PARKED);
+  }
+
+  @TearDown(Level.Trial)
+  public void tearDown() {
+    contender.close();
+  }
+
+  @Setup(Level.Iteration)
+  public void newGate() {
+    parking = new Parking(PARKED);
+  }
+
+  @TearDown(Level.Iteration)
+  public void openGate() {
+    parking.gate.countDown();
+    Contender.awaitAll(parking.futures);
+  }
+
+  /** Starts {@value #PARKED} invocations and waits until all are parked. @return how many */
+  @Benchmark
+  public long parkAll() throws InterruptedException {
+    return park(parking, PARKED);
+  }
+
+  long park(Parking p, int n) throws InterruptedException {
+    for (int i = 0; i < n; i++) {
+      p.futures[i] = contender.submit(i);
+    }
+    p.parked.await();
+    return n - p.parked.getCount();
+  }
+
+  private Contender open(String kind, int n) {
+    // The body reads the current gate, so one contender serves every iteration.
+    return Contender.of(kind, i -> parking.park(i), n, n);
+  }
+
+  /** Prints heap used by {@value #PARKED} parked invocations, Cumulus and baseline. @param args ignored */
+  public static void main(String[] args) throws Exception {
+    System.out.println(report(PARKED));
+  }
+
+  static String report(int n) throws Exception {
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "| %d parked invocations | heap used | per invocation | max heap |%n", n));
+    sb.append("|---|---|---|---|\n");
+    for (String kind : new String[] {Contender.CUMULUS, Contender.VIRTUAL_THREADS}) {
+      long bytes = heapOfParked(kind, n);
+      sb.append(String.format(Locale.ROOT, "| %s | %.1f MiB | %d B | %d MiB |%n", kind, bytes / (1024.0 * 1024),
+          bytes / n, Runtime.getRuntime().maxMemory() >> 20));
+    }
+    return sb.toString();
+  }
+
+  /** Heap bytes held while {@code n} invocations are parked, over the heap before they started. */
+  static long heapOfParked(String kind, int n) throws Exception {
+    Memory m = new Memory();
+    m.contender = m.open(kind, n);
+    try {
+      m.parking = new Parking(Math.min(n, 1_000)); // warm up the path once
+      m.park(m.parking, Math.min(n, 1_000));
+      m.openGate();
+      m.parking = new Parking(n);
+      long before = heapAfterGc();
+      m.park(m.parking, n);
+      long during = heapAfterGc();
+      m.openGate();
+      return during - before;
+    } finally {
+      m.contender.close();
+    }
+  }
+
+  static long heapAfterGc() {
+    MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+    long used = Long.MAX_VALUE;
+    for (int i = 0; i < 3; i++) {
+      System.gc();
+      used = Math.min(used, memory.getHeapMemoryUsage().getUsed());
+    }
+    return used;
+  }
+}

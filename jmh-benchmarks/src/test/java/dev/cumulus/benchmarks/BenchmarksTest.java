@@ -1,0 +1,115 @@
+package dev.cumulus.benchmarks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every benchmark's state set up as JMH would, one small operation run, and its work checked: each
+ * contender completes every task it was given. Correctness, not speed (that is what the jar is for).
+ */
+class BenchmarksTest {
+
+  @ParameterizedTest
+  @ValueSource(strings = {Contender.CUMULUS, Contender.CUMULUS_METERING_OFF, Contender.VIRTUAL_THREADS,
+      Contender.VIRTUAL_THREADS_SEMAPHORE, Contender.FIXED_POOL, Contender.BULKHEAD_TIMER})
+  void noOpThroughput_completesEveryTask(String executor) {
+    NoOpThroughput b = new NoOpThroughput();
+    b.executor = executor;
+    b.setUp();
+    try {
+      assertThat(b.run(5_000)).isEqualTo(5_000);
+      assertThat(b.run(5_000)).isEqualTo(5_000);
+    } finally {
+      b.tearDown();
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {Contender.CUMULUS, Contender.VIRTUAL_THREADS, Contender.VIRTUAL_THREADS_SEMAPHORE,
+      Contender.BULKHEAD_TIMER})
+  void blockingFanOut_completesEveryParkedTask(String executor) {
+    BlockingFanOut b = new BlockingFanOut();
+    b.executor = executor;
+    b.setUp();
+    try {
+      assertThat(b.run(500)).isEqualTo(500);
+    } finally {
+      b.tearDown();
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {Contender.CUMULUS, Contender.FIXED_POOL, Contender.VIRTUAL_THREADS})
+  void cpuBound_completesEveryTask_andTheWorkIsDone(String executor) {
+    CpuBound b = new CpuBound();
+    b.executor = executor;
+    b.setUp();
+    try {
+      assertThat(b.run(20)).isEqualTo(20);
+      assertThat(CpuBound.work(1)).isNotZero().isEqualTo(CpuBound.work(1));
+    } finally {
+      b.tearDown();
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {Contender.CUMULUS, Contender.VIRTUAL_THREADS})
+  void coldScale_startsEveryInvocation_thenReleasesThem(String executor) throws Exception {
+    ColdScale b = new ColdScale();
+    b.executor = executor;
+    b.setUp();
+    ColdScale.Round r = new ColdScale.Round(200);
+    b.round = r;
+    try {
+      assertThat(b.scale(r, 200)).isEqualTo(200);
+      assertThat(ColdScale.firstStartNanos(r)).isNotNegative();
+      assertThat(ColdScale.p99StartNanos(r)).isNotNegative();
+    } finally {
+      b.release(); // opens the gate: every invocation returns
+      b.tearDown();
+    }
+    assertThat(r.futures).allSatisfy(f -> assertThat(f).isDone());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {Contender.CUMULUS, Contender.CUMULUS_METERING_OFF})
+  void meteringOverhead_completesEveryInvocation_forEveryKindOfWork(String executor) {
+    for (String work : new String[] {"no-op", "yield", "cpu"}) {
+      MeteringOverhead b = new MeteringOverhead();
+      b.executor = executor;
+      b.work = work;
+      b.setUp();
+      try {
+        assertThat(b.run(1_000)).as(work).isEqualTo(1_000);
+      } finally {
+        b.tearDown();
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {Contender.CUMULUS, Contender.VIRTUAL_THREADS})
+  void memory_parksEveryInvocation_thenReleasesThem(String executor) throws Exception {
+    Memory b = new Memory();
+    b.executor = executor;
+    b.setUp();
+    b.parking = new Memory.Parking(1_000);
+    try {
+      assertThat(b.park(b.parking, 1_000)).isEqualTo(1_000);
+    } finally {
+      b.openGate();
+      b.tearDown();
+    }
+    assertThat(b.parking.futures).allSatisfy(f -> assertThat(f).isDone());
+  }
+
+  @Test
+  void reports_printATableWithEveryTarget() throws Exception {
+    assertThat(Memory.report(2_000)).contains("| cumulus |", "| virtual-threads |", "MiB");
+    assertThat(MeteringOverhead.accuracyReport(1))
+        .contains("200 ms CPU burn", "100 ms sleep", "process CPU delta", "within ±5 %");
+  }
+}
