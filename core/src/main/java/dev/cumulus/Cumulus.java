@@ -169,8 +169,8 @@ public final class Cumulus implements AutoCloseable {
     Fn<?, ?> fn = engine.function(name);
     Class<?> in = fn.spec().inputType();
     Class<?> out = fn.spec().outputType();
-    requireArgument((in == Object.class || in == FnSpec.Builder.boxed(inputType))
-            && (out == Object.class || out == FnSpec.Builder.boxed(outputType)),
+    requireArgument((in == Object.class || in == Beans.box(inputType))
+            && (out == Object.class || out == Beans.box(outputType)),
         "function '%s' takes %s and returns %s, not %s and %s", name, in.getName(), out.getName(),
         inputType.getName(), outputType.getName());
     return (Fn<I, O>) fn;

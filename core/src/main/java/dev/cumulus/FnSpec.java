@@ -3,6 +3,7 @@ package dev.cumulus;
 import static dev.cumulus.Checks.requireArgument;
 import static dev.cumulus.Checks.requireState;
 
+import dev.cumulus.internal.Beans;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -431,28 +432,9 @@ public final class FnSpec<I, O> {
       return new FnSpec<>(this);
     }
 
-    /** The wrapper of a primitive type, or the type itself. */
-    static Class<?> boxed(Class<?> type) {
-      return wrap(type);
-    }
-
     @SuppressWarnings("unchecked")
     private static <T> Class<T> wrap(Class<T> type) {
-      if (!type.isPrimitive()) {
-        return type;
-      }
-      Class<?> boxed = switch (type.getName()) {
-        case "int" -> Integer.class;
-        case "long" -> Long.class;
-        case "double" -> Double.class;
-        case "float" -> Float.class;
-        case "boolean" -> Boolean.class;
-        case "char" -> Character.class;
-        case "byte" -> Byte.class;
-        case "short" -> Short.class;
-        default -> Void.class;
-      };
-      return (Class<T>) boxed;
+      return (Class<T>) Beans.box(type);
     }
   }
 }

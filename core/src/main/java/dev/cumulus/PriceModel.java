@@ -54,31 +54,9 @@ public interface PriceModel {
     nonNegative("perMillionCpuMs", perMillionCpuMs);
     String description = perMillionRequests.toPlainString() + " per 1M requests + "
         + perMillionCpuMs.toPlainString() + " per 1M CPU-ms";
-    return new PriceModel() {
-      @Override
-      public String description() {
-        return description;
-      }
-
-      @Override
-      public Bill.Line price(FunctionStats s, MeteringMode mode) {
-        if (mode != MeteringMode.EXACT) {
-          throw new IllegalStateException("CPU-time pricing (" + description + ") needs MeteringMode.EXACT,"
-              + " but this usage was metered " + mode + "; use perRequestAndGbSeconds or run with"
-              + " --add-opens java.base/java.lang=ALL-UNNAMED");
-        }
-        long requests = billableRequests(s);
-        BigDecimal cpuMs = BigDecimal.valueOf(s.billedCpuMillis());
-        BigDecimal requestCost = perMillion(requests, perMillionRequests);
-        BigDecimal computeCost = cpuMs.multiply(perMillionCpuMs).divide(MILLION, SCALE, RoundingMode.HALF_EVEN);
-        return new Bill.Line(s.name(), requests, cpuMs, "CPU-ms", requestCost, computeCost);
-      }
-
-      @Override
-      public String toString() {
-        return description;
-      }
-    };
+    BigDecimal perCpuMs = perMillionCpuMs.divide(MILLION);
+    return new TwoPartPrice(description, perMillionRequests, "CPU-ms", perCpuMs,
+        s -> BigDecimal.valueOf(s.billedCpuMillis()), true);
   }
 
   /**
@@ -100,27 +78,9 @@ public interface PriceModel {
     String description = perMillionRequests.toPlainString() + " per 1M requests + "
         + perGbSecond.toPlainString() + " per GB-s at " + memoryMb + " MB";
     BigDecimal gb = BigDecimal.valueOf(memoryMb).divide(BigDecimal.valueOf(1024), MathContext.DECIMAL64);
-    return new PriceModel() {
-      @Override
-      public String description() {
-        return description;
-      }
-
-      @Override
-      public Bill.Line price(FunctionStats s, MeteringMode mode) {
-        long requests = billableRequests(s);
-        BigDecimal gbSeconds = BigDecimal.valueOf(s.billedMillis()).multiply(gb)
-            .divide(BigDecimal.valueOf(1000), SCALE, RoundingMode.HALF_EVEN);
-        BigDecimal requestCost = perMillion(requests, perMillionRequests);
-        BigDecimal computeCost = gbSeconds.multiply(perGbSecond).setScale(SCALE, RoundingMode.HALF_EVEN);
-        return new Bill.Line(s.name(), requests, gbSeconds, "GB-s", requestCost, computeCost);
-      }
-
-      @Override
-      public String toString() {
-        return description;
-      }
-    };
+    return new TwoPartPrice(description, perMillionRequests, "GB-s", perGbSecond,
+        s -> BigDecimal.valueOf(s.billedMillis()).multiply(gb)
+            .divide(BigDecimal.valueOf(1000), SCALE, RoundingMode.HALF_EVEN), false);
   }
 
   /**
@@ -152,14 +112,6 @@ public interface PriceModel {
 
   /** One million. */
   BigDecimal MILLION = BigDecimal.valueOf(1_000_000);
-
-  private static long billableRequests(FunctionStats s) {
-    return s.successes() + s.failures() + s.timeouts();
-  }
-
-  private static BigDecimal perMillion(long count, BigDecimal price) {
-    return BigDecimal.valueOf(count).multiply(price).divide(MILLION, SCALE, RoundingMode.HALF_EVEN);
-  }
 
   private static void nonNegative(String name, BigDecimal price) {
     Objects.requireNonNull(price, name);

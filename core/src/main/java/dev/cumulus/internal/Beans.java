@@ -215,7 +215,7 @@ public final class Beans {
   }
 
   /** The wrapper of a primitive type; other types as they are. */
-  static Class<?> box(Class<?> type) {
+  public static Class<?> box(Class<?> type) {
     if (!type.isPrimitive()) {
       return type;
     }
