@@ -22,11 +22,21 @@ final class Checks {
     }
   }
 
+  /** Durations are kept in nanoseconds: about 292 years at most. */
+  static final Duration MAX_DURATION = Duration.ofNanos(Long.MAX_VALUE);
+
   /** A positive duration; names the option in the message. */
   static Duration positive(String option, Duration value) {
     Objects.requireNonNull(value, option);
     requireArgument(!value.isNegative() && !value.isZero(),
         "%s must be positive but was %s", option, value);
+    return notTooLong(option, value);
+  }
+
+  /** A duration that fits in nanoseconds; names the option in the message. */
+  static Duration notTooLong(String option, Duration value) {
+    requireArgument(value.compareTo(MAX_DURATION) <= 0,
+        "%s must be at most %s (about 292 years) but was %s", option, MAX_DURATION, value);
     return value;
   }
 

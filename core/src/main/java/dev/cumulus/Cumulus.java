@@ -455,6 +455,7 @@ public final class Cumulus implements AutoCloseable {
     private @Nullable Duration carrierKeepAlive;
     private @Nullable Duration drainTimeout;
     private @Nullable Clock clock;
+    private boolean built;
 
     private Builder() {}
 
@@ -534,7 +535,7 @@ public final class Cumulus implements AutoCloseable {
       Objects.requireNonNull(drainTimeout, "drainTimeout");
       requireState(this.drainTimeout == null, "drainTimeout was already set to %s", this.drainTimeout);
       requireArgument(!drainTimeout.isNegative(), "drainTimeout must not be negative but was %s", drainTimeout);
-      this.drainTimeout = drainTimeout;
+      this.drainTimeout = Checks.notTooLong("drainTimeout", drainTimeout);
       return this;
     }
 
@@ -549,9 +550,11 @@ public final class Cumulus implements AutoCloseable {
      *
      * @return the runtime
      * @throws IllegalStateException if {@link MeteringMode#EXACT} was asked for and this JVM cannot
-     *     provide it (the message names the JVM option to add)
+     *     provide it (the message names the JVM option to add), or this builder already built one
      */
     public Cumulus build() {
+      requireState(!built, "this builder already built a runtime; start a new one with Cumulus.builder()");
+      built = true;
       int carriers = carrierThreads == -1 ? Runtime.getRuntime().availableProcessors() : carrierThreads;
       return new Cumulus(new Engine(
           maxConcurrency == -1 ? DEFAULT_MAX_CONCURRENCY : maxConcurrency,

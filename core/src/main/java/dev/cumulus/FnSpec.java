@@ -416,6 +416,11 @@ public final class FnSpec<I, O> {
       return this;
     }
 
+    @Override
+    public String toString() {
+      return "FnSpec.Builder{name=" + name + (built ? ", built" : "") + "}";
+    }
+
     /**
      * Builds the immutable spec.
      *

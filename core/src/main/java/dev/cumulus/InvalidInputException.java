@@ -33,8 +33,8 @@ public final class InvalidInputException extends CumulusException {
 
   private static String message(String name, Class<?> expected, @Nullable Class<?> actual) {
     return actual == null
-        ? "function '" + name + "' expects an input of type " + expected.getName() + " but got null"
-        : "function '" + name + "' expects an input of type " + expected.getName()
-            + " but got " + actual.getName();
+        ? "function '" + name + "' does not accept a null input (it takes " + expected.getTypeName() + ")"
+        : "function '" + name + "' expects an input of type " + expected.getTypeName()
+            + " but got " + actual.getTypeName();
   }
 }

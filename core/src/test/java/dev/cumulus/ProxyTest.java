@@ -370,7 +370,7 @@ class ProxyTest {
     Store store = cumulus.proxy(Store.class, new FailingStore());
     assertThatThrownBy(() -> store.save(null))
         .isInstanceOf(InvalidInputException.class)
-        .hasMessage("function 'Store.save' expects an input of type java.lang.String but got null");
+        .hasMessage("function 'Store.save' does not accept a null input (it takes java.lang.String)");
   }
 
   @Test

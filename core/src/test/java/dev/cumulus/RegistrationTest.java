@@ -105,7 +105,7 @@ class RegistrationTest {
     Fn<String, Integer> len = cumulus.register(FnSpec.of("len", (String s) -> s.length()).inputType(String.class).build());
     assertThatThrownBy(() -> len.invoke(null))
         .isInstanceOf(InvalidInputException.class)
-        .hasMessage("function 'len' expects an input of type java.lang.String but got null");
+        .hasMessage("function 'len' does not accept a null input (it takes java.lang.String)");
     assertThat(len.invokeAsync(null)).isCompletedExceptionally();
   }
 

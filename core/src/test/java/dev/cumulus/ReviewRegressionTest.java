@@ -261,4 +261,77 @@ class ReviewRegressionTest {
       assertThat(s.invocations()).isEqualTo(s.completed());
     }
   }
+
+  @Test
+  void releasedReservation_startsTheCallsThatWaitedForIt() throws Exception {
+    try (Cumulus c = Cumulus.builder().maxConcurrency(4).build()) {
+      Fn<String, String> echo = c.register(FnSpec.of("echo", (String s) -> {
+        TestFunctions.sleep(50);
+        return s;
+      }).build());
+      c.register(FnSpec.of("hog", (String s) -> s).maxConcurrency(3).build());
+      List<CompletableFuture<String>> calls = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        calls.add(echo.invokeAsync("call " + i)); // one runs, three wait for capacity
+      }
+      await().until(() -> echo.stats().queued() >= 2);
+      c.unregister("hog"); // gives back 3 slots
+      await().atMost(Duration.ofSeconds(10)).until(() -> echo.stats().peakConcurrency() >= 2);
+      for (CompletableFuture<String> call : calls) {
+        assertThat(call).succeedsWithin(Duration.ofSeconds(10));
+      }
+    }
+  }
+
+  @Test
+  void unreservedFunction_withNoCapacityLeft_isThrottledNotQueuedForever() {
+    try (Cumulus c = Cumulus.builder().maxConcurrency(4).build()) {
+      Fn<String, String> echo = c.register(FnSpec.of("echo", (String s) -> s).build());
+      c.register(FnSpec.of("hog", (String s) -> s).maxConcurrency(4).build());
+      assertThatThrownBy(() -> echo.invoke("x"))
+          .isInstanceOf(ThrottledException.class)
+          .hasMessageContaining("no unreserved concurrency is left");
+      c.unregister("hog");
+      await().untilAsserted(() -> assertThat(echo.invokeAsync("y")).succeedsWithin(Duration.ofSeconds(5)));
+    }
+  }
+
+  @Test
+  void close_doesNotWaitTheDrainTimeoutForAnInvocationThatAlreadyTimedOut() throws Exception {
+    Cumulus c = Cumulus.builder().drainTimeout(Duration.ofMinutes(5)).build();
+    AtomicBoolean release = new AtomicBoolean();
+    Fn<Integer, Integer> runaway = c.register(FnSpec.of("runaway", (Integer i) -> {
+      while (!release.get()) { // ignores interrupts
+        TestFunctions.burn(1);
+      }
+      return i;
+    }).timeout(Duration.ofMillis(100)).build());
+    assertThat(runaway.invokeAsync(1)).failsWithin(Duration.ofSeconds(20)).withThrowableThat()
+        .havingCause().isInstanceOf(FunctionTimeoutException.class);
+    CompletableFuture<Void> closing = CompletableFuture.runAsync(c::close);
+    // Far less than the 5-minute drain timeout: the caller of the runaway already has its answer.
+    assertThat(closing).succeedsWithin(Duration.ofSeconds(30));
+    release.set(true);
+    await().until(() -> runaway.stats().inFlight() == 0);
+  }
+
+  @Test
+  void durationsTooLongForNanoseconds_failWhereTheyEnter() {
+    assertThatThrownBy(() -> FnSpec.of("f", (String s) -> s).timeout(Duration.ofDays(365_000)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("timeout must be at most PT2562047H47M16.854775807S (about 292 years) but was");
+    assertThatThrownBy(() -> Cumulus.builder().drainTimeout(Duration.ofDays(365_000)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("drainTimeout must be at most");
+  }
+
+  @Test
+  void unknownNameAfterClose_saysClosed() {
+    Cumulus c = Cumulus.create();
+    c.close();
+    assertThatThrownBy(() -> c.invoke("typo", "x")).isInstanceOf(RuntimeClosedException.class);
+    Cumulus.Builder b = Cumulus.builder();
+    b.build().close();
+    assertThatThrownBy(b::build).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("already built a runtime");
+  }
 }

@@ -125,7 +125,7 @@ class ServerlessAnnotationTest {
         .hasMessage("function 'Greeter.greet' expects an input of type java.lang.String but got java.lang.Integer");
     assertThatThrownBy(() -> cumulus.invoke("Greeter.add", "2 3"))
         .isInstanceOf(InvalidInputException.class)
-        .hasMessage("function 'Greeter.add' expects an input of type [Ljava.lang.Object; but got java.lang.String");
+        .hasMessage("function 'Greeter.add' expects an input of type java.lang.Object[] but got java.lang.String");
     assertThat(cumulus.function("Greeter.greet").stats().invocations()).isZero();
   }
 
@@ -152,7 +152,7 @@ class ServerlessAnnotationTest {
         .hasMessage("function 'Numbers.square' expects an input of type java.lang.Long but got java.lang.Integer");
     assertThatThrownBy(() -> cumulus.invoke("Numbers.square", null))
         .isInstanceOf(InvalidInputException.class)
-        .hasMessage("function 'Numbers.square' expects an input of type java.lang.Long but got null");
+        .hasMessage("function 'Numbers.square' does not accept a null input (it takes java.lang.Long)");
     assertThat(cumulus.function("Numbers.square").stats().invocations()).isEqualTo(1);
   }
 

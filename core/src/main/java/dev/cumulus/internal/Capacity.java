@@ -40,6 +40,9 @@ final class Capacity {
 
   void reserve(int delta) {
     reserved += delta; // callers hold the registration lock
+    if (delta < 0 && waiting.get() > 0) {
+      wakeWaiters(); // a reservation given back is capacity for those waiting
+    }
   }
 
   int unreservedLimit() {

@@ -229,7 +229,7 @@ public final class Deployment implements Fn<Object, Object> {
       long a = accepted.get();
       // Fast path: a finished count seen earlier is a lower bound (it only grows), so if the calls
       // not finished fit in the queue with it, they fit. Only near the limit is it read again.
-      if (a + 1 - finishedSeen.get() > queueCapacity && !admits(a)) {
+      if ((a + 1 - finishedSeen.get() > queueCapacity && !admits(a)) || noCapacityAtAll()) {
         throttles.increment();
         return CompletableFuture.failedFuture(throttled(workers.get()));
       }
@@ -256,6 +256,14 @@ public final class Deployment implements Fn<Object, Object> {
       }
     }
     return inv;
+  }
+
+  /**
+   * An unreserved function of a runtime whose whole capacity is reserved by others can never run:
+   * its calls are throttled at once rather than queued without end.
+   */
+  private boolean noCapacityAtAll() {
+    return reserved == 0 && engine.capacity().unreservedLimit() <= 0;
   }
 
   /** Whether call number {@code a + 1} fits: in the queue, or on a free or startable worker. */
@@ -633,7 +641,12 @@ public final class Deployment implements Fn<Object, Object> {
       timeouts.incrementAndGet();
       overdue.incrementAndGet();
     })) {
-      engine.runSystem(() -> inv.completeExceptionally(new FunctionTimeoutException(name, spec.timeout())));
+      engine.runSystem(() -> {
+        inv.completeExceptionally(new FunctionTimeoutException(name, spec.timeout()));
+        if (draining || retired) {
+          checkDrained();
+        }
+      });
     }
   }
 
@@ -643,8 +656,12 @@ public final class Deployment implements Fn<Object, Object> {
       overdue.incrementAndGet();
     })) {
       Duration budget = Duration.ofNanos(budgetNanos);
-      engine.runSystem(() -> inv.completeExceptionally(
-          new CpuBudgetExceededException(name, budget, Duration.ofNanos(used))));
+      engine.runSystem(() -> {
+        inv.completeExceptionally(new CpuBudgetExceededException(name, budget, Duration.ofNanos(used)));
+        if (draining || retired) {
+          checkDrained();
+        }
+      });
     }
   }
 
@@ -686,8 +703,15 @@ public final class Deployment implements Fn<Object, Object> {
     return drained.isDone();
   }
 
+  /**
+   * Drained: every accepted call's future is settled. An overdue invocation (timed out, its code
+   * still running) counts as settled: its caller has its answer, and no drain can stop it; its
+   * instance is closed when its code returns.
+   */
   private void checkDrained() {
-    if (live.isEmpty() && accepted.get() == finished.get() && drained.complete(null) && retired) {
+    int stillRunning = overdue.get();
+    if (live.size() <= stillRunning && accepted.get() - finished.get() <= stillRunning
+        && drained.complete(null) && retired) {
       instances.close();
     }
   }

@@ -208,6 +208,10 @@ public final class Engine {
 
   public CompletableFuture<Object> invokeAsync(String name, @Nullable Object input) {
     Deployment d = functions.get(name);
+    if (d == null && closing.get()) {
+      return CompletableFuture.failedFuture(new RuntimeClosedException(name,
+          "the Cumulus runtime is closed; function '" + name + "' accepts no more calls"));
+    }
     if (d == null) {
       return CompletableFuture.failedFuture(new UnknownFunctionException(name, NearNames.of(name, functions.keySet())));
     }
@@ -215,7 +219,7 @@ public final class Engine {
   }
 
   public @Nullable Object invoke(String name, @Nullable Object input) {
-    return function(name).invoke(input);
+    return Deployment.await(name, invokeAsync(name, input));
   }
 
   // ---------------------------------------------------------------------------------------------
