@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reruns the whole JMH suite with reduced iterations (about 6 to 8 minutes on 2 cores, always under
-# 15) and prints the results as Markdown, every figure beside its baseline and every DESIGN.md §8
+# 15) and prints the results as Markdown, every figure beside its baseline and every design
 # target with the measured ratio. Run from anywhere:
 #
 #   jmh-benchmarks/run.sh                 # build the jar, run, print

@@ -8,7 +8,6 @@
  */
 module dev.cumulus.core {
   requires transitive micrometer.core;
-  requires HdrHistogram; // no Automatic-Module-Name: the name comes from the jar's
   requires java.management;
   requires jdk.management;
   requires static org.jspecify;

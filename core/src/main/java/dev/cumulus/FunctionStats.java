@@ -28,10 +28,14 @@ import java.util.Objects;
  * @param inFlight invocations running now, including overdue ones
  * @param queued invocations waiting to start
  * @param warmInstances instances alive now, busy or idle
- * @param peakConcurrency the most invocations that ran at once
+ * @param peakConcurrency the most invocations that ran at once (counted as workers holding or
+ *     taking one, so it may exceed the instances a CPU-bound function needed by the workers caught
+ *     between two invocations)
  * @param overdue invocations that timed out but whose code has not returned yet: each still holds a
  *     concurrency slot
- * @param cpuTime CPU time used by the function's code, init included
+ * @param cpuTime CPU time used by the function's threads: its code, init, the dependent stages of
+ *     its futures and the worker bookkeeping around them (so for a tiny function it can exceed
+ *     {@code wallTime}; bills use {@code billedCpuMillis}, each invocation's own CPU)
  * @param wallTime wall-clock time from start to end of invocations, summed
  * @param queueWait time invocations spent waiting to start, summed
  * @param initTime wall-clock time spent creating instances (cold starts), summed

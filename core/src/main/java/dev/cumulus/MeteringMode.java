@@ -15,9 +15,13 @@ public enum MeteringMode {
   EXACT,
 
   /**
-   * Only wall-clock durations are measured; functions run on the JDK's default virtual-thread
-   * scheduler and {@link FunctionStats#cpuTime()} and {@link FunctionStats#allocatedBytes()} stay
-   * zero. Never a made-up CPU figure: the mode is reported wherever usage is.
+   * Only wall-clock durations are measured: {@link FunctionStats#cpuTime()} and
+   * {@link FunctionStats#allocatedBytes()} stay zero, never a made-up figure, and the mode is
+   * reported wherever usage is. Asked for explicitly, functions still run on Cumulus's carriers
+   * (only the clock reads are left out). As the fallback when the JVM option is missing, they run on
+   * the JDK's default virtual-thread scheduler, where Cumulus cannot see a worker block: it then
+   * starts a worker for every waiting invocation, up to the limit, rather than about one per carrier
+   * for CPU-bound work, so expect more instances and cold starts.
    */
   WALL_CLOCK_ONLY
 }

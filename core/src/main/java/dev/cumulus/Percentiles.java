@@ -4,10 +4,12 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * A distribution of durations over a sliding window: median, 90th and 99th percentile and maximum,
- * read from an HdrHistogram (values within 1 % of their true value) fed by a sample of invocations.
+ * A distribution of durations over a sliding window: median, 90th and 99th percentile and maximum.
+ * The percentiles come from an HdrHistogram (within 1 % of the true value) fed by every invocation
+ * of a quiet function and, on a busy one, by at most one invocation per worker every 50 µs (20 000 a
+ * second), chosen when it starts; the maximum is exact, over every invocation.
  *
- * @param samples how many invocations the figures are drawn from (weighted when sampled)
+ * @param samples how many invocations fed the percentiles
  * @param p50 the median
  * @param p90 the 90th percentile
  * @param p99 the 99th percentile

@@ -55,8 +55,6 @@ public final class Deployment implements Fn<Object, Object> {
    */
   private static final int LINGER_SPINS = 64;
   private static final long MIN_BUDGET_CHECK_NANOS = 1_000_000;
-  private static final long SAMPLING_PERIOD_NANOS = 100_000_000;
-  private static final long SAMPLES_PER_SECOND = 20_000;
 
   final String name;
   final Supplier<?> init;
@@ -70,11 +68,6 @@ public final class Deployment implements Fn<Object, Object> {
   final int parallelism;
   /** Up to this many workers, a worker that runs out of work lingers ({@link #LINGER_SPINS}). */
   private final int lingerWorkers;
-  /** Percentiles record one invocation in {@code sampleMask + 1}; 0 below ~20 000 calls/s. */
-  volatile int sampleMask;
-  volatile long nextSamplingCheck;
-  private long finishedAtSamplingCheck;
-  private final ReentrantLock samplingLock = new ReentrantLock();
 
   private final Engine engine;
   private final FnSpec<Object, Object> spec;
@@ -146,7 +139,6 @@ public final class Deployment implements Fn<Object, Object> {
     this.exact = engine.exact();
     this.parallelism = engine.parallelism();
     this.lingerWorkers = parallelism > 0 ? parallelism : Runtime.getRuntime().availableProcessors();
-    this.nextSamplingCheck = System.nanoTime() + SAMPLING_PERIOD_NANOS;
     this.meter = new FunctionMeter(name, engine.meterSlots());
     io.micrometer.core.instrument.Clock mc = Distribution.micrometerClock(engine.clock());
     this.latency = new Distribution(mc);
@@ -500,25 +492,6 @@ public final class Deployment implements Fn<Object, Object> {
 
   void finishedOne() {
     finished.incrementAndGet();
-  }
-
-  /** Sets the sampling of percentiles from the rate of the last period (worker side, rarely). */
-  void adjustSampling(long now) {
-    if (!samplingLock.tryLock()) {
-      return;
-    }
-    try {
-      long last = nextSamplingCheck - SAMPLING_PERIOD_NANOS;
-      long f = finished.get();
-      long elapsed = Math.max(1, now - last);
-      double perSecond = (f - finishedAtSamplingCheck) * 1e9 / elapsed;
-      long ratio = (long) (perSecond / SAMPLES_PER_SECOND);
-      sampleMask = ratio <= 1 ? 0 : (int) Math.min(1 << 16, Long.highestOneBit(ratio) * 2) - 1;
-      finishedAtSamplingCheck = f;
-      nextSamplingCheck = now + SAMPLING_PERIOD_NANOS;
-    } finally {
-      samplingLock.unlock();
-    }
   }
 
   long tick(long nanos) {

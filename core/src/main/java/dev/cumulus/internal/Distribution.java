@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.LongAdder;
  * ring of histograms rotated as time passes), plus the window's exact maximum from Micrometer's
  * {@link TimeWindowMax}.
  *
- * <p>Callers may feed the percentiles a sample; the maximum sees every value. To keep that cheap, a
+ * <p>Callers may feed the percentiles a sample (workers take at most one invocation per 50 µs,
+ * chosen when it starts); the maximum sees every value. To keep that cheap, a
  * value no larger than one already recorded since the last rotation of the maximum's window is
  * skipped: it cannot change the maximum. Rotations happen on a fixed grid from the moment the
  * window was created, so the hint expires exactly at the next grid line.
@@ -55,12 +56,12 @@ final class Distribution {
    *
    * @param nanos the value
    * @param now the runtime clock's time when the value was taken
-   * @param weight 0 to feed only the maximum; else how many values this sample stands for
+   * @param sampled whether it feeds the percentiles too (else only the maximum)
    */
-  void record(long nanos, long now, int weight) {
-    if (weight > 0) {
+  void record(long nanos, long now, boolean sampled) {
+    if (sampled) {
       histogram.recordLong(nanos);
-      samples.add(weight);
+      samples.increment();
     }
     Hint h = hint.get();
     if (now - h.until < 0 && now - h.since >= 0 && nanos <= h.value) {
@@ -100,8 +101,10 @@ final class Distribution {
     double maxNanos = max.poll(TimeUnit.NANOSECONDS);
     HistogramSnapshot s = histogram.takeSnapshot(n, 0, maxNanos);
     ValueAtPercentile[] values = s.percentileValues();
-    return new Percentiles(n, nanos(values[0].value()), nanos(values[1].value()),
-        nanos(values[2].value()), nanos(maxNanos));
+    // A percentile is read as its bucket's upper edge (within 1 %): never report it above the max.
+    return new Percentiles(n, nanos(Math.min(values[0].value(), maxNanos)),
+        nanos(Math.min(values[1].value(), maxNanos)), nanos(Math.min(values[2].value(), maxNanos)),
+        nanos(maxNanos));
   }
 
   private static Duration nanos(double value) {

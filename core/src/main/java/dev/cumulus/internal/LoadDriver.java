@@ -43,11 +43,23 @@ public final class LoadDriver {
   private final LongAdder completed = new LongAdder();
   private final LongAdder successes = new LongAdder();
   private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
-  /** Callers record here; the run's thread takes interval histograms (the recent p99) from it. */
-  private final org.HdrHistogram.Recorder latency = new org.HdrHistogram.Recorder(3);
-  /** Every interval so far (run's thread only). */
-  private final org.HdrHistogram.Histogram total = new org.HdrHistogram.Histogram(3);
-  private org.HdrHistogram.@Nullable Histogram interval;
+  /**
+   * Every call's latency, for the whole run: Micrometer's HdrHistogram-backed histogram, whose
+   * window never rotates here (callers record concurrently; the progress line reads it live).
+   */
+  private final io.micrometer.core.instrument.distribution.TimeWindowPercentileHistogram latency =
+      new io.micrometer.core.instrument.distribution.TimeWindowPercentileHistogram(
+          io.micrometer.core.instrument.Clock.SYSTEM,
+          io.micrometer.core.instrument.distribution.DistributionStatisticConfig.builder()
+              .percentiles(0.5, 0.9, 0.99)
+              .percentilePrecision(2)
+              .expiry(java.time.Duration.ofDays(36_500))
+              .bufferLength(1)
+              .build()
+              .merge(io.micrometer.core.instrument.distribution.DistributionStatisticConfig.DEFAULT),
+          false);
+  private final java.util.concurrent.atomic.LongAccumulator maxLatency =
+      new java.util.concurrent.atomic.LongAccumulator(Math::max, 0);
   private final AtomicReference<@Nullable RuntimeException> supplierFailure = new AtomicReference<>();
   private volatile boolean stopped;
   private volatile long deadline;
@@ -134,10 +146,9 @@ public final class LoadDriver {
     if (failure != null) {
       throw failure;
     }
-    takeInterval();
-    return new Result(completed.sum(), successes.sum(), errorsByCount(), elapsed,
-        total.getValueAtPercentile(50), total.getValueAtPercentile(90), total.getValueAtPercentile(99),
-        total.getMaxValue(), interrupted);
+    long[] q = percentiles();
+    return new Result(completed.sum(), successes.sum(), errorsByCount(), elapsed, q[0], q[1], q[2],
+        maxLatency.get(), interrupted);
   }
 
   private void callLoop() {
@@ -161,7 +172,9 @@ public final class LoadDriver {
       } catch (RuntimeException e) { // CancellationException, or a call that threw instead of failing its future
         failure = e;
       }
-      latency.recordValue(Math.max(0, System.nanoTime() - t0));
+      long nanos = Math.max(0, System.nanoTime() - t0);
+      latency.recordLong(nanos);
+      maxLatency.accumulate(nanos);
       if (failure == null) {
         successes.increment();
       } else {
@@ -217,10 +230,15 @@ public final class LoadDriver {
     return simple.isEmpty() ? t.getClass().getName() : simple;
   }
 
-  /** Moves what callers recorded since the last call into {@link #total}; keeps it as interval. */
-  private void takeInterval() {
-    interval = latency.getIntervalHistogram(interval);
-    total.add(interval);
+  /** p50, p90, p99 of the calls so far, in nanoseconds, never above the maximum. */
+  private long[] percentiles() {
+    long max = maxLatency.get();
+    var values = latency.takeSnapshot(completed.sum(), 0, max).percentileValues();
+    long[] q = new long[values.length];
+    for (int i = 0; i < q.length; i++) {
+      q[i] = Math.min(max, Math.round(values[i].value()));
+    }
+    return q;
   }
 
   private Map<String, Long> errorsByCount() {
@@ -234,8 +252,7 @@ public final class LoadDriver {
 
   private String progressText(long elapsedNanos, long calls, double recentRate) {
     long errorCount = errors.values().stream().mapToLong(LongAdder::sum).sum();
-    takeInterval();
-    long[] p99 = {interval.getValueAtPercentile(99)};
+    long[] p99 = {percentiles()[2]};
     String time = durationNanos > 0
         ? String.format(Locale.ROOT, "%.0f s / %.0f s", elapsedNanos / 1e9, durationNanos / 1e9)
         : String.format(Locale.ROOT, "%.0f s", elapsedNanos / 1e9);

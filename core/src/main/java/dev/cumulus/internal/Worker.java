@@ -24,6 +24,8 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
    * draining a long queue of CPU work cannot starve others sharing the carriers.
    */
   private static final long SLICE_NANOS = 2_000_000;
+  /** At most one sample per this long per worker: 20 000 a second. */
+  private static final long SAMPLE_EVERY_NANOS = 50_000;
   /** {@link #segment} once the worker has ended: no segment may count it as blocked any more. */
   private static final long ENDED = -1;
 
@@ -63,7 +65,14 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
   /** While it completes an invocation's future, which runs the future's dependent stages. */
   private boolean completing;
   private @Nullable Object instance;
-  private int samples;
+  /**
+   * The next invocation to start at or after this time feeds the percentiles. Sampling by time caps
+   * the cost at {@link #SAMPLE_EVERY_NANOS} per sample on a busy worker and records every call of a
+   * quiet one; deciding at the start (not the end) keeps long calls from being favoured, as they
+   * would be if the call that straddles a tick were the one taken.
+   */
+  private long nextSampleAt;
+  private boolean sampled;
   private boolean yielding;
   /**
    * When the last invocation ended, and whether that is still "now": true only while this worker
@@ -126,6 +135,10 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
     busy = true;
     CURRENT.setRelease(this, inv);
     ranAny = true;
+    sampled = start - nextSampleAt >= 0;
+    if (sampled) {
+      nextSampleAt = start + SAMPLE_EVERY_NANOS;
+    }
     d.started(inv);
     tally.queueWaitNanos += Math.max(0, start - inv.enqueuedNanos);
 
@@ -203,15 +216,10 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
     if (d.exact) {
       tally.billedCpuMillis += Tally.billed(cpu);
     }
-    if (end - d.nextSamplingCheck > 0) {
-      d.adjustSampling(end);
-    }
-    int mask = d.sampleMask;
-    int weight = (++samples & mask) == 0 ? mask + 1 : 0;
     long now = d.tick(end); // the clock the windows rotate on
-    d.latency.record(end - inv.enqueuedNanos, now, weight);
+    d.latency.record(end - inv.enqueuedNanos, now, sampled);
     if (d.exact) {
-      d.cpuPerInvocation.record(cpu, now, weight);
+      d.cpuPerInvocation.record(cpu, now, sampled);
     }
   }
 

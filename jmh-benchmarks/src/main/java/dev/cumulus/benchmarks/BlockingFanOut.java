@@ -20,7 +20,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Blocking fan-out: {@value #TASKS} tasks submitted at once, each parked for {@value #PARK_MILLIS} ms
  * ({@code Thread.sleep}), waited for together. The score is tasks per second; Little's law bounds it
- * at concurrency / latency = {@value #TASKS} / 50 ms = {@value #LITTLE_BOUND} tasks/s, and DESIGN.md §8
+ * at concurrency / latency = {@value #TASKS} / 50 ms = {@value #LITTLE_BOUND} tasks/s, and design
  * asks Cumulus to reach ≥ 90 % of that bound. The contenders that can run 10 000 tasks at once run
  * beside it with the same limit: a virtual thread per task, with a semaphore, and a Resilience4j
  * bulkhead + Micrometer timer. (A fixed pool of {@code nproc} threads does not apply: it would run two

@@ -21,7 +21,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * CPU-bound work: {@value #BATCH} tasks of a fixed amount of computation each ({@value #ROUNDS}
  * rounds of a xorshift mix, about 50 µs here) submitted at once and waited for. The score is tasks
  * per second; the baseline is the same work on a fixed pool of {@code nproc} threads, the best a
- * user can do for pure CPU work. DESIGN.md §8: Cumulus (exact metering) ≥ 95 % of the fixed pool.
+ * user can do for pure CPU work. Target: Cumulus (exact metering) ≥ 95 % of the fixed pool.
  * A virtual thread per task runs beside them for reference.
  *
  * <p>Run: {@code java -jar jmh-benchmarks/target/benchmarks.jar CpuBound}

@@ -25,7 +25,7 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>{@link #main} is the report: heap used (MemoryMXBean, after full GCs) with all of them parked,
  * minus the heap used before, for Cumulus and for the baseline, a virtual thread per task. It runs in
- * a JVM capped at 512 MiB of heap by {@code run.sh}, so that finishing at all shows the DESIGN.md §8
+ * a JVM capped at 512 MiB of heap by {@code run.sh}, so that finishing at all shows the design
  * target ("100 000 parked invocations in &lt; 512 MiB heap"). The JMH benchmark times the same ramp
  * (submit until all {@value #PARKED} are parked), against the same baseline.
  *

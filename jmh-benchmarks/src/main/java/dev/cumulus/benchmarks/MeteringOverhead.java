@@ -35,7 +35,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * ({@code cumulus}, {@link MeteringMode#EXACT}) and off ({@code cumulus-metering-off}, the baseline:
  * same carriers, no clock reads) for three kinds of work: {@code no-op}; {@code yield}, which unmounts
  * once per invocation (two mounted segments, so two pairs of clock reads, per invocation: the worst
- * case); and {@code cpu}, about 20 µs of computation. DESIGN.md §8: metering on within 10 % of off.
+ * case); and {@code cpu}, about 20 µs of computation. Target: metering on within 10 % of off.
  *
  * <p>{@link #main} prints the accuracy report: functions burning a calibrated 200 ms of CPU (the
  * reference is the same work timed with the CPU clock of a platform thread) are metered within ±5 %;

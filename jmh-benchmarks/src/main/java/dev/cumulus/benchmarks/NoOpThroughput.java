@@ -25,7 +25,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * bulkhead with a Micrometer timer around the virtual-thread executor. Every contender has the same
  * concurrency limit where it has one ({@value #CONCURRENCY}, Cumulus's default) and a queue that
  * holds the whole batch (Cumulus gets {@code queueCapacity(BATCH)}; the others never reject), so
- * nothing is throttled. DESIGN.md §8 targets: Cumulus ≥ 2× virtual threads, ≥ 1.2× the fixed pool,
+ * nothing is throttled. Targets: Cumulus ≥ 2× virtual threads, ≥ 1.2× the fixed pool,
  * ≥ 3× bulkhead + timer; metering on within 10 % of off.
  *
  * <p>Run: {@code java -jar jmh-benchmarks/target/benchmarks.jar NoOpThroughput}

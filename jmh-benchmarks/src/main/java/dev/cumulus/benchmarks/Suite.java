@@ -28,7 +28,7 @@ import org.openjdk.jmh.runner.options.VerboseMode;
 
 /**
  * Runs the whole suite with reduced iterations (about 8 minutes on 2 cores) and prints the results as
- * Markdown: every figure beside its baseline from the same run, and every DESIGN.md §8 target with
+ * Markdown: every figure beside its baseline from the same run, and every design target with
  * the measured ratio and whether it was met. The comparisons that hinge on a few percent (no-op
  * throughput, metering overhead) run in two rounds, each contender once per round, so that a slow
  * spell of a noisy machine does not fall on one contender only; figures are medians of iterations.
@@ -319,7 +319,7 @@ public final class Suite {
   }
 
   private void targets() {
-    out.append("\n| DESIGN.md §8 target | measured | verdict |\n|---|---|---|\n");
+    out.append("\n| design target | measured | verdict |\n|---|---|---|\n");
   }
 
   private void target(String what, double measured, double goal, boolean atLeast) {
