@@ -56,9 +56,6 @@ final class Capacity {
     return shared ? Math.min(total, unreservedLimit() - (int) s) : total;
   }
 
-  int inUse() {
-    return (int) (inUse.get() >>> 32);
-  }
 
   boolean tryAcquire(boolean shared) {
     for (;;) {

@@ -126,9 +126,6 @@ final class Carriers {
     return sum;
   }
 
-  void shutdown() {
-    pool.shutdown();
-  }
 
   private Carrier newCarrier(ForkJoinPool p) {
     for (int i = 0; i < byIndex.length(); i++) {
@@ -210,7 +207,7 @@ final class Carriers {
 
     @Override
     public void execute(Runnable continuation) {
-      Segment segment = new Segment(continuation, meter, observer);
+      Segment segment = new Segment(continuation, this);
       if (observer != null && observer.consumeYield()) {
         pool.externalSubmit(segment);
       } else {
@@ -223,19 +220,18 @@ final class Carriers {
   @SuppressWarnings("serial")
   private static final class Segment extends ForkJoinTask<Void> {
     private final Runnable continuation;
-    private final @Nullable FunctionMeter meter; // null: not metered
-    private final @Nullable SegmentObserver observer;
+    private final Scheduler scheduler; // its meter (null: not metered) and observer
 
-    Segment(Runnable continuation, @Nullable FunctionMeter meter, @Nullable SegmentObserver observer) {
+    Segment(Runnable continuation, Scheduler scheduler) {
       this.continuation = continuation;
-      this.meter = meter;
-      this.observer = observer;
+      this.scheduler = scheduler;
     }
 
     @Override
     protected boolean exec() {
       Carrier carrier = (Carrier) Thread.currentThread();
-      FunctionMeter m = meter;
+      FunctionMeter m = scheduler.meter;
+      SegmentObserver observer = scheduler.observer;
       long cpu0 = 0;
       long allocated0 = 0;
       long t0 = System.nanoTime();
@@ -250,15 +246,16 @@ final class Carriers {
         continuation.run();
       } finally {
         long cpu = 0;
+        long t1 = System.nanoTime();
         if (m != null) {
           long cpu1 = CpuClock.currentThreadCpu();
           cpu = cpu1 - cpu0;
           carrier.lastSegmentCpu = cpu1;
-          carrier.lastSegmentEnd = System.nanoTime();
+          carrier.lastSegmentEnd = t1;
           carrier.unmount(m, cpu, CpuClock.currentThreadAllocated() - allocated0);
         }
         if (observer != null) {
-          observer.segmentEnded(token, t0, System.nanoTime(), cpu);
+          observer.segmentEnded(token, t0, t1, cpu);
         }
       }
       return true;

@@ -672,9 +672,6 @@ public final class Deployment implements Fn<Object, Object> {
     return drained;
   }
 
-  boolean isDrained() {
-    return drained.isDone();
-  }
 
   /**
    * Drained: every accepted call's future is settled. An overdue invocation (timed out, its code

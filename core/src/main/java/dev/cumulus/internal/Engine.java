@@ -392,17 +392,8 @@ public final class Engine {
 
   /** Runs {@code task} on a thread metered as {@code d}'s and waits for it. */
   private void runMetered(Deployment d, Runnable task) {
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    newThread("cumulus-fn-" + d.name(), d.meter, null, () -> {
-      try {
-        task.run();
-        done.complete(null);
-      } catch (Throwable e) {
-        done.completeExceptionally(e);
-      }
-    }).start();
     try {
-      done.join();
+      startMetered(d, task).join();
     } catch (java.util.concurrent.CompletionException e) {
       if (e.getCause() instanceof RuntimeException r) {
         throw r;
@@ -431,16 +422,23 @@ public final class Engine {
     if (instances.stream().noneMatch(i -> i instanceof AutoCloseable)) {
       return;
     }
-    CompletableFuture<Void> done = new CompletableFuture<>();
+    CompletableFuture<Void> done = startMetered(d, closeAll);
     closingInstances.add(done);
+    done.whenComplete((v, e) -> closingInstances.remove(done)); // at once if already done
+  }
+
+  /** Starts {@code task} on a thread metered as {@code d}'s; the future settles when it ends. */
+  private CompletableFuture<Void> startMetered(Deployment d, Runnable task) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
     newThread("cumulus-fn-" + d.name(), d.meter, null, () -> {
       try {
-        closeAll.run();
-      } finally {
-        closingInstances.remove(done);
+        task.run();
         done.complete(null);
+      } catch (Throwable e) {
+        done.completeExceptionally(e);
       }
     }).start();
+    return done;
   }
 
   /** CPU ns and allocated bytes charged to {@code meter}, segments still running included. */

@@ -117,14 +117,6 @@ final class InstancePool {
     }
   }
 
-  int idle() {
-    lock.lock();
-    try {
-      return idle.size();
-    } finally {
-      lock.unlock();
-    }
-  }
 
   /** Discards every idle instance now and every busy one when it is returned. */
   void close() {

@@ -297,10 +297,18 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
       long segmentCpu = CpuClock.threadCpu(c.threadId()) - segmentCpuAtStart;
       long segmentWall = end - segmentStart;
       if (segmentCpu >= 0 && segmentWall > 0) {
-        return cpu + (long) (segmentCpu * Math.min(1.0, (double) portion / segmentWall));
+        return cpu + share(segmentCpu, portion, segmentWall);
       }
     }
     return cpu + Math.max(0, portion);
+  }
+
+  /**
+   * The part of a segment's CPU that falls to an invocation mounted for {@code portion} of the
+   * segment's {@code wall} time: a mounted virtual thread runs without pause, so CPU follows time.
+   */
+  private static long share(long segmentCpu, long portion, long wall) {
+    return (long) (segmentCpu * Math.min(1.0, (double) portion / wall));
   }
 
   /** CPU used so far by {@code inv} if this worker runs it, for CPU budgets; -1 if not running. */
@@ -316,7 +324,7 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
         long now = System.nanoTime();
         long segmentWall = now - segmentStart;
         long portion = now - Math.max(inv.startNanos, segmentStart);
-        cpu += segmentWall <= 0 ? live : (long) (live * Math.min(1.0, (double) portion / segmentWall));
+        cpu += segmentWall <= 0 ? live : share(live, portion, segmentWall);
       }
     }
     return cpu;
@@ -350,7 +358,7 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
       // The thread unmounted in the middle of an invocation: charge it its share of the segment.
       long portion = endNanos - Math.max(startNanos, inv.startNanos);
       if (portion > 0) {
-        inv.addSegmentCpu((long) (cpuNanos * Math.min(1.0, (double) portion / (endNanos - startNanos))));
+        inv.addSegmentCpu(share(cpuNanos, portion, endNanos - startNanos));
       }
     }
     // It blocked in an invocation, or in a dependent stage of its future: its carrier is free for
