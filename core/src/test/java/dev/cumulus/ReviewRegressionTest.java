@@ -265,8 +265,9 @@ class ReviewRegressionTest {
   @Test
   void releasedReservation_startsTheCallsThatWaitedForIt() throws Exception {
     try (Cumulus c = Cumulus.builder().maxConcurrency(4).build()) {
+      CountDownLatch gate = new CountDownLatch(1);
       Fn<String, String> echo = c.register(FnSpec.of("echo", (String s) -> {
-        TestFunctions.sleep(50);
+        TestFunctions.await(gate); // held until the slots were given back: the queue cannot drain
         return s;
       }).build());
       c.register(FnSpec.of("hog", (String s) -> s).maxConcurrency(3).build());
@@ -277,6 +278,7 @@ class ReviewRegressionTest {
       await().until(() -> echo.stats().queued() >= 2);
       c.unregister("hog"); // gives back 3 slots
       await().atMost(Duration.ofSeconds(10)).until(() -> echo.stats().peakConcurrency() >= 2);
+      gate.countDown();
       for (CompletableFuture<String> call : calls) {
         assertThat(call).succeedsWithin(Duration.ofSeconds(10));
       }
