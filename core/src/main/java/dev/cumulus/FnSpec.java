@@ -3,7 +3,7 @@ package dev.cumulus;
 import static dev.cumulus.Checks.requireArgument;
 import static dev.cumulus.Checks.requireState;
 
-import dev.cumulus.internal.Beans;
+import java.lang.invoke.MethodType;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -72,6 +72,7 @@ public final class FnSpec<I, O> {
   private final Class<I> inputType;
   private final Class<O> outputType;
   private final @Nullable Duration cpuBudget;
+  private final @Nullable Consumer<Object> inputCheck;
 
   private FnSpec(Builder<I, O> b) {
     this.name = b.name;
@@ -86,6 +87,7 @@ public final class FnSpec<I, O> {
     this.inputType = b.inputType;
     this.outputType = b.outputType;
     this.cpuBudget = b.cpuBudget;
+    this.inputCheck = b.inputCheck;
   }
 
   /**
@@ -235,6 +237,10 @@ public final class FnSpec<I, O> {
     return handler;
   }
 
+  @Nullable Consumer<Object> inputCheck() {
+    return inputCheck;
+  }
+
   @Override
   public String toString() {
     return "FnSpec{name=" + name
@@ -274,6 +280,7 @@ public final class FnSpec<I, O> {
     private boolean inputTypeSet;
     private boolean outputTypeSet;
     private @Nullable Duration cpuBudget;
+    private @Nullable Consumer<Object> inputCheck;
     private boolean built;
 
     private Builder(String name, Supplier<?> init, BiFunction<Object, Object, Object> handler,
@@ -416,6 +423,32 @@ public final class FnSpec<I, O> {
       return this;
     }
 
+    /**
+     * Checks every input before admission, beyond its {@linkplain #inputType(Class) type}: the check
+     * throws {@link IllegalArgumentException} to refuse an input, and the call then fails with an
+     * {@link InvalidInputException} carrying its message; nothing runs and the call is not counted.
+     * It runs on the caller's thread, for every call by any path (direct, by name, adapters), so it
+     * must be quick and thread-safe.
+     *
+     * <pre>{@code
+     * FnSpec.of("resize", (Integer px) -> resize(px))
+     *     .inputType(Integer.class)
+     *     .inputCheck(px -> { if (px <= 0) throw new IllegalArgumentException("px must be positive"); })
+     * }</pre>
+     *
+     * @param inputCheck throws {@code IllegalArgumentException} (its message says what is wrong) for
+     *     an input the function must not get
+     * @return this builder
+     * @throws IllegalStateException if already set
+     */
+    @SuppressWarnings("unchecked")
+    public Builder<I, O> inputCheck(Consumer<? super I> inputCheck) {
+      Objects.requireNonNull(inputCheck, "inputCheck");
+      requireState(this.inputCheck == null, "inputCheck was already set");
+      this.inputCheck = (Consumer<Object>) inputCheck;
+      return this;
+    }
+
     @Override
     public String toString() {
       return "FnSpec.Builder{name=" + name + (built ? ", built" : "") + "}";
@@ -439,7 +472,7 @@ public final class FnSpec<I, O> {
 
     @SuppressWarnings("unchecked")
     private static <T> Class<T> wrap(Class<T> type) {
-      return (Class<T>) Beans.box(type);
+      return (Class<T>) MethodType.methodType(type).wrap().returnType();
     }
   }
 }

@@ -23,6 +23,18 @@ public final class UnknownFunctionException extends CumulusException {
   }
 
   /**
+   * Creates the exception with a message of its own, for a function that is not registered under
+   * that name any more (a handle kept after {@code unregister}, say).
+   *
+   * @param functionName the function's name
+   * @param message what happened to it
+   */
+  public UnknownFunctionException(String functionName, String message) {
+    super(functionName, message, null);
+    this.nearNames = List.of();
+  }
+
+  /**
    * Returns the registered names closest to the one asked for, closest first.
    *
    * @return the near names, possibly empty

@@ -103,6 +103,31 @@ final class TestFunctions {
     }
   }
 
+  /**
+   * Waits for {@code latch} as code that ignores interrupts does (a timed-out handler that keeps its
+   * slot): an interrupt is noted and the wait goes on; the interrupt status is set again at the end.
+   */
+  static void awaitIgnoringInterrupts(CountDownLatch latch) {
+    boolean interrupted = false;
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    try {
+      for (;;) {
+        try {
+          if (latch.await(Math.max(0, end - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+            return;
+          }
+          throw new IllegalStateException("latch not released within 30 s");
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
   /** Live platform threads whose name starts with {@code cumulus-}. */
   static List<String> cumulusThreads() {
     return Thread.getAllStackTraces().keySet().stream()

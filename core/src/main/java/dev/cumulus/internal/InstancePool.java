@@ -3,45 +3,76 @@ package dev.cumulus.internal;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The warm instances of one function. A worker takes the most recently used idle instance (so the
- * surplus ages out at the bottom of the stack) or, when none is idle, reserves the right to create a
- * new one (a cold start). Idle instances beyond {@code minInstances} are discarded after
- * {@code keepAlive}: one timer per pool, armed only while such an instance exists.
+ * The instances of one function. A worker takes the most recently used idle instance (so the surplus
+ * ages out at the bottom of the stack) or, when none is idle, reserves the right to create one (a
+ * cold start). Idle instances beyond {@code minInstances} are closed after {@code keepAlive}: one
+ * timer per pool, armed only while such an instance exists.
+ *
+ * <p>{@code minInstances} is kept, not only made at registration: whenever an instance goes (a call
+ * that timed out or was abandoned discards its instance, an init fails, a handler throws an
+ * {@code Error}), the pool creates replacements in the background, on a thread metered as the
+ * function's, retrying a failing init with a growing pause.
  *
  * <p>Caffeine's expiry was considered: it would add a map and a scheduler per function but not the
  * LIFO order we need, and this needs one lock-guarded deque and one timer.
  */
 final class InstancePool {
+  private static final System.Logger LOG = System.getLogger("dev.cumulus");
+  private static final long FIRST_RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final long MAX_RETRY_NANOS = TimeUnit.MINUTES.toNanos(1);
+
+  private final String name;
   private final ReentrantLock lock = new ReentrantLock();
   private final ArrayDeque<Idle> idle = new ArrayDeque<>(); // first = most recently used
   private final Clock clock;
   private final long keepAliveNanos;
   private final int minInstances;
-  private final Consumer<List<Object>> closer;
+  private final Supplier<?> init;
+  /** Runs a task on a thread metered as the function's; the future settles when it ends. */
+  private final Function<Runnable, CompletableFuture<Void>> metered;
+  private final AtomicLong provisionNanos = new AtomicLong();
+  private final CompletableFuture<Void> allClosed = new CompletableFuture<>();
+  /** Closes running now, on their threads. */
+  private final Set<CompletableFuture<Void>> inFlight = ConcurrentHashMap.newKeySet();
   private int live;
+  /** Instances handed to a thread to be closed, not closed yet. */
+  private int closing;
   private boolean closed;
+  /** Whether lost instances are replaced: until the function is unregistered or the runtime closes. */
+  private boolean keepMinimum = true;
+  private boolean replenishing;
+  private long retryNanos = FIRST_RETRY_NANOS;
   private Clock.@Nullable Timer expiry;
   private long expiryAt;
 
   private record Idle(Object instance, long since) {}
 
   /**
-   * @param closer closes discarded instances; called outside the lock, must not block the caller
-   *     for long (it hands the work to a virtual thread)
+   * @param metered runs a task on a thread metered as the function's (closing and creating
+   *     instances); it must not block the caller for long
    */
-  InstancePool(Clock clock, long keepAliveNanos, int minInstances, Consumer<List<Object>> closer) {
+  InstancePool(String name, Clock clock, long keepAliveNanos, int minInstances, Supplier<?> init,
+      Function<Runnable, CompletableFuture<Void>> metered) {
+    this.name = name;
     this.clock = clock;
     this.keepAliveNanos = keepAliveNanos;
     this.minInstances = minInstances;
-    this.closer = closer;
+    this.init = init;
+    this.metered = metered;
   }
 
-  /** A warm instance, or {@code null}: then the caller creates one and reports {@link #created}. */
+  /** A warm instance, or {@code null}: then the caller creates one and reports a failure. */
   @Nullable Object acquire() {
     lock.lock();
     try {
@@ -56,36 +87,113 @@ final class InstancePool {
     }
   }
 
+  /** Runs the function's init: a new instance, never null. */
+  Object create() {
+    Object created = init.get();
+    if (created == null) {
+      throw new NullPointerException("init of function '" + name + "' returned null");
+    }
+    return created;
+  }
+
   /** The creation reserved by {@link #acquire} failed. */
   void createFailed() {
-    lock.lock();
-    try {
-      live--;
-    } finally {
-      lock.unlock();
-    }
+    lost(null);
   }
 
-  /** Drops an instance that may be broken (it was interrupted mid-work); it is closed. */
+  /** Drops an instance that may be broken (interrupted mid-work, or its handler threw an Error). */
   void discard(Object instance) {
+    lost(instance);
+  }
+
+  private void lost(@Nullable Object instance) {
+    boolean replenish;
     lock.lock();
     try {
       live--;
+      if (instance != null) {
+        closing++;
+      }
+      replenish = needsReplenishing();
     } finally {
       lock.unlock();
     }
-    closer.accept(List.of(instance));
+    if (instance != null) {
+      close(List.of(instance));
+    }
+    if (replenish) {
+      metered.apply(this::replenish);
+    }
+    checkAllClosed();
   }
 
-  /** Adds an instance created outside {@link #acquire} (provisioning) as idle. */
-  void addProvisioned(Object instance) {
-    lock.lock();
-    try {
-      live++;
-    } finally {
-      lock.unlock();
+  /** Creates {@code minInstances} instances now, on the calling thread (registration). */
+  void provision() {
+    for (int i = 0; i < minInstances; i++) {
+      long t0 = System.nanoTime();
+      Object created;
+      try {
+        created = create();
+      } finally {
+        provisionNanos.addAndGet(System.nanoTime() - t0);
+      }
+      lock.lock();
+      try {
+        live++;
+      } finally {
+        lock.unlock();
+      }
+      release(created);
     }
-    release(instance);
+  }
+
+  /** Under the lock: whether fewer than {@code minInstances} live and no replenishing is under way. */
+  private boolean needsReplenishing() {
+    if (closed || !keepMinimum || replenishing || live >= minInstances) {
+      return false;
+    }
+    replenishing = true;
+    return true;
+  }
+
+  /** Creates instances until {@code minInstances} live; on a metered thread. */
+  private void replenish() {
+    for (;;) {
+      lock.lock();
+      try {
+        if (closed || !keepMinimum || live >= minInstances) {
+          replenishing = false;
+          retryNanos = FIRST_RETRY_NANOS;
+          return;
+        }
+        live++;
+      } finally {
+        lock.unlock();
+      }
+      long t0 = System.nanoTime();
+      Object created;
+      try {
+        created = create();
+      } catch (Throwable e) {
+        long pause;
+        lock.lock();
+        try {
+          live--;
+          pause = retryNanos;
+          retryNanos = Math.min(MAX_RETRY_NANOS, retryNanos * 2);
+        } finally {
+          lock.unlock();
+        }
+        LOG.log(System.Logger.Level.WARNING, "creating an instance of function '" + name
+            + "' to keep minInstances " + minInstances + " failed; trying again in "
+            + TimeUnit.NANOSECONDS.toMillis(pause) + " ms", e);
+        clock.scheduleIdle(() -> metered.apply(this::replenish), pause);
+        return; // still replenishing: the retry goes on
+      } finally {
+        provisionNanos.addAndGet(System.nanoTime() - t0);
+      }
+      release(created);
+    }
   }
 
   /** Returns an instance; it becomes the most recently used idle one, or is closed if the pool is. */
@@ -96,6 +204,7 @@ final class InstancePool {
       discard = closed;
       if (discard) {
         live--;
+        closing++;
       } else {
         idle.addFirst(new Idle(instance, clock.nanoTime()));
         armExpiry();
@@ -104,10 +213,21 @@ final class InstancePool {
       lock.unlock();
     }
     if (discard) {
-      closer.accept(List.of(instance));
+      close(List.of(instance));
     }
   }
 
+  /** The function leaves (unregistered, or the runtime closes): instances it loses are not replaced. */
+  void stopKeepingMinimum() {
+    lock.lock();
+    try {
+      keepMinimum = false;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Instances alive now, busy or idle. */
   int live() {
     lock.lock();
     try {
@@ -117,9 +237,17 @@ final class InstancePool {
     }
   }
 
+  /** Wall time spent creating instances outside calls (provisioning, replenishing). */
+  long provisionNanos() {
+    return provisionNanos.get();
+  }
 
-  /** Discards every idle instance now and every busy one when it is returned. */
-  void close() {
+  /**
+   * Closes every idle instance now and every busy one when it is returned.
+   *
+   * @return settles once the pool is closed and no instance is alive or closing
+   */
+  CompletableFuture<Void> close() {
     List<Object> doomed = new ArrayList<>();
     lock.lock();
     try {
@@ -128,6 +256,7 @@ final class InstancePool {
         doomed.add(i.instance);
       }
       live -= idle.size();
+      closing += idle.size();
       idle.clear();
       if (expiry != null) {
         expiry.cancel();
@@ -137,7 +266,55 @@ final class InstancePool {
       lock.unlock();
     }
     if (!doomed.isEmpty()) {
-      closer.accept(doomed);
+      close(doomed);
+    }
+    checkAllClosed();
+    return allClosed;
+  }
+
+  /** Settles once the closes running now have ended. */
+  CompletableFuture<Void> closesInFlight() {
+    return CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new));
+  }
+
+  /** Closes instances on a metered thread; never blocks the caller. */
+  private void close(List<Object> instances) {
+    Runnable closeAll = () -> {
+      for (Object instance : instances) {
+        if (instance instanceof AutoCloseable closeable) {
+          try {
+            closeable.close();
+          } catch (Throwable e) {
+            LOG.log(System.Logger.Level.WARNING, "closing an instance of function '" + name + "' failed", e);
+          }
+        }
+      }
+    };
+    CompletableFuture<Void> done = instances.stream().anyMatch(i -> i instanceof AutoCloseable)
+        ? metered.apply(closeAll) : CompletableFuture.completedFuture(null);
+    inFlight.add(done);
+    done.whenComplete((v, e) -> {
+      inFlight.remove(done);
+      lock.lock();
+      try {
+        closing -= instances.size();
+      } finally {
+        lock.unlock();
+      }
+      checkAllClosed();
+    });
+  }
+
+  private void checkAllClosed() {
+    boolean done;
+    lock.lock();
+    try {
+      done = closed && live == 0 && closing == 0;
+    } finally {
+      lock.unlock();
+    }
+    if (done) {
+      allClosed.complete(null);
     }
   }
 
@@ -166,13 +343,14 @@ final class InstancePool {
       while (live > minInstances && !idle.isEmpty() && idle.peekLast().since + keepAliveNanos <= now) {
         doomed.add(idle.pollLast().instance);
         live--;
+        closing++;
       }
       armExpiry();
     } finally {
       lock.unlock();
     }
     if (!doomed.isEmpty()) {
-      closer.accept(doomed);
+      close(doomed);
     }
   }
 }

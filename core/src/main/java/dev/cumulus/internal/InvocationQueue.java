@@ -7,14 +7,18 @@ import org.jspecify.annotations.Nullable;
 /**
  * The FIFO queue of a function's accepted invocations: unbounded (admission bounds it), many
  * producers, many consumers, linked through the invocations themselves. Producers swap the tail
- * (one atomic exchange, wait-free) and then link the previous tail to the new one; consumers advance
- * the head with a CAS. The consumed invocation becomes the head's placeholder until the next poll.
+ * (one atomic exchange, wait-free) and then link the previous tail to the new one with a release
+ * store; consumers advance the head with a CAS. The consumed invocation becomes the head's
+ * placeholder until the next poll, which links the old placeholder to itself (as
+ * {@code ConcurrentLinkedQueue} and JCTools do), so a consumed invocation a caller still holds
+ * references nothing queued after it.
  *
  * <p>Why not {@link java.util.concurrent.ConcurrentLinkedQueue}: when workers keep up with callers
  * the queue is almost always nearly empty, and there its head and tail fields (side by side in one
- * object) and each node's item and link (in one small node) are written by the caller and the worker
- * in turn, so every call moved the same cache lines back and forth between their cores, and cost a
- * node. Here head and tail sit on cache lines of their own, and nothing is allocated.
+ * object) and each node's item and link are written by the caller and the worker in turn, and each
+ * call costs a node. Here head and tail sit on cache lines of their own, and nothing is allocated.
+ * Another discipline (weighted round-robin between tenants, say) replaces this class alone: its
+ * users only offer, poll and ask whether it is empty.
  */
 final class InvocationQueue {
   private static final VarHandle HEAD;
@@ -42,8 +46,8 @@ final class InvocationQueue {
   @SuppressWarnings("unused")
   private long p21, p22, p23, p24, p25, p26, p27;
 
-  InvocationQueue() {
-    Invocation placeholder = new Invocation(null, 0);
+  InvocationQueue(FunctionId function) {
+    Invocation placeholder = new Invocation(null, 0, function, null);
     head = placeholder;
     tail = placeholder;
   }
@@ -53,7 +57,7 @@ final class InvocationQueue {
     Invocation previous = (Invocation) TAIL.getAndSet(this, inv);
     // Between the exchange and this store, consumers see the queue as not empty but cannot yet
     // reach inv: poll then waits for the link (a few instructions), it never loses an invocation.
-    previous.setNext(inv);
+    previous.linkNext(inv);
   }
 
   /** Removes and returns the oldest invocation, or {@code null} if the queue is empty. */
@@ -62,7 +66,7 @@ final class InvocationQueue {
       Invocation h = (Invocation) HEAD.getAcquire(this);
       Invocation next = h.next();
       if (next == null) {
-        if (TAIL.getVolatile(this) == h) {
+        if (TAIL.getAcquire(this) == h) {
           return null; // empty
         }
         // A producer swapped the tail but has not linked it yet (it is between two instructions,
@@ -74,8 +78,11 @@ final class InvocationQueue {
         }
         continue;
       }
-      // The consumed invocation becomes the placeholder: nothing older stays reachable from here.
+      if (next == h) {
+        continue; // h was consumed meanwhile (it links to itself): read the head again
+      }
       if (HEAD.compareAndSet(this, h, next)) {
+        h.unlink();
         return next;
       }
     }
@@ -83,6 +90,6 @@ final class InvocationQueue {
 
   /** Whether no invocation is queued (one being offered right now counts as queued). */
   boolean isEmpty() {
-    return HEAD.getVolatile(this) == TAIL.getVolatile(this);
+    return HEAD.getAcquire(this) == TAIL.getAcquire(this);
   }
 }

@@ -1,0 +1,538 @@
+package dev.cumulus.internal;
+
+import dev.cumulus.CpuBudgetExceededException;
+import dev.cumulus.CumulusException;
+import dev.cumulus.FunctionTimeoutException;
+import dev.cumulus.RuntimeClosedException;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiFunction;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The workers of one function: when one more is needed, starting it, what each takes next, and
+ * ending what runs past its deadline.
+ *
+ * <p>A call starts a new worker only if more invocations wait than there are workers that will come
+ * back to the queue, and fewer workers than carriers are runnable; a worker that blocks in the middle
+ * of an invocation frees its carrier and lets another start ({@link #blocked()}). So non-blocking
+ * work is drained by a few long-lived workers and blocking work grows one worker per waiting
+ * invocation, up to the limit. The carriers are a heuristic, the queue bound is not: when more wait
+ * than the queue may hold, workers start whatever the carriers do.
+ *
+ * <p>"More wait than workers will take" is {@code outstanding > workers - completing}: running
+ * invocations never outnumber the workers running them, so the count of started invocations cancels
+ * out and none is kept on the hot path. What runs on a carrier ({@link #blocked()} and what it calls)
+ * takes no lock: a lock can be held by a virtual thread that is unmounted, waiting for a carrier.
+ */
+final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineWatch.Watched {
+  /**
+   * How long an idle worker spins for more work before it ends (a few microseconds at most), when
+   * it may be the one to take the next call; with more workers than carriers (blocking work) the
+   * others take it, and a worker that finds the queue empty ends at once.
+   */
+  private static final int LINGER_SPINS = 64;
+  private static final long MIN_BUDGET_CHECK_NANOS = 1_000_000;
+
+  private final InvocationQueue queue;
+  private final Outstanding outstanding;
+  private final Capacity capacity;
+  private final String threadName;
+  /** Reserved concurrency; 0 = shares the runtime's unreserved capacity. */
+  private final int reserved;
+  /** The most workers at once. The one place that reads it when starting workers: {@link #addWorkerSlot}. */
+  private final int limit;
+  private final int queueCapacity;
+  private final int parallelism;
+  /** Up to this many workers, a worker that runs out of work lingers ({@link #LINGER_SPINS}). */
+  private final int lingerWorkers;
+  private final Duration timeout;
+  private final long timeoutNanos;
+  private final long budgetNanos;
+  /** Called when work ends while the function's lifecycle waits for it (drain, retirement). */
+  private final Runnable settled;
+
+  private final AtomicInteger workers = new AtomicInteger();
+  /** Workers unmounted in the middle of their work (sleeping, waiting for I/O or a lock). */
+  private final AtomicInteger blocked = new AtomicInteger();
+  /** Workers completing a future whose dependent stages run on their thread: not free meanwhile. */
+  private final AtomicInteger completing = new AtomicInteger();
+  private final AtomicInteger peak = new AtomicInteger();
+  private final AtomicBoolean waitingForCapacity = new AtomicBoolean();
+  /** Live workers (threads not ended), to find what runs past its deadline. */
+  private final Set<Worker> live = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger liveCount = new AtomicInteger();
+
+  private final AtomicLong timeouts = new AtomicLong();
+  /** Invocations stopped for running over their CPU budget. */
+  private final AtomicLong otherFailures = new AtomicLong();
+  /** Accepted calls that close gave up on, queued or running. */
+  private final AtomicLong abandoned = new AtomicLong();
+  private final AtomicInteger overdue = new AtomicInteger();
+  /** Set when close() gives up on this function: nothing accepted from then on may run. */
+  private volatile boolean abandoning;
+
+  WorkerPool(String name, Platform platform, FunctionId id, BiFunction<Object, Object, Object> handler,
+      InstancePool instances, Meter.Account account, Distribution latency, Distribution cpuPerInvocation,
+      InvocationQueue queue, Outstanding outstanding, int queueCapacity, Duration timeout,
+      long budgetNanos, Runnable settled) {
+    super(name, platform, handler, instances, account, latency, cpuPerInvocation);
+    this.queue = queue;
+    this.outstanding = outstanding;
+    this.capacity = platform.capacity;
+    this.threadName = "cumulus-fn-" + name;
+    this.reserved = id.reserved;
+    this.limit = reserved > 0 ? reserved : Integer.MAX_VALUE;
+    this.queueCapacity = queueCapacity;
+    this.parallelism = platform.parallelism();
+    this.lingerWorkers = parallelism > 0 ? parallelism : Runtime.getRuntime().availableProcessors();
+    this.timeout = timeout;
+    this.timeoutNanos = timeout.toNanos();
+    this.budgetNanos = budgetNanos;
+    this.settled = settled;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Taking work (caller side)
+
+  /**
+   * Queues an accepted invocation and makes sure a worker will take it. Settles it, visibly, if no
+   * worker can be started for it or close gave up on the function meanwhile.
+   */
+  void enqueue(Invocation inv) {
+    queue.offer(inv);
+    if (abandoning && inv.withdraw()) {
+      abandonQueued(inv); // close gave up on this function between admission and the offer
+      return;
+    }
+    try {
+      startWorkerIfNeeded();
+    } catch (Throwable e) {
+      if (inv.withdraw()) { // no worker could start (out of memory, say): fail it, do not strand it
+        settleWithdrawn(inv, Meter.FAILURES, null);
+        inv.completeExceptionally(new CumulusException(name,
+            "could not start a worker for function '" + name + "': " + e, e));
+      }
+    }
+  }
+
+  /** Workers holding a slot now. */
+  int workers() {
+    return workers.get();
+  }
+
+  /**
+   * Workers this function would still start for waiting calls, for admission's headroom: none while
+   * its runnable workers occupy every carrier (CPU-bound work gains nothing from more), else as many
+   * as its limit and the runtime's capacity allow.
+   */
+  int startable() {
+    int w = workers.get();
+    if (carriersBusy(w)) {
+      return 0;
+    }
+    return (int) Math.max(0, Math.min((long) limit - w, capacity.available(reserved == 0)));
+  }
+
+  /** Whether {@code w} workers minus the blocked ones occupy every carrier. */
+  private boolean carriersBusy(int w) {
+    return parallelism > 0 && w - blocked.get() >= parallelism;
+  }
+
+  /** Whether this function's runnable workers occupy every carrier now. */
+  boolean carriersBusy() {
+    return carriersBusy(workers.get());
+  }
+
+  int parallelism() {
+    return parallelism;
+  }
+
+  /**
+   * A new worker would help: more invocations wait than there are workers that will take them, and
+   * fewer workers than carriers are runnable (the others are blocked), or the queue would hold more
+   * than its capacity. On the JDK's default scheduler blocking cannot be seen, so only the first
+   * condition applies.
+   */
+  @Override
+  public boolean needsWorker() {
+    // Cheapest test first: workers, blocked and completing change rarely, outstanding with every call.
+    int w = workers.get();
+    int free = w - completing.get();
+    boolean carriersBusy = carriersBusy(w);
+    if (carriersBusy && outstanding.atMost() - free <= queueCapacity) {
+      return false;
+    }
+    long waiting = outstanding.now() - free;
+    return waiting > 0 && (!carriersBusy || waiting > queueCapacity);
+  }
+
+  /**
+   * Starts a worker if one is needed and a slot is free; queues for capacity if only the runtime's
+   * capacity is missing.
+   */
+  void startWorkerIfNeeded() {
+    if (!tryStartWorker() && workers.get() < limit) {
+      capacity.await(this); // blocked by the runtime-wide capacity, not by our own limit
+    }
+  }
+
+  @Override
+  public boolean tryStartWorker() {
+    if (!needsWorker()) {
+      return true;
+    }
+    if (!addWorkerSlot()) {
+      return false;
+    }
+    spawn();
+    return true;
+  }
+
+  private boolean addWorkerSlot() {
+    for (;;) {
+      int w = workers.get();
+      if (w >= limit) {
+        return false;
+      }
+      if (workers.compareAndSet(w, w + 1)) {
+        break;
+      }
+    }
+    if (capacity.tryAcquire(reserved == 0)) {
+      return true;
+    }
+    workers.decrementAndGet();
+    return false;
+  }
+
+  private void releaseSlot(Worker w) {
+    if (w.holdsSlot) {
+      w.holdsSlot = false;
+      workers.decrementAndGet();
+      capacity.release(reserved == 0);
+    }
+  }
+
+  /** Starts a worker holding a slot. Lock-free: this may run on a carrier. */
+  private void spawn() {
+    Worker w = new Worker(this);
+    w.holdsSlot = true;
+    live.add(w);
+    if (liveCount.getAndIncrement() == 0) {
+      firstWorker();
+    }
+    try {
+      Thread t = platform.newThread(threadName, account, platform.carriers != null ? w : null, w);
+      w.thread = t;
+      t.start();
+    } catch (Throwable e) {
+      releaseSlot(w);
+      removeLive(w);
+      platform.log(System.Logger.Level.ERROR, "cannot start a worker for function '" + name + "'", e);
+      throw e;
+    }
+  }
+
+  private void firstWorker() {
+    platform.watch.watch(this);
+    platform.events.firstWorker(name);
+  }
+
+  private void removeLive(Worker w) {
+    live.remove(w);
+    if (liveCount.decrementAndGet() == 0) {
+      platform.watch.unwatch(this, () -> liveCount.get() > 0);
+      platform.events.scaledToZero(name);
+      platform.functionIdle();
+    }
+  }
+
+  @Override
+  public boolean markWaiting() {
+    return waitingForCapacity.compareAndSet(false, true);
+  }
+
+  @Override
+  public void clearWaiting() {
+    waitingForCapacity.set(false);
+  }
+
+  @Override
+  public boolean isWaiting() {
+    return waitingForCapacity.get();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Worker side
+
+  @Override
+  @Nullable Invocation next(Worker w) {
+    for (;;) {
+      if (w.ranAny && reserved == 0 && capacity.othersWait(this)) {
+        // Another function waits for the shared capacity: hand our slot over, queue behind it.
+        w.returnInstance();
+        releaseSlot(w);
+        if (!queue.isEmpty() && needsWorker()) {
+          capacity.await(this);
+        }
+        return null;
+      }
+      Invocation inv = queue.poll();
+      if (inv == null) {
+        w.lastEndIsNow = false;
+        int spins = workers.get() > lingerWorkers ? 0 : LINGER_SPINS;
+        for (int i = 0; inv == null && i < spins; i++) {
+          Thread.onSpinWait();
+          inv = queue.poll();
+        }
+      }
+      if (inv != null) {
+        if (inv.isWithdrawn()) {
+          continue; // taken back by the runtime, which settled it
+        }
+        if (abandoning) {
+          abandonQueued(inv);
+          continue;
+        }
+        return inv;
+      }
+      // Instance first, then slot: a call that sees the slot free and starts a new worker must
+      // find the instance warm (else sequential calls could create a second instance).
+      w.returnInstance();
+      releaseSlot(w);
+      // An invocation queued after our last poll may have seen this worker as free: take it back.
+      if (queue.isEmpty() || !needsWorker()) {
+        return null;
+      }
+      if (!addWorkerSlot()) {
+        if (workers.get() < limit) {
+          capacity.await(this);
+        }
+        return null;
+      }
+      w.holdsSlot = true;
+    }
+  }
+
+  @Override
+  void started(Worker w) {
+    // Running invocations never outnumber the workers, nor the calls not finished: while the
+    // workers are no more than the peak, nothing is read that other threads write.
+    int p = peak.get();
+    int n = workers.get();
+    if (n <= p) {
+      return;
+    }
+    int running = (int) Math.min(n, outstanding.now());
+    while (running > p && !peak.compareAndSet(p, running)) {
+      p = peak.get();
+    }
+  }
+
+  @Override
+  boolean abandoning() {
+    return abandoning;
+  }
+
+  @Override
+  void abandon(Worker w, Invocation inv) {
+    if (w.end(inv, this::countAbandonedRunning)) { // else close's own pass ended it first
+      inv.completeExceptionally(closedBeforeFinishing());
+    }
+  }
+
+  @Override
+  void completing(int delta) {
+    completing.addAndGet(delta);
+    if (delta > 0 && !queue.isEmpty()) {
+      startWorkerIfNeeded(); // this worker is busy with its caller's stages: the queue must not wait
+    }
+  }
+
+  @Override
+  void overdueReturned() {
+    overdue.decrementAndGet();
+    settled.run();
+  }
+
+  @Override
+  void blocked() {
+    blocked.incrementAndGet();
+    startWorkerIfNeeded();
+  }
+
+  @Override
+  void unblocked() {
+    blocked.decrementAndGet();
+  }
+
+  @Override
+  void ended(Worker w, @Nullable Object instance) {
+    releaseSlot(w);
+    if (instance != null) {
+      instances.release(instance);
+    }
+    removeLive(w);
+    settled.run();
+  }
+
+  @Override
+  void failed(Worker w, Throwable e) {
+    releaseSlot(w);
+    platform.log(System.Logger.Level.ERROR, "a worker of function '" + name + "' failed", e);
+    startWorkerIfNeeded();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Deadlines: timeouts and CPU budgets (DeadlineWatch, on its timer thread)
+
+  @Override
+  public long firstCheckNanos() {
+    return budgetNanos > 0 ? Math.min(timeoutNanos, budgetNanos) : timeoutNanos;
+  }
+
+  @Override
+  public long check(long now) {
+    long next = now + firstCheckNanos();
+    for (Worker w : live) {
+      Invocation inv = w.current();
+      if (inv == null || !inv.isRunning()) {
+        continue;
+      }
+      long started = w.startTick();
+      long deadline = started + timeoutNanos;
+      if (now - deadline >= 0) {
+        timeOut(w, inv);
+        continue;
+      }
+      next = Math.min(next, deadline);
+      if (budgetNanos > 0) {
+        if (w.nextBudgetCheck == 0) {
+          w.nextBudgetCheck = started + budgetNanos;
+        }
+        if (now - w.nextBudgetCheck >= 0) {
+          long used = w.cpuSoFar(inv);
+          if (used >= budgetNanos) {
+            exceedBudget(w, inv, used);
+            continue;
+          }
+          w.nextBudgetCheck = now + Math.max(MIN_BUDGET_CHECK_NANOS, budgetNanos - Math.max(0, used));
+        }
+        next = Math.min(next, w.nextBudgetCheck);
+      }
+    }
+    return next;
+  }
+
+  private void timeOut(Worker w, Invocation inv) {
+    if (w.end(inv, () -> {
+      timeouts.incrementAndGet();
+      overdue.incrementAndGet();
+    })) {
+      platform.events.timedOut(name, timeout);
+      platform.runSystem(() -> {
+        inv.completeExceptionally(new FunctionTimeoutException(name, timeout));
+        settled.run();
+      });
+    }
+  }
+
+  private void exceedBudget(Worker w, Invocation inv, long used) {
+    if (w.end(inv, () -> {
+      otherFailures.incrementAndGet();
+      overdue.incrementAndGet();
+    })) {
+      Duration budget = Duration.ofNanos(budgetNanos);
+      platform.runSystem(() -> {
+        inv.completeExceptionally(new CpuBudgetExceededException(name, budget, Duration.ofNanos(used)));
+        settled.run();
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Close
+
+  /** Fails what is still queued or running (close's drain deadline passed). */
+  void abandonAll() {
+    abandoning = true;
+    Invocation inv;
+    while ((inv = queue.poll()) != null) {
+      abandonQueued(inv);
+    }
+    RuntimeClosedException closed = closedBeforeFinishing();
+    for (Worker w : live) {
+      Invocation running = w.current();
+      if (running != null && w.end(running, this::countAbandonedRunning)) {
+        running.completeExceptionally(closed);
+      }
+    }
+    settled.run();
+  }
+
+  private void countAbandonedRunning() {
+    abandoned.incrementAndGet();
+    overdue.incrementAndGet();
+  }
+
+  /** Settles a queued invocation close gave up on (or that its caller cancelled meanwhile). */
+  private void abandonQueued(Invocation inv) {
+    if (inv.withdraw()) {
+      abandoned.incrementAndGet();
+      settleWithdrawn(inv, -1, closedBeforeFinishing());
+    } else if (!inv.isWithdrawn()) {
+      settleWithdrawn(inv, Meter.CANCELLED, null); // its caller cancelled it: it never runs
+    }
+  }
+
+  /** Counts a withdrawn (or cancelled) invocation as taken and finished, and fails it if asked. */
+  private void settleWithdrawn(Invocation inv, int counter, @Nullable RuntimeException failure) {
+    int shared = platform.meter.sharedLane;
+    account.add(shared, Meter.STARTED, 1);
+    if (counter >= 0) {
+      account.add(shared, counter, 1);
+    }
+    account.add(shared, Meter.FINISHED, 1);
+    if (failure != null) {
+      inv.completeExceptionally(failure);
+    }
+  }
+
+  private RuntimeClosedException closedBeforeFinishing() {
+    return new RuntimeClosedException(name,
+        "the Cumulus runtime closed before this invocation of '" + name + "' could finish");
+  }
+
+  /** Workers of this function alive now (threads not ended). */
+  int liveWorkers() {
+    return liveCount.get();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Figures
+
+  int peak() {
+    return peak.get();
+  }
+
+  int overdue() {
+    return Math.max(0, overdue.get());
+  }
+
+  long timeouts() {
+    return timeouts.get();
+  }
+
+  long otherFailures() {
+    return otherFailures.get();
+  }
+
+  long abandoned() {
+    return abandoned.get();
+  }
+}
