@@ -27,7 +27,7 @@ class RuntimeEventsTest {
     }
 
     @Override
-    public void coldStart(String function, Duration init) {
+    public void coldStart(String function, long initNanos) {
       events.add("coldStart " + function);
     }
 

@@ -57,29 +57,35 @@ final class Admission {
     }
     Invocation inv = new Invocation(input, System.nanoTime(), id, caller);
     Counter accepted = outstanding.accepted;
+    boolean beyondQueue;
     for (;;) {
       long a = accepted.get();
-      if ((a + 1 - outstanding.finishedSeen() > queueCapacity && !fits(a)) || noCapacityAtAll()) {
-        throttles.increment();
-        ThrottledException e = throttled();
-        platform.events.throttled(name, e.getMessage());
-        return CompletableFuture.failedFuture(e);
+      // Fast path: with the finished count seen last (a lower bound), the calls not finished fit
+      // in the queue. Only near the bound are the workers' finished counts summed.
+      beyondQueue = false;
+      if (a + 1 - outstanding.finishedSeen() > queueCapacity) {
+        long waiting = a + 1 - outstanding.finished() - pool.workers(); // behind every worker
+        beyondQueue = waiting > queueCapacity;
+        if (beyondQueue && waiting > queueCapacity + pool.startable()) {
+          return throttle();
+        }
+      }
+      if (noCapacityAtAll()) {
+        return throttle();
       }
       if (accepted.compareAndSet(a, a + 1)) {
         break;
       }
     }
-    pool.enqueue(inv);
+    pool.enqueue(inv, beyondQueue);
     return inv;
   }
 
-  /**
-   * Whether call number {@code a + 1} fits: queued behind the workers that will take calls, within
-   * the queue's capacity and the workers that could still start.
-   */
-  private boolean fits(long a) {
-    long waiting = a + 1 - outstanding.finished() - pool.workers(); // not finished after it, minus workers
-    return waiting <= queueCapacity + pool.startable();
+  private CompletableFuture<Object> throttle() {
+    throttles.increment();
+    ThrottledException e = throttled();
+    platform.events.throttled(name, e.getMessage());
+    return CompletableFuture.failedFuture(e);
   }
 
   /**

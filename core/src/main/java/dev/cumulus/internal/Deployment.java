@@ -55,8 +55,8 @@ final class Deployment implements Fn<Object, Object> {
     this.id = new FunctionId(name, spec.maxConcurrency().orElse(0), platform);
     this.account = platform.meter.account(name);
     io.micrometer.core.instrument.Clock mc = Distribution.micrometerClock(platform.clock);
-    this.latency = new Distribution(mc);
-    this.cpuPerInvocation = new Distribution(mc);
+    this.latency = new Distribution(mc, platform.meter.sharedLane);
+    this.cpuPerInvocation = new Distribution(mc, platform.meter.sharedLane);
     this.instances = new InstancePool(name, platform.clock, spec.keepAlive().toNanos(), spec.minInstances(),
         code.init(spec), task -> platform.startMetered(account, task));
     this.outstanding = new Outstanding(account);
@@ -216,6 +216,7 @@ final class Deployment implements Fn<Object, Object> {
   CompletableFuture<Void> drain() {
     draining = true;
     instances.stopKeepingMinimum();
+    pool.wakeIdle();
     lifecycle();
     return drained;
   }
@@ -227,6 +228,7 @@ final class Deployment implements Fn<Object, Object> {
   CompletableFuture<Void> retire() {
     retired = true;
     instances.stopKeepingMinimum();
+    pool.wakeIdle();
     lifecycle();
     return gone;
   }

@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
@@ -45,7 +46,10 @@ final class InstancePool {
   private final CompletableFuture<Void> allClosed = new CompletableFuture<>();
   /** Closes running now, on their threads. */
   private final Set<CompletableFuture<Void>> inFlight = ConcurrentHashMap.newKeySet();
-  private int live;
+  /** Instances alive, busy or idle; changed under the lock, but for a cold start with none idle. */
+  private final AtomicInteger live = new AtomicInteger();
+  /** Idle instances now (written under the lock): a cold start with none idle takes no lock. */
+  private volatile int idleCount;
   /** Instances handed to a thread to be closed, not closed yet. */
   private int closing;
   private boolean closed;
@@ -74,17 +78,20 @@ final class InstancePool {
 
   /** A warm instance, or {@code null}: then the caller creates one and reports a failure. */
   @Nullable Object acquire() {
-    lock.lock();
-    try {
-      Idle top = idle.pollFirst();
-      if (top != null) {
-        return top.instance;
+    if (idleCount > 0) {
+      lock.lock();
+      try {
+        Idle top = idle.pollFirst();
+        if (top != null) {
+          idleCount = idle.size();
+          return top.instance;
+        }
+      } finally {
+        lock.unlock();
       }
-      live++; // counted now so that warmInstances includes the instance being created
-      return null;
-    } finally {
-      lock.unlock();
     }
+    live.incrementAndGet(); // counted now so that warmInstances includes the instance being created
+    return null;
   }
 
   /** Runs the function's init: a new instance, never null. */
@@ -110,7 +117,7 @@ final class InstancePool {
     boolean replenish;
     lock.lock();
     try {
-      live--;
+      live.decrementAndGet();
       if (instance != null) {
         closing++;
       }
@@ -137,19 +144,14 @@ final class InstancePool {
       } finally {
         provisionNanos.addAndGet(System.nanoTime() - t0);
       }
-      lock.lock();
-      try {
-        live++;
-      } finally {
-        lock.unlock();
-      }
+      live.incrementAndGet();
       release(created);
     }
   }
 
   /** Under the lock: whether fewer than {@code minInstances} live and no replenishing is under way. */
   private boolean needsReplenishing() {
-    if (closed || !keepMinimum || replenishing || live >= minInstances) {
+    if (closed || !keepMinimum || replenishing || live.get() >= minInstances) {
       return false;
     }
     replenishing = true;
@@ -161,12 +163,12 @@ final class InstancePool {
     for (;;) {
       lock.lock();
       try {
-        if (closed || !keepMinimum || live >= minInstances) {
+        if (closed || !keepMinimum || live.get() >= minInstances) {
           replenishing = false;
           retryNanos = FIRST_RETRY_NANOS;
           return;
         }
-        live++;
+        live.incrementAndGet();
       } finally {
         lock.unlock();
       }
@@ -178,7 +180,7 @@ final class InstancePool {
         long pause;
         lock.lock();
         try {
-          live--;
+          live.decrementAndGet();
           pause = retryNanos;
           retryNanos = Math.min(MAX_RETRY_NANOS, retryNanos * 2);
         } finally {
@@ -203,10 +205,11 @@ final class InstancePool {
     try {
       discard = closed;
       if (discard) {
-        live--;
+        live.decrementAndGet();
         closing++;
       } else {
         idle.addFirst(new Idle(instance, clock.nanoTime()));
+        idleCount = idle.size();
         armExpiry();
       }
     } finally {
@@ -229,12 +232,7 @@ final class InstancePool {
 
   /** Instances alive now, busy or idle. */
   int live() {
-    lock.lock();
-    try {
-      return live;
-    } finally {
-      lock.unlock();
-    }
+    return Math.max(0, live.get());
   }
 
   /** Wall time spent creating instances outside calls (provisioning, replenishing). */
@@ -255,9 +253,10 @@ final class InstancePool {
       for (Idle i : idle) {
         doomed.add(i.instance);
       }
-      live -= idle.size();
+      live.addAndGet(-idle.size());
       closing += idle.size();
       idle.clear();
+      idleCount = 0;
       if (expiry != null) {
         expiry.cancel();
         expiry = null;
@@ -309,7 +308,7 @@ final class InstancePool {
     boolean done;
     lock.lock();
     try {
-      done = closed && live == 0 && closing == 0;
+      done = closed && live.get() == 0 && closing == 0;
     } finally {
       lock.unlock();
     }
@@ -320,7 +319,7 @@ final class InstancePool {
 
   private void armExpiry() {
     // lock held
-    if (closed || live <= minInstances || idle.isEmpty()) {
+    if (closed || live.get() <= minInstances || idle.isEmpty()) {
       return;
     }
     long due = idle.peekLast().since + keepAliveNanos;
@@ -340,11 +339,12 @@ final class InstancePool {
     try {
       expiry = null;
       long now = clock.nanoTime();
-      while (live > minInstances && !idle.isEmpty() && idle.peekLast().since + keepAliveNanos <= now) {
+      while (live.get() > minInstances && !idle.isEmpty() && idle.peekLast().since + keepAliveNanos <= now) {
         doomed.add(idle.pollLast().instance);
-        live--;
+        live.decrementAndGet();
         closing++;
       }
+      idleCount = idle.size();
       armExpiry();
     } finally {
       lock.unlock();

@@ -19,8 +19,10 @@ import org.jspecify.annotations.Nullable;
  * that ran in that interval by their {@code nanoTime} lengths (a mounted virtual thread runs without
  * pause, so CPU follows time). Every nanosecond a carrier used between two readings goes to some
  * function: per-carrier totals are exact, only the split inside one interval is proportional.
- * A long invocation ends with a reading of its own ({@link Lane#readAt}), so its own CPU is exact too.
- * Allocated bytes cost 13 ns to read and do not follow time: they are read at every segment's end.
+ * A segment cannot use more CPU than its length: what a carrier used beyond its segments' lengths it
+ * used between them (looking for work), and that goes to the runtime's own account. A long invocation
+ * ends with a reading of its own ({@link Lane#readAt}), so its own CPU is exact too. Allocated bytes
+ * are read at the same moments and shared the same way (a native call each: too dear per segment).
  *
  * <p><b>Reads.</b> {@link #usage} adds, under each lane's sequence lock, the function's share of what
  * the lane has not apportioned yet and the part of a segment still mounted, read from the carrier's
@@ -52,6 +54,11 @@ final class Meter {
 
   /** Whether lanes read the CPU and allocation clocks ({@link dev.cumulus.MeteringMode#EXACT}). */
   final boolean clocks;
+  /**
+   * The runtime's own account: its threads (the timer of idle instances), and the CPU a carrier uses
+   * outside any segment (looking for work, scheduling), which is no function's.
+   */
+  final Account runtime;
   private final Lane[] lanes;
   /** The row of an account written atomically, by threads that are not Cumulus carriers. */
   final int sharedLane;
@@ -62,9 +69,10 @@ final class Meter {
    */
   Meter(int slots, boolean clocks) {
     this.clocks = clocks;
+    this.runtime = new Account("cumulus-runtime", slots + 1);
     this.lanes = new Lane[slots];
     for (int i = 0; i < slots; i++) {
-      lanes[i] = new Lane(i);
+      lanes[i] = new Lane(i, runtime);
     }
     this.sharedLane = slots;
   }
@@ -166,14 +174,14 @@ final class Meter {
 
     private long p01, p02, p03, p04, p05, p06, p07;
     final int index;
+    private final Account runtime;
     /** Odd while the fields below, or this lane's cells of any account, are being written. */
     private volatile int seq;
     /** The id of the carrier thread in this slot, -1 while none lives there. */
     private volatile long threadId = -1;
     private long readCpu;
+    private long readAllocated;
     private long readNanos;
-    private long lastEnd;
-    private long lastAllocated;
     private final Account[] pendingAccounts = new Account[MAX_PENDING];
     private final long[] pendingWalls = new long[MAX_PENDING];
     private int pending;
@@ -181,11 +189,11 @@ final class Meter {
     private @Nullable Account active;
     private @Nullable Object owner;
     private long pieceStart;
-    private long allocatedAtMount;
     private long p11, p12, p13, p14, p15, p16, p17;
 
-    Lane(int index) {
+    Lane(int index, Account runtime) {
       this.index = index;
+      this.runtime = runtime;
     }
 
     private void beginWrite() {
@@ -203,17 +211,19 @@ final class Meter {
       beginWrite();
       threadId = carrierThreadId;
       readCpu = clocks ? CpuClock.currentThreadCpu() : 0;
+      readAllocated = clocks ? CpuClock.currentThreadAllocated() : 0;
       readNanos = System.nanoTime();
-      lastEnd = 0;
       endWrite();
     }
 
     /** The carrier ends: what it ran since its last reading is apportioned now (on the carrier). */
     void close(boolean clocks) {
-      long cpuNow = clocks && pending > 0 ? CpuClock.currentThreadCpu() : 0;
+      boolean flush = clocks && pending > 0;
+      long cpuNow = flush ? CpuClock.currentThreadCpu() : 0;
+      long allocatedNow = flush ? CpuClock.currentThreadAllocated() : 0;
       beginWrite();
-      if (clocks && pending > 0) {
-        distribute(cpuNow, null, 0);
+      if (flush) {
+        distribute(cpuNow, allocatedNow, null, 0);
       }
       pending = 0;
       pendingWall = 0;
@@ -232,14 +242,10 @@ final class Meter {
         this.owner = owner;
         return;
       }
-      // Back to back with the previous segment: its end reading is this one's start (what the
-      // carrier allocated in between is charged to this segment).
-      long allocated = t0 - lastEnd < READ_INTERVAL_NANOS ? lastAllocated : CpuClock.currentThreadAllocated();
       beginWrite();
       active = account;
       this.owner = owner;
       pieceStart = t0;
-      allocatedAtMount = allocated;
       endWrite();
     }
 
@@ -260,17 +266,14 @@ final class Meter {
         return 0;
       }
       Account a = active;
-      long allocated = CpuClock.currentThreadAllocated();
       long wall = Math.max(0, t1 - pieceStart);
       boolean due = a == null || t1 - readNanos >= READ_INTERVAL_NANOS || pending == MAX_PENDING;
       long cpuNow = due ? CpuClock.currentThreadCpu() : 0;
+      long allocatedNow = due ? CpuClock.currentThreadAllocated() : 0;
       long cpu;
       beginWrite();
-      if (a != null) {
-        a.add(index, ALLOCATED, allocated - allocatedAtMount);
-      }
       if (due) {
-        cpu = distribute(cpuNow, a, wall);
+        cpu = distribute(cpuNow, allocatedNow, a, wall);
         readNanos = t1;
       } else {
         pendingAccounts[pending] = a;
@@ -280,8 +283,6 @@ final class Meter {
       }
       active = null;
       owner = null;
-      lastEnd = t1;
-      lastAllocated = allocated;
       endWrite();
       return cpu;
     }
@@ -295,8 +296,9 @@ final class Meter {
      */
     long readAt(long t) {
       long cpuNow = CpuClock.threadCpu(threadId);
+      long allocatedNow = CpuClock.threadAllocated(threadId);
       beginWrite();
-      long cpu = distribute(cpuNow, active, Math.max(0, t - pieceStart));
+      long cpu = distribute(cpuNow, allocatedNow, active, Math.max(0, t - pieceStart));
       readNanos = t;
       pieceStart = t;
       endWrite();
@@ -306,32 +308,44 @@ final class Meter {
     /**
      * Shares the CPU used since the last reading (now {@code cpuNow}) between the pending segments
      * and the current part, by length; the rounding rest goes to the current part (or the last
-     * pending one), so that nothing is lost. Inside a write.
+     * pending one). A segment cannot use more CPU than its length: what the carrier used beyond the
+     * segments' total length it used between them, and goes to the runtime's account. So nothing is
+     * lost and nothing is charged twice. Inside a write.
      *
      * @return the current part's share
      */
-    private long distribute(long cpuNow, @Nullable Account current, long currentWall) {
-      long d = Math.max(0, cpuNow - readCpu);
+    private long distribute(long cpuNow, long allocatedNow, @Nullable Account current, long currentWall) {
       long total = pendingWall + currentWall;
+      long used = Math.max(0, cpuNow - readCpu);
+      long d = Math.min(used, total);
+      long bytes = Math.max(0, allocatedNow - readAllocated);
+      if (used > d) {
+        runtime.add(index, CPU, used - d);
+      }
       long given = 0;
+      long givenBytes = 0;
       Account restTo = current;
       for (int i = 0; i < pending; i++) {
         Account a = pendingAccounts[i];
-        long share = total > 0 ? (long) (d * (double) pendingWalls[i] / total) : 0;
+        double part = total > 0 ? (double) pendingWalls[i] / total : 0;
+        long share = (long) (d * part);
+        long shareBytes = (long) (bytes * part);
         a.add(index, CPU, share);
+        a.add(index, ALLOCATED, shareBytes);
         given += share;
+        givenBytes += shareBytes;
         pendingAccounts[i] = null;
         if (current == null) {
           restTo = a;
         }
       }
       long rest = d - given;
-      if (restTo != null) {
-        restTo.add(index, CPU, rest);
-      }
+      (restTo != null ? restTo : runtime).add(index, CPU, rest);
+      (restTo != null ? restTo : runtime).add(index, ALLOCATED, bytes - givenBytes);
       pending = 0;
       pendingWall = 0;
       readCpu = Math.max(readCpu, cpuNow);
+      readAllocated = Math.max(readAllocated, allocatedNow);
       return rest;
     }
 
@@ -369,10 +383,9 @@ final class Meter {
               }
             }
             if (total > 0) {
-              cpu += (long) (Math.max(0, cpuNow - readCpu) * (double) ours / total);
-            }
-            if (active == a) {
-              allocated += Math.max(0, allocatedNow - allocatedAtMount);
+              double part = (double) ours / total;
+              cpu += (long) (Math.min(Math.max(0, cpuNow - readCpu), total) * part);
+              allocated += (long) (Math.max(0, allocatedNow - readAllocated) * part);
             }
           }
           VarHandle.loadLoadFence();
@@ -410,7 +423,8 @@ final class Meter {
             long mounted = Math.max(0, now - pieceStart);
             long total = pendingWall + mounted;
             long ours = Math.max(0, now - Math.max(from, pieceStart));
-            result = total > 0 ? (long) (Math.max(0, cpuNow - readCpu) * (double) ours / total) : 0;
+            result = total > 0
+                ? (long) (Math.min(Math.max(0, cpuNow - readCpu), total) * (double) ours / total) : 0;
           }
           VarHandle.loadLoadFence();
           if ((int) SEQ.getOpaque(this) == s1) {

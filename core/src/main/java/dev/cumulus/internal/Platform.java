@@ -23,8 +23,6 @@ final class Platform {
   final RuntimeEvents events;
   /** The deepest synchronous call chain allowed. */
   final int maxCallDepth;
-  /** The runtime's own threads (the timer of idle instances) are metered here. */
-  private final Meter.Account runtimeAccount;
   private volatile boolean closing;
   private volatile boolean closed;
 
@@ -32,9 +30,8 @@ final class Platform {
       int maxConcurrency, int maxCallDepth, RuntimeEvents events) {
     this.carriers = carriers;
     this.meter = meter;
-    this.runtimeAccount = meter.account("cumulus-runtime");
     this.clock = testClock != null ? testClock
-        : new SystemClock(keepAliveNanos, body -> newThread("cumulus-timer", runtimeAccount, null, body));
+        : new SystemClock(keepAliveNanos, body -> newThread("cumulus-timer", meter.runtime, null, body));
     this.systemClock = testClock == null;
     this.capacity = new Capacity(maxConcurrency);
     this.watch = new DeadlineWatch(clock);

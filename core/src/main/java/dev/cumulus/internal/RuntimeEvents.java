@@ -30,9 +30,10 @@ public interface RuntimeEvents {
    * A call created a new instance.
    *
    * @param function the function's name
-   * @param init how long its init ran
+   * @param initNanos how long its init ran, in nanoseconds (no object made for a listener that
+   *     ignores it)
    */
-  default void coldStart(String function, Duration init) {}
+  default void coldStart(String function, long initNanos) {}
 
   /**
    * A call was throttled.

@@ -4,7 +4,6 @@ import dev.cumulus.CumulusException;
 import dev.cumulus.FunctionFailedException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.time.Duration;
 import java.util.concurrent.Executor;
 import java.util.function.BiFunction;
 import org.jspecify.annotations.Nullable;
@@ -32,8 +31,6 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
    * draining a long queue of CPU work cannot starve others sharing the carriers.
    */
   private static final long SLICE_NANOS = 2_000_000;
-  /** At most one percentile sample per this long per worker: 20 000 a second. */
-  private static final long SAMPLE_EVERY_NANOS = 50_000;
   /** {@link #segment} once the worker has ended: no segment may count it as blocked any more. */
   private static final long ENDED = -1;
   /** The worker on this thread when functions run on the JDK's own scheduler (no carrier to ask). */
@@ -106,6 +103,10 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
 
   final Pool pool;
   @Nullable Thread thread;
+  /** The next worker of its function's {@link LiveWorkers}. */
+  volatile @Nullable Worker nextLive;
+  /** Whether it ended (it may still be linked in its function's {@link LiveWorkers}). */
+  volatile boolean ended;
   /** Whether it ran an invocation: only then may it hand its slot to a waiting function. */
   boolean ranAny;
   /** Whether it holds a worker slot (of its function's limit and of the runtime's capacity). */
@@ -137,8 +138,6 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
   private boolean sampled;
   private boolean yielding;
   private @Nullable Object instance;
-  /** The next invocation to start at or after this time feeds the percentiles. */
-  private long nextSampleAt;
   /**
    * When the last invocation ended. While {@link #lastEndIsNow} (nothing ran in between: no spin,
    * no dependent stage, no unmount), the next invocation starts at that time instead of reading
@@ -210,7 +209,9 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
 
   private void runOne(Invocation inv) {
     Pool p = pool;
-    long start = lastEndIsNow ? lastEnd : System.nanoTime();
+    // Straight on from the previous invocation: it starts when that one ended, or when it was
+    // queued if that was later (its caller queued it as the previous one completed).
+    long start = lastEndIsNow ? Math.max(lastEnd, inv.enqueuedNanos) : System.nanoTime();
     lastEndIsNow = false;
     Meter.Account account = p.account;
     if (!inv.start()) {
@@ -238,10 +239,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
         return;
       }
       ranAny = true;
-      sampled = start - nextSampleAt >= 0;
-      if (sampled) {
-        nextSampleAt = start + SAMPLE_EVERY_NANOS;
-      }
+      sampled = p.latency.sample(lane, start);
       p.started(this);
       account.add(lane, Meter.QUEUE_WAIT, Math.max(0, start - inv.enqueuedNanos));
 
@@ -354,10 +352,10 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     p.account.add(l, Meter.WALL, wall);
     p.account.add(l, Meter.BILLED, Meter.billedMillis(wall));
     long now = p.platform.tick(end);
-    p.latency.record(end - inv.enqueuedNanos, now, sampled);
+    p.latency.record(end - inv.enqueuedNanos, now, sampled, l);
     if (clocks) {
       p.account.add(l, Meter.BILLED_CPU, Meter.billedMillis(cpu));
-      p.cpuPerInvocation.record(cpu, now, sampled);
+      p.cpuPerInvocation.record(cpu, now, sampled, l);
     }
   }
 
@@ -415,7 +413,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     long init = System.nanoTime() - t0;
     p.account.add(lane, Meter.COLD_STARTS, 1);
     p.account.add(lane, Meter.INIT, init);
-    p.platform.events.coldStart(p.name, Duration.ofNanos(init));
+    p.platform.events.coldStart(p.name, init);
     instance = created;
     return created;
   }

@@ -4,12 +4,13 @@ import dev.cumulus.CpuBudgetExceededException;
 import dev.cumulus.CumulusException;
 import dev.cumulus.FunctionTimeoutException;
 import dev.cumulus.RuntimeClosedException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BiFunction;
 import org.jspecify.annotations.Nullable;
 
@@ -18,11 +19,11 @@ import org.jspecify.annotations.Nullable;
  * ending what runs past its deadline.
  *
  * <p>A call starts a new worker only if more invocations wait than there are workers that will come
- * back to the queue, and fewer workers than carriers are runnable; a worker that blocks in the middle
- * of an invocation frees its carrier and lets another start ({@link #blocked()}). So non-blocking
- * work is drained by a few long-lived workers and blocking work grows one worker per waiting
- * invocation, up to the limit. The carriers are a heuristic, the queue bound is not: when more wait
- * than the queue may hold, workers start whatever the carriers do.
+ * back to the queue, and either fewer workers than carriers exist or some of them are blocked; a
+ * worker that blocks in the middle of an invocation frees its carrier and lets another start
+ * ({@link #blocked()}). So non-blocking work is drained by a few long-lived workers and blocking work
+ * grows one worker per waiting invocation, up to the limit. The carriers are a heuristic, the queue
+ * bound is not: when more wait than the queue may hold, workers start whatever the carriers do.
  *
  * <p>"More wait than workers will take" is {@code outstanding > workers - completing}: running
  * invocations never outnumber the workers running them, so the count of started invocations cancels
@@ -36,6 +37,21 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
    * others take it, and a worker that finds the queue empty ends at once.
    */
   private static final int LINGER_SPINS = 64;
+  /**
+   * How long a worker that ran out of work stays parked, as the function's idle worker, before it
+   * ends: a call in that time wakes it instead of starting a new worker (cheaper by microseconds, and
+   * its instance stays warm). A parked virtual thread holds no carrier.
+   */
+  private static final long LINGER_NANOS = 1_000_000;
+  private static final VarHandle IDLE;
+
+  static {
+    try {
+      IDLE = MethodHandles.lookup().findVarHandle(WorkerPool.class, "idle", Worker.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
   private static final long MIN_BUDGET_CHECK_NANOS = 1_000_000;
 
   private final InvocationQueue queue;
@@ -64,8 +80,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private final AtomicInteger peak = new AtomicInteger();
   private final AtomicBoolean waitingForCapacity = new AtomicBoolean();
   /** Live workers (threads not ended), to find what runs past its deadline. */
-  private final Set<Worker> live = ConcurrentHashMap.newKeySet();
-  private final AtomicInteger liveCount = new AtomicInteger();
+  private final LiveWorkers live = new LiveWorkers();
 
   private final AtomicLong timeouts = new AtomicLong();
   /** Invocations stopped for running over their CPU budget. */
@@ -75,6 +90,9 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private final AtomicInteger overdue = new AtomicInteger();
   /** Set when close() gives up on this function: nothing accepted from then on may run. */
   private volatile boolean abandoning;
+  /** A worker parked for more work ({@link #LINGER_NANOS}), or null. */
+  @SuppressWarnings("unused") // IDLE
+  private volatile @Nullable Worker idle;
 
   WorkerPool(String name, Platform platform, FunctionId id, BiFunction<Object, Object, Object> handler,
       InstancePool instances, Meter.Account account, Distribution latency, Distribution cpuPerInvocation,
@@ -102,15 +120,21 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   /**
    * Queues an accepted invocation and makes sure a worker will take it. Settles it, visibly, if no
    * worker can be started for it or close gave up on the function meanwhile.
+   *
+   * @param beyondQueue admission let it in beyond {@code queueCapacity}, counting on a worker that
+   *     can still start: one is started whatever the carriers do
    */
-  void enqueue(Invocation inv) {
+  void enqueue(Invocation inv, boolean beyondQueue) {
     queue.offer(inv);
     if (abandoning && inv.withdraw()) {
       abandonQueued(inv); // close gave up on this function between admission and the offer
       return;
     }
+    wakeIdle(); // a parked idle worker takes this call: it still counts as a free worker
     try {
-      startWorkerIfNeeded();
+      if (!beyondQueue || !startWorker()) {
+        startWorkerIfNeeded();
+      }
     } catch (Throwable e) {
       if (inv.withdraw()) { // no worker could start (out of memory, say): fail it, do not strand it
         settleWithdrawn(inv, Meter.FAILURES, null);
@@ -138,9 +162,13 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     return (int) Math.max(0, Math.min((long) limit - w, capacity.available(reserved == 0)));
   }
 
-  /** Whether {@code w} workers minus the blocked ones occupy every carrier. */
+  /**
+   * Whether more workers could not run: {@code w} workers are at least one per carrier and none of
+   * them is blocked. While some are blocked the function evidently blocks, and its calls each get a
+   * worker (as a virtual thread per task would), started by whoever queues them.
+   */
   private boolean carriersBusy(int w) {
-    return parallelism > 0 && w - blocked.get() >= parallelism;
+    return parallelism > 0 && w >= parallelism && blocked.get() == 0;
   }
 
   /** Whether this function's runnable workers occupy every carrier now. */
@@ -160,15 +188,16 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
    */
   @Override
   public boolean needsWorker() {
-    // Cheapest test first: workers, blocked and completing change rarely, outstanding with every call.
+    // Cheapest tests first: workers, blocked and completing change rarely, outstanding with every
+    // call. While this function's workers occupy every carrier, the queue holds what waits:
+    // admission keeps it within its capacity (and starts a worker itself when it lets a call in
+    // beyond it).
     int w = workers.get();
-    int free = w - completing.get();
-    boolean carriersBusy = carriersBusy(w);
-    if (carriersBusy && outstanding.atMost() - free <= queueCapacity) {
+    if (carriersBusy(w)) {
       return false;
     }
-    long waiting = outstanding.now() - free;
-    return waiting > 0 && (!carriersBusy || waiting > queueCapacity);
+    int free = w - completing.get();
+    return outstanding.atMost() > free && outstanding.now() > free;
   }
 
   /**
@@ -183,9 +212,11 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   @Override
   public boolean tryStartWorker() {
-    if (!needsWorker()) {
-      return true;
-    }
+    return !needsWorker() || startWorker();
+  }
+
+  /** Starts a worker if a slot is free; false if none was. */
+  private boolean startWorker() {
     if (!addWorkerSlot()) {
       return false;
     }
@@ -222,8 +253,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private void spawn() {
     Worker w = new Worker(this);
     w.holdsSlot = true;
-    live.add(w);
-    if (liveCount.getAndIncrement() == 0) {
+    if (live.add(w)) {
       firstWorker();
     }
     try {
@@ -244,9 +274,8 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   }
 
   private void removeLive(Worker w) {
-    live.remove(w);
-    if (liveCount.decrementAndGet() == 0) {
-      platform.watch.unwatch(this, () -> liveCount.get() > 0);
+    if (live.remove(w)) {
+      platform.watch.unwatch(this, () -> live.size() > 0);
       platform.events.scaledToZero(name);
       platform.functionIdle();
     }
@@ -285,10 +314,14 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
       Invocation inv = queue.poll();
       if (inv == null) {
         w.lastEndIsNow = false;
-        int spins = workers.get() > lingerWorkers ? 0 : LINGER_SPINS;
-        for (int i = 0; inv == null && i < spins; i++) {
-          Thread.onSpinWait();
-          inv = queue.poll();
+        if (workers.get() <= lingerWorkers) {
+          for (int i = 0; inv == null && i < LINGER_SPINS; i++) {
+            Thread.onSpinWait();
+            inv = queue.poll();
+          }
+          if (inv == null && !abandoning && !(reserved == 0 && capacity.othersWait(this))) {
+            inv = linger(w);
+          }
         }
       }
       if (inv != null) {
@@ -319,6 +352,32 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     }
   }
 
+  /**
+   * Parks {@code w} as the function's idle worker until a call is queued (its caller wakes it) or
+   * {@link #LINGER_NANOS} pass; returns the next invocation, or null. Only one worker lingers.
+   */
+  private @Nullable Invocation linger(Worker w) {
+    if (!IDLE.compareAndSet(this, null, w)) {
+      return null;
+    }
+    Invocation inv;
+    try {
+      long deadline = System.nanoTime() + LINGER_NANOS;
+      // Registered, then polled: a caller that queued before the registration is seen here, one
+      // that queued after it sees the registration and wakes us.
+      while ((inv = queue.poll()) == null && idle == w) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          break;
+        }
+        LockSupport.parkNanos(this, left);
+      }
+    } finally {
+      IDLE.compareAndSet(this, w, null);
+    }
+    return inv != null ? inv : queue.poll();
+  }
+
   @Override
   void started(Worker w) {
     // Running invocations never outnumber the workers, nor the calls not finished: while the
@@ -328,7 +387,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     if (n <= p) {
       return;
     }
-    int running = (int) Math.min(n, outstanding.now());
+    int running = (int) Math.min(n, outstanding.atMost()); // a bound that needs no sum
     while (running > p && !peak.compareAndSet(p, running)) {
       p = peak.get();
     }
@@ -363,7 +422,9 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   @Override
   void blocked() {
     blocked.incrementAndGet();
-    startWorkerIfNeeded();
+    if (!queue.isEmpty()) {
+      startWorkerIfNeeded(); // calls queued behind this worker may need another on the freed carrier
+    }
   }
 
   @Override
@@ -398,35 +459,38 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   @Override
   public long check(long now) {
-    long next = now + firstCheckNanos();
-    for (Worker w : live) {
-      Invocation inv = w.current();
-      if (inv == null || !inv.isRunning()) {
-        continue;
-      }
-      long started = w.startTick();
-      long deadline = started + timeoutNanos;
-      if (now - deadline >= 0) {
-        timeOut(w, inv);
-        continue;
-      }
-      next = Math.min(next, deadline);
-      if (budgetNanos > 0) {
-        if (w.nextBudgetCheck == 0) {
-          w.nextBudgetCheck = started + budgetNanos;
-        }
-        if (now - w.nextBudgetCheck >= 0) {
-          long used = w.cpuSoFar(inv);
-          if (used >= budgetNanos) {
-            exceedBudget(w, inv, used);
-            continue;
-          }
-          w.nextBudgetCheck = now + Math.max(MIN_BUDGET_CHECK_NANOS, budgetNanos - Math.max(0, used));
-        }
-        next = Math.min(next, w.nextBudgetCheck);
-      }
+    long[] next = {now + firstCheckNanos()};
+    live.forEach(w -> next[0] = Math.min(next[0], check(w, now)));
+    return next[0];
+  }
+
+  /** Ends {@code w}'s invocation if it is overdue; returns when to look at it again. */
+  private long check(Worker w, long now) {
+    Invocation inv = w.current();
+    if (inv == null || !inv.isRunning()) {
+      return Long.MAX_VALUE;
     }
-    return next;
+    long started = w.startTick();
+    long deadline = started + timeoutNanos;
+    if (now - deadline >= 0) {
+      timeOut(w, inv);
+      return Long.MAX_VALUE;
+    }
+    if (budgetNanos == 0) {
+      return deadline;
+    }
+    if (w.nextBudgetCheck == 0) {
+      w.nextBudgetCheck = started + budgetNanos;
+    }
+    if (now - w.nextBudgetCheck >= 0) {
+      long used = w.cpuSoFar(inv);
+      if (used >= budgetNanos) {
+        exceedBudget(w, inv, used);
+        return Long.MAX_VALUE;
+      }
+      w.nextBudgetCheck = now + Math.max(MIN_BUDGET_CHECK_NANOS, budgetNanos - Math.max(0, used));
+    }
+    return Math.min(deadline, w.nextBudgetCheck);
   }
 
   private void timeOut(Worker w, Invocation inv) {
@@ -466,12 +530,13 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
       abandonQueued(inv);
     }
     RuntimeClosedException closed = closedBeforeFinishing();
-    for (Worker w : live) {
+    live.forEach(w -> {
       Invocation running = w.current();
       if (running != null && w.end(running, this::countAbandonedRunning)) {
         running.completeExceptionally(closed);
       }
-    }
+    });
+    wakeIdle();
     settled.run();
   }
 
@@ -510,7 +575,15 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   /** Workers of this function alive now (threads not ended). */
   int liveWorkers() {
-    return liveCount.get();
+    return live.size();
+  }
+
+  /** Wakes the worker parked for more work, if any: the function is leaving. */
+  void wakeIdle() {
+    Worker parked = idle;
+    if (parked != null && IDLE.compareAndSet(this, parked, null)) {
+      LockSupport.unpark(parked.thread);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
