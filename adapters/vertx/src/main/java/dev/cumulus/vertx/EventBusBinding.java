@@ -161,6 +161,8 @@ public final class EventBusBinding {
     private @Nullable AutoCloseable watch;
     private @Nullable Promise<Void> drained;
     private volatile boolean stopped;
+    /** How long a closing binding that answered calls it could not finish lets the answers leave. */
+    static final Duration LINGER = Duration.ofSeconds(1);
 
     Binder(Cumulus cumulus, Duration drainTimeout) {
       this.cumulus = cumulus;
@@ -300,16 +302,31 @@ public final class EventBusBinding {
         d.tryComplete();
       }
       long timer = vertx.setTimer(Math.max(1, drainTimeout.toMillis()), id -> d.tryComplete());
-      return Future.join(unregistered)
-          .transform(ignored -> d.future())
+      // Fail what is left once the drain is over, before waiting for the cluster to forget the
+      // consumers: the answers go out while the event bus is still up.
+      boolean[] answeredLeftovers = {false};
+      return d.future()
           .andThen(ignored -> {
             vertx.cancelTimer(timer);
             for (Message<Object> msg : List.copyOf(inFlight)) {
               fail(msg, new Failure(503, Failure.CLOSING, "the node serving this call left before it finished"
                   + " (its event-bus binding closed); the invocation may still complete there"));
+              answeredLeftovers[0] = true;
             }
             inFlight.clear();
-          });
+          })
+          .transform(ignored -> Future.join(unregistered).<Void>mapEmpty())
+          .compose(ignored -> answeredLeftovers[0] ? linger() : Future.succeededFuture());
+    }
+
+    /**
+     * Waits {@link #LINGER} after answering calls on the way out. The event bus cannot tell when an
+     * answer has left (a node that never answered a caller must first connect to it), and Vert.x closes
+     * its connections right after the bindings stop: without the pause, those answers are lost and
+     * their callers wait for their request timeout. A timer that exists only on that path.
+     */
+    private Future<Void> linger() {
+      return Future.future(p -> vertx.setTimer(LINGER.toMillis(), id -> p.complete()));
     }
   }
 }
