@@ -300,9 +300,7 @@ public final class CumulusGateway {
         "no route " + ctx.request().method() + " " + Failure.truncate(ctx.request().path(), 200)
             + "; the routes are POST /functions/{name}, POST /functions/{name}/events, GET /functions,"
             + " GET /metrics and GET /health")));
-    for (int status : new int[] {400, 401, 403, 404, 405, 406, 408, 413, 414, 415, 417, 429, 431, 500, 501, 503}) {
-      root.errorHandler(status, this::onFailure);
-    }
+    jsonErrors(root);
     String bindHost;
     synchronized (this) {
       bindHost = host == null ? DEFAULT_HOST : host;
@@ -350,6 +348,7 @@ public final class CumulusGateway {
         .handler(only(HttpMethod.GET))
         .handler(this::health)
         .failureHandler(this::onFailure);
+    jsonErrors(r);
     return r;
   }
 
@@ -634,66 +633,103 @@ public final class CumulusGateway {
   // Errors
 
   private void onFailure(RoutingContext ctx) {
+    onFailure(ctx, ctx.statusCode());
+  }
+
+  /** A failure the router or a handler raised ({@code status} -1 when it has none). */
+  private void onFailure(RoutingContext ctx, int status) {
     stopBodyTimer(ctx);
-    int status = ctx.statusCode();
     Throwable t = ctx.failure();
+    if (t instanceof io.netty.handler.codec.DecoderException) {
+      status = 400; // the body is not valid HTTP (a bad chunk, say)
+    }
     Failure f = switch (status) {
       case 413 -> new Failure(413, Failure.BODY_TOO_LARGE, "the body is larger than the limit of "
           + (bodyLimit == -1 ? DEFAULT_BODY_LIMIT : bodyLimit) + " bytes");
-      case 400 -> new Failure(400, Failure.BAD_REQUEST, "the request could not be read (bad path or body)");
+      case 400 -> new Failure(400, Failure.BAD_REQUEST, "the request could not be read (a bad path or body)");
       case 404 -> new Failure(404, Failure.NOT_FOUND, "no route " + ctx.request().method() + " "
           + Failure.truncate(ctx.request().path(), 200));
       case 405 -> new Failure(405, Failure.METHOD_NOT_ALLOWED, ctx.request().method() + " is not allowed here");
       case 415 -> new Failure(415, Failure.UNSUPPORTED_MEDIA_TYPE, "the body must be application/json");
       case 417 -> new Failure(417, Failure.BAD_REQUEST, "only the expectation 100-continue is supported");
       default -> {
-        if (t != null && status <= 0 || status >= 500) {
-          if (t != null && !ctx.response().closed()) {
-            LOG.log(System.Logger.Level.WARNING, "request " + ctx.request().method() + " "
-                + Failure.truncate(ctx.request().path(), 200) + " failed in the gateway", t);
-          }
-          yield new Failure(500, Failure.INTERNAL_ERROR, "internal error of the gateway");
+        if (status >= 400 && status < 500) {
+          yield new Failure(status, Failure.BAD_REQUEST, "the request failed with status " + status);
         }
-        yield new Failure(status, Failure.BAD_REQUEST, "the request failed with status " + status);
+        if (t != null && !ctx.response().closed()) {
+          LOG.log(System.Logger.Level.WARNING, "request " + ctx.request().method() + " "
+              + Failure.truncate(ctx.request().path(), 200) + " failed in the gateway", t);
+        }
+        yield new Failure(500, Failure.INTERNAL_ERROR, "internal error of the gateway");
       }
     };
     respond(ctx, f);
   }
 
-  /** Answers with a JSON error; closes the connection after those that leave a body unread. */
+  /** Statuses the router itself may answer with; each gets a JSON body. */
+  private static final int[] ROUTER_STATUSES = {400, 401, 403, 404, 405, 406, 408, 413, 414, 415, 417, 429, 431, 500, 501, 503};
+
+  private void jsonErrors(Router r) {
+    for (int status : ROUTER_STATUSES) {
+      r.errorHandler(status, ctx -> onFailure(ctx, status));
+    }
+  }
+
+  /**
+   * Answers with a JSON error. A body not read yet (the error came before the body handler, or the
+   * body is over the limit) is read and dropped, up to {@link #SWALLOW_LIMIT}, before the connection
+   * is closed or reused: closing a socket with unread data resets it, and the client may lose the
+   * answer.
+   */
   static void respond(RoutingContext ctx, Failure f) {
     HttpServerResponse response = ctx.response();
     if (response.ended() || response.closed()) {
       return;
     }
+    HttpServerRequest request = ctx.request();
     if (response.headWritten()) {
-      ctx.request().connection().close();
+      request.connection().close();
       return;
     }
     response.setStatusCode(f.status()).putHeader(HttpHeaders.CONTENT_TYPE, JSON);
     if (f.status() == 429) {
       response.putHeader(HttpHeaders.RETRY_AFTER, "1");
     }
-    boolean close = f.status() == 408 || f.status() == 413 || hasUnreadBody(ctx);
-    if (close && ctx.request().version() != HttpVersion.HTTP_2) {
+    boolean http1 = request.version() != HttpVersion.HTTP_2;
+    boolean close = http1 && (f.status() == 408 || f.status() == 413);
+    if (close) {
       response.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
-      response.end(f.httpBody()).onComplete(v -> ctx.request().connection().close());
+    }
+    Future<Void> written = response.end(f.httpBody());
+    if (!http1 || request.isEnded()) {
+      if (close) {
+        written.onComplete(v -> request.connection().close());
+      }
+    } else if (f.status() == 408) {
+      written.onComplete(v -> request.connection().close()); // the body is not coming
     } else {
-      response.end(f.httpBody());
+      swallow(request, close);
     }
   }
 
-  /**
-   * Whether the request has a body not read (an error answered before the body handler): the
-   * connection is closed after the answer rather than kept for a body nobody will read.
-   */
-  private static boolean hasUnreadBody(RoutingContext ctx) {
-    HttpServerRequest req = ctx.request();
-    if (req.isEnded() || ctx.body().available()) {
-      return false;
-    }
-    String length = req.getHeader(HttpHeaders.CONTENT_LENGTH);
-    return req.headers().contains(HttpHeaders.TRANSFER_ENCODING) || length != null && !length.strip().equals("0");
+  /** Most of an unread body the gateway reads and drops to keep a connection (or its answer) intact. */
+  static final long SWALLOW_LIMIT = 8L << 20;
+
+  private static void swallow(HttpServerRequest request, boolean close) {
+    long[] dropped = {0};
+    request.exceptionHandler(e -> { });
+    request.handler(chunk -> {
+      dropped[0] += chunk.length();
+      if (dropped[0] > SWALLOW_LIMIT) {
+        request.connection().close();
+      }
+    });
+    request.endHandler(v -> {
+      if (close) {
+        request.connection().close();
+      }
+    });
+    request.resume();
   }
 
   /** Requests Vert.x could not parse: too long a request line or headers, or not HTTP at all. */

@@ -51,6 +51,7 @@ final class JsonMapping {
     ObjectMapper m = base.copy();
     m.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING).build());
     m.configure(JsonParser.Feature.ALLOW_COMMENTS, false);
+    m.configure(JsonParser.Feature.STRICT_DUPLICATE_DETECTION, true);
     m.enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     m.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     m.enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
@@ -206,6 +207,10 @@ final class JsonMapping {
     if (e instanceof StreamConstraintsException) {
       return new Failure(400, Failure.MALFORMED_JSON, "the body is nested deeper than " + MAX_NESTING
           + " levels or exceeds a JSON size limit");
+    }
+    if (e instanceof com.fasterxml.jackson.core.exc.InputCoercionException c) {
+      return new Failure(400, Failure.INVALID_INPUT, "the body does not map to " + target + " (the input of"
+          + " function '" + function + "'): a number out of range of " + describe(c.getTargetType()) + at(e));
     }
     if (e instanceof JsonEOFException) {
       return new Failure(400, Failure.MALFORMED_JSON, "the body is not valid JSON: it ends too early"
