@@ -104,11 +104,11 @@ import org.jspecify.annotations.Nullable;
  *
  * <h2>Per-invocation headers</h2>
  * {@code Cumulus-Cold-Start} ({@code true} if the call created an instance), {@code Cumulus-Billed-Ms}
- * (its billed duration) and {@code Cumulus-Cpu-Ms} (the CPU time of the function's threads during the
- * call, with three decimals; only when the runtime meters {@code EXACT}). The runtime does not report
- * figures per invocation yet, so they are read from the function's stats before and after the call
- * and sent only when no other call of the function overlapped it; a response without them had
- * company.
+ * (its billed duration: wall time rounded up to a whole millisecond, at least 1) and
+ * {@code Cumulus-Cpu-Ms} (its CPU time as billed, rounded the same way; only when the runtime meters
+ * {@code EXACT}). The runtime does not report figures per invocation yet, so they are read from the
+ * function's stats before and after the call and sent only when no other call of the function
+ * overlapped it; a response without them had company.
  *
  * <h2>Threads and load</h2>
  * Invocations run on Cumulus's virtual threads, never on an event loop; the gateway's own work

@@ -4,7 +4,6 @@ import dev.cumulus.Fn;
 import dev.cumulus.FunctionStats;
 import dev.cumulus.MeteringMode;
 import io.vertx.core.http.HttpServerResponse;
-import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
@@ -75,8 +74,9 @@ final class InvocationFigures {
       response.putHeader(COLD_START, Boolean.toString(a.coldStarts() > b.coldStarts()));
       response.putHeader(BILLED_MS, Long.toString(a.billedMillis() - b.billedMillis()));
       if (mode == MeteringMode.EXACT) {
-        long cpuNanos = a.cpuTime().minus(b.cpuTime()).toNanos();
-        response.putHeader(CPU_MS, String.format(Locale.ROOT, "%.3f", Math.max(0, cpuNanos) / 1e6));
+        // The invocation's own CPU as billed (rounded up to a whole millisecond, at least 1). Not the
+        // difference of cpuTime: that also holds the worker's start and bookkeeping around the call.
+        response.putHeader(CPU_MS, Long.toString(a.billedCpuMillis() - b.billedCpuMillis()));
       }
     }
   }
