@@ -173,6 +173,7 @@ public final class CumulusGateway {
    *
    * @param token the token: visible ASCII characters, no spaces, at least 16 of them
    * @return this gateway
+   * @throws NullPointerException if {@code token} is null
    * @throws IllegalArgumentException if the token is too short or has other characters (the message
    *     does not repeat it)
    * @throws IllegalStateException if already set, or the routes were already built
@@ -214,6 +215,7 @@ public final class CumulusGateway {
    *
    * @param host an IP address or host name (default {@value #DEFAULT_HOST})
    * @return this gateway
+   * @throws NullPointerException if {@code host} is null
    * @throws IllegalArgumentException if blank
    * @throws IllegalStateException if already set, or the routes were already built
    */
@@ -233,7 +235,8 @@ public final class CumulusGateway {
    *
    * @param timeout positive (default 30 s)
    * @return this gateway
-   * @throws IllegalArgumentException if zero or negative
+   * @throws NullPointerException if {@code timeout} is null
+   * @throws IllegalArgumentException if shorter than 1 ms
    * @throws IllegalStateException if already set, or the routes were already built
    */
   public synchronized CumulusGateway bodyTimeout(Duration timeout) {
@@ -255,6 +258,7 @@ public final class CumulusGateway {
    *
    * @param registry the registry to scrape
    * @return this gateway
+   * @throws NullPointerException if {@code registry} is null
    * @throws IllegalStateException if already set, or the routes were already built
    */
   public synchronized CumulusGateway meterRegistry(MeterRegistry registry) {

@@ -100,6 +100,7 @@ public final class RemoteFn<I, O> {
    *
    * @param timeout positive
    * @return a new handle
+   * @throws NullPointerException if {@code timeout} is null
    * @throws IllegalArgumentException if not at least 1 ms
    */
   public RemoteFn<I, O> withTimeout(Duration timeout) {
