@@ -79,7 +79,7 @@ class HostileInputTest {
     cumulus.register(FnSpec.of("echo", (Object any) -> any).build());
     cumulus.register(FnSpec.of("square", (Integer n) -> n * n).inputType(int.class).build());
     cumulus.register(FnSpec.ofSupplier("hello", () -> "hi").build());
-    server = Await.result(CumulusGateway.create(vertx, cumulus).bodyTimeout(Duration.ofMillis(500)).listen(0));
+    server = Await.result(CumulusGateway.create(vertx, cumulus).bodyTimeout(Duration.ofSeconds(3)).listen(0));
     client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
         .setDefaultPort(server.actualPort()));
   }
