@@ -171,7 +171,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return new Builder<>(name, init, h, true, objectClass(), objectClass());
   }
 
-  /** Returns the function's name. @return the name */
+  /** {@return the function's name} */
   public String name() {
     return name;
   }
@@ -186,32 +186,32 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return maxConcurrency == UNSET ? OptionalInt.empty() : OptionalInt.of(maxConcurrency);
   }
 
-  /** Returns how many invocations may wait beyond the concurrency limit. @return the capacity */
+  /** {@return how many invocations may wait beyond the concurrency limit} */
   public int queueCapacity() {
     return queueCapacity;
   }
 
-  /** Returns how long one invocation may run. @return the timeout */
+  /** {@return how long one invocation may run} */
   public Duration timeout() {
     return timeout;
   }
 
-  /** Returns how long an idle warm instance is kept. @return the keep-alive */
+  /** {@return how long an idle warm instance is kept} */
   public Duration keepAlive() {
     return keepAlive;
   }
 
-  /** Returns how many instances are kept warm at all times. @return the provisioned instances */
+  /** {@return how many instances are kept warm at all times} */
   public int minInstances() {
     return minInstances;
   }
 
-  /** Returns the input type that calls are checked against. @return the input type */
+  /** {@return the input type that calls are checked against} */
   public Class<I> inputType() {
     return inputType;
   }
 
-  /** Returns the declared output type. @return the output type */
+  /** {@return the declared output type} */
   public Class<O> outputType() {
     return outputType;
   }
@@ -225,7 +225,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return Optional.ofNullable(cpuBudget);
   }
 
-  /** Returns whether the function has per-instance state ({@link #withInstance}). @return true if so */
+  /** {@return whether the function has per-instance state ({@link #withInstance})} */
   public boolean hasInstanceState() {
     return stateful;
   }
