@@ -301,7 +301,7 @@ public final class CumulusGateway {
     Router root = Router.router(vertx);
     root.route("/*").subRouter(routes);
     root.route().last().handler(ctx -> respond(ctx, new Failure(404, Failure.NOT_FOUND,
-        "no route " + ctx.request().method() + " " + Failure.truncate(ctx.request().path(), 200)
+        "no route " + ctx.request().method() + " " + Failure.truncate(String.valueOf(ctx.request().path()), 200)
             + "; the routes are POST /functions/{name}, POST /functions/{name}/events, GET /functions,"
             + " GET /metrics and GET /health")));
     jsonErrors(root);
@@ -467,8 +467,8 @@ public final class CumulusGateway {
 
   private void invoke(RoutingContext ctx) {
     stopBodyTimer(ctx);
-    Fn<Object, Object> fn = ctx.get(FN);
-    Object input;
+    Fn<@Nullable Object, @Nullable Object> fn = function(ctx);
+    @Nullable Object input;
     try {
       input = json.readBody(fn.name(), fn.spec().inputType(), ctx.body().buffer());
     } catch (JsonMapping.BadInput e) {
@@ -478,7 +478,7 @@ public final class CumulusGateway {
     Context context = vertx.getOrCreateContext();
     HttpServerResponse response = ctx.response();
     InvocationFigures.Probe probe = figures.start(fn);
-    CompletableFuture<Object> call;
+    CompletableFuture<@Nullable Object> call;
     try {
       call = fn.invokeAsync(input);
     } catch (RuntimeException e) {
@@ -514,12 +514,19 @@ public final class CumulusGateway {
     });
   }
 
+  /** The function {@link #resolve} found for this request. */
+  @SuppressWarnings("unchecked")
+  private static Fn<@Nullable Object, @Nullable Object> function(RoutingContext ctx) {
+    Fn<?, ?> fn = Objects.requireNonNull(ctx.get(FN), "resolve puts the function before the body is read");
+    return (Fn<@Nullable Object, @Nullable Object>) fn;
+  }
+
   private void emit(RoutingContext ctx) {
     stopBodyTimer(ctx);
-    Fn<Object, Object> fn = ctx.get(FN);
+    Fn<@Nullable Object, @Nullable Object> fn = function(ctx);
     String eventId;
     try {
-      Object input = json.readBody(fn.name(), fn.spec().inputType(), ctx.body().buffer());
+      @Nullable Object input = json.readBody(fn.name(), fn.spec().inputType(), ctx.body().buffer());
       eventId = Events.emit(fn, input);
     } catch (JsonMapping.BadInput e) {
       respond(ctx, e.failure);
@@ -652,7 +659,7 @@ public final class CumulusGateway {
           + (bodyLimit == -1 ? DEFAULT_BODY_LIMIT : bodyLimit) + " bytes");
       case 400 -> new Failure(400, Failure.BAD_REQUEST, "the request could not be read (a bad path or body)");
       case 404 -> new Failure(404, Failure.NOT_FOUND, "no route " + ctx.request().method() + " "
-          + Failure.truncate(ctx.request().path(), 200));
+          + Failure.truncate(String.valueOf(ctx.request().path()), 200));
       case 405 -> new Failure(405, Failure.METHOD_NOT_ALLOWED, ctx.request().method() + " is not allowed here");
       case 415 -> new Failure(415, Failure.UNSUPPORTED_MEDIA_TYPE, "the body must be application/json");
       case 417 -> new Failure(417, Failure.BAD_REQUEST, "only the expectation 100-continue is supported");
@@ -662,7 +669,7 @@ public final class CumulusGateway {
         }
         if (t != null && !ctx.response().closed()) {
           LOG.log(System.Logger.Level.WARNING, "request " + ctx.request().method() + " "
-              + Failure.truncate(ctx.request().path(), 200) + " failed in the gateway", t);
+              + Failure.truncate(String.valueOf(ctx.request().path()), 200) + " failed in the gateway", t);
         }
         yield new Failure(500, Failure.INTERNAL_ERROR, "internal error of the gateway");
       }

@@ -224,17 +224,17 @@ public final class EventBusBinding {
     }
 
     private void handle(String name, Message<Object> msg) {
-      Fn<Object, Object> fn;
+      Fn<@Nullable Object, @Nullable Object> fn;
       try {
         @SuppressWarnings("unchecked")
-        Fn<Object, Object> found = (Fn<Object, Object>) cumulus.function(name);
+        Fn<@Nullable Object, @Nullable Object> found = (Fn<@Nullable Object, @Nullable Object>) cumulus.function(name);
         fn = found;
       } catch (UnknownFunctionException e) {
         reconcile(name);
         fail(msg, Failure.of(name, e));
         return;
       }
-      Object input;
+      @Nullable Object input;
       try {
         input = json.readMessage(name, fn.spec().inputType(), msg.body());
       } catch (JsonMapping.BadInput e) {
@@ -249,7 +249,7 @@ public final class EventBusBinding {
         }
         return;
       }
-      CompletableFuture<Object> call = fn.invokeAsync(input);
+      CompletableFuture<@Nullable Object> call = fn.invokeAsync(input);
       inFlight.add(msg);
       Future.fromCompletionStage(call, context).onComplete(result -> {
         if (!inFlight.remove(msg)) {

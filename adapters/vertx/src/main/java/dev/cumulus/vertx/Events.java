@@ -22,7 +22,7 @@ final class Events {
    *
    * @throws UnsupportedOperationException until {@code Fn.emit} exists
    */
-  static String emit(Fn<Object, Object> fn, @Nullable Object input) {
+  static String emit(Fn<@Nullable Object, @Nullable Object> fn, @Nullable Object input) {
     throw new UnsupportedOperationException("events are not available yet: this Cumulus version has no"
         + " Fn.emit; invoke function '" + fn.name() + "' with POST /functions/" + fn.name()
         + " (or an event-bus request without the cumulus-event header) instead");

@@ -85,24 +85,24 @@ record Failure(int status, String kind, String message, @Nullable JsonObject det
   static Failure of(String function, Throwable failure) {
     Throwable t = unwrap(failure);
     if (t instanceof InvalidInputException) {
-      return new Failure(400, INVALID_INPUT, t.getMessage());
+      return new Failure(400, INVALID_INPUT, message(t));
     }
     if (t instanceof UnknownFunctionException u) {
-      return new Failure(404, UNKNOWN_FUNCTION, u.getMessage(),
+      return new Failure(404, UNKNOWN_FUNCTION, message(u),
           new JsonObject().put("nearNames", new JsonArray(List.copyOf(u.nearNames()))));
     }
     if (t instanceof ThrottledException) {
-      return new Failure(429, THROTTLED, t.getMessage());
+      return new Failure(429, THROTTLED, message(t));
     }
     if (t instanceof RuntimeClosedException) {
-      return new Failure(503, CLOSING, t.getMessage());
+      return new Failure(503, CLOSING, message(t));
     }
     if (t instanceof FunctionTimeoutException e) {
-      return new Failure(504, TIMEOUT, e.getMessage(),
+      return new Failure(504, TIMEOUT, message(e),
           new JsonObject().put("timeoutNanos", e.timeout().toNanos()));
     }
     if (t instanceof CpuBudgetExceededException e) {
-      return new Failure(500, CPU_BUDGET_EXCEEDED, e.getMessage(), new JsonObject()
+      return new Failure(500, CPU_BUDGET_EXCEEDED, message(e), new JsonObject()
           .put("budgetNanos", e.budget().toNanos()).put("usedNanos", e.used().toNanos()));
     }
     if (t instanceof FunctionFailedException e) {
@@ -113,12 +113,12 @@ record Failure(int status, String kind, String message, @Nullable JsonObject det
           new JsonObject().put("type", type));
     }
     if (t instanceof UnsupportedOperationException) {
-      return new Failure(501, NOT_IMPLEMENTED, String.valueOf(t.getMessage()));
+      return new Failure(501, NOT_IMPLEMENTED, message(t));
     }
     if (t instanceof CumulusException) {
       // The runtime's own refusals (a call that would deadlock, a chain too deep): its messages
       // name functions and limits only.
-      return new Failure(500, INTERNAL_ERROR, t.getMessage());
+      return new Failure(500, INTERNAL_ERROR, message(t));
     }
     return new Failure(500, INTERNAL_ERROR, "internal error while calling function '" + function + "'");
   }
@@ -182,6 +182,12 @@ record Failure(int status, String kind, String message, @Nullable JsonObject det
         return new CumulusException(function, message.isEmpty() ? "function '" + function
             + "' failed on another node (code " + reply.failureCode() + ")" : message, reply);
     }
+  }
+
+  /** A throwable's message, or its type when it has none. */
+  static String message(Throwable t) {
+    String m = t.getMessage();
+    return m == null ? typeName(t) : m;
   }
 
   static Throwable unwrap(Throwable t) {
