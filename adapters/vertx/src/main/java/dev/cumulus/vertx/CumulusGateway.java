@@ -429,7 +429,7 @@ public final class CumulusGateway {
 
   /** {@code application/json}, with no charset or UTF-8 (RFC 8259: JSON between systems is UTF-8). */
   static boolean isJson(String contentType) {
-    String[] parts = contentType.split(";");
+    String[] parts = contentType.split(";", -1);
     if (!parts[0].strip().equalsIgnoreCase(JSON)) {
       return false;
     }

@@ -134,17 +134,21 @@ record Failure(int status, String kind, String message, @Nullable JsonObject det
           + describe(failure), failure);
     }
     switch (reply.failureType()) {
-      case NO_HANDLERS:
+      case NO_HANDLERS -> {
         return new UnknownFunctionException(function, List.of());
-      case TIMEOUT:
+      }
+      case TIMEOUT -> {
         return new CumulusException(function, "no reply from function '" + function + "' within " + timeout
             + ": the node serving it may have left or be overloaded; the call may or may not have run",
             reply);
-      case ERROR:
+      }
+      case ERROR -> {
         return new CumulusException(function, "the event bus could not deliver the call of function '"
             + function + "': " + reply.getMessage(), reply);
-      default:
-        break;
+      }
+      default -> {
+        // RECIPIENT_FAILURE: the serving binding's JSON error, below
+      }
     }
     JsonObject json;
     try {
@@ -156,32 +160,25 @@ record Failure(int status, String kind, String message, @Nullable JsonObject det
     String kind = json.getString("error", "");
     String message = json.getString("message", "");
     JsonObject details = json.getJsonObject("details", new JsonObject());
-    switch (kind) {
-      case INVALID_INPUT, MALFORMED_JSON:
-        return new InvalidInputException(function, message);
-      case UNKNOWN_FUNCTION:
-        return new UnknownFunctionException(function,
-            details.getJsonArray("nearNames", new JsonArray()).stream().map(String::valueOf).toList());
-      case THROTTLED:
-        return new ThrottledException(function, message);
-      case CLOSING:
-        return new RuntimeClosedException(function, message);
-      case TIMEOUT:
-        return new FunctionTimeoutException(function, Duration.ofNanos(details.getLong("timeoutNanos", 0L)));
-      case CPU_BUDGET_EXCEEDED:
-        return new CpuBudgetExceededException(function, Duration.ofNanos(details.getLong("budgetNanos", 0L)),
-            Duration.ofNanos(details.getLong("usedNanos", 0L)));
-      case FUNCTION_FAILED:
+    return switch (kind) {
+      case INVALID_INPUT, MALFORMED_JSON -> new InvalidInputException(function, message);
+      case UNKNOWN_FUNCTION -> new UnknownFunctionException(function,
+          details.getJsonArray("nearNames", new JsonArray()).stream().map(String::valueOf).toList());
+      case THROTTLED -> new ThrottledException(function, message);
+      case CLOSING -> new RuntimeClosedException(function, message);
+      case TIMEOUT -> new FunctionTimeoutException(function, Duration.ofNanos(details.getLong("timeoutNanos", 0L)));
+      case CPU_BUDGET_EXCEEDED -> new CpuBudgetExceededException(function,
+          Duration.ofNanos(details.getLong("budgetNanos", 0L)), Duration.ofNanos(details.getLong("usedNanos", 0L)));
+      case FUNCTION_FAILED -> {
         String prefix = "function '" + function + "' failed: ";
         String what = message.startsWith(prefix) ? message.substring(prefix.length()) : message;
-        return new FunctionFailedException(function, message,
+        yield new FunctionFailedException(function, message,
             new RemoteFailure(details.getString("type", "unknown"), what));
-      case NOT_IMPLEMENTED:
-        return new UnsupportedOperationException(message);
-      default:
-        return new CumulusException(function, message.isEmpty() ? "function '" + function
-            + "' failed on another node (code " + reply.failureCode() + ")" : message, reply);
-    }
+      }
+      case NOT_IMPLEMENTED -> new UnsupportedOperationException(message);
+      default -> new CumulusException(function, message.isEmpty() ? "function '" + function
+          + "' failed on another node (code " + reply.failureCode() + ")" : message, reply);
+    };
   }
 
   /** A throwable's message, or its type when it has none. */

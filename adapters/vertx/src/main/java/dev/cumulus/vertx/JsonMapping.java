@@ -95,7 +95,7 @@ final class JsonMapping {
 
   /**
    * A body that does not map may not be JSON at all: databind stops at the first token it cannot
-   * use ({@code {} for a string), before the parser sees that the text is truncated or has trailing
+   * use (an object where a string is due), before the parser sees that the text is truncated or has trailing
    * garbage. Reads the whole text to tell a malformed body (its parse error) from one that is JSON
    * of the wrong shape ({@code mapping}). Runs only on the error path.
    */
@@ -131,8 +131,8 @@ final class JsonMapping {
           "function '" + function + "' takes no input: send null"));
     }
     Object plain = plain(body);
-    if (inputType == Object.class || inputType.isInstance(body) && !(body instanceof JsonObject)
-        && !(body instanceof JsonArray)) {
+    if (inputType == Object.class
+        || (inputType.isInstance(body) && !(body instanceof JsonObject) && !(body instanceof JsonArray))) {
       return inputType == Object.class ? plain : body;
     }
     try {
