@@ -128,13 +128,15 @@ class CleanAndLoadTest {
     }
     assertThat(told).extracting(LoadResult::snapshotId)
         .containsExactlyElementsOf(snapshots.stream().map(Snapshot::snapshotId).toList());
-    assertThat(bytes.of(CleanAndLoad.NAME)).isEqualTo(files.stream().mapToLong(OrderCsvGenerator.GeneratedFile::bytes).sum());
+    assertThat(bytes.of(CleanAndLoad.NAME))
+        .isEqualTo(files.stream().mapToLong(OrderCsvGenerator.GeneratedFile::bytes).sum());
   }
 
   @Test
   void load_keepsEveryValue_asCleaned_withItsSourceLine() throws IOException {
     Path file = write("orders-test.csv", HEADER
-        + "ORD-1,2026-11-02T23:30:00-05:00,\"  Zoë   O'Brien \",us,sku-7,2,19.9,usd,\"Call first,\nthen \"\"ring\"\" twice\"\n"
+        + "ORD-1,2026-11-02T23:30:00-05:00,\"  Zoë   O'Brien \",us,sku-7,2,19.9,usd,"
+        + "\"Call first,\nthen \"\"ring\"\" twice\"\n"
         + "ORD-2,2026-11-03T08:00:00+09:00,佐藤商事株式会社,JP,SKU-8,1,1500,JPY,\n");
 
     try (CleanAndLoad load = new CleanAndLoad(OrdersTable.open(warehouse()), OrderRules.of(CLOCK), new BytesProcessed(),
@@ -145,7 +147,8 @@ class CleanAndLoadTest {
     List<Record> rows = readBack(warehouse()).stream()
         .sorted((a, b) -> a.getField("order_id").toString().compareTo(b.getField("order_id").toString())).toList();
     Record first = rows.get(0);
-    assertThat(((OffsetDateTime) first.getField("ordered_at")).toInstant()).isEqualTo(Instant.parse("2026-11-03T04:30:00Z"));
+    assertThat(((OffsetDateTime) first.getField("ordered_at")).toInstant())
+        .isEqualTo(Instant.parse("2026-11-03T04:30:00Z"));
     assertThat(first.getField("customer")).isEqualTo("Zoë O'Brien");
     assertThat(first.getField("country")).isEqualTo("US");
     assertThat(first.getField("sku")).isEqualTo("SKU-7");
@@ -192,7 +195,8 @@ class CleanAndLoadTest {
           .hasMessage("empty.csv has a header but no data rows");
 
       assertThat(snapshots(warehouse())).extracting(Snapshot::snapshotId).containsExactly(snapshot);
-      assertThat(parquetFiles(warehouse())).isEqualTo(filesBefore); // bad.csv's two good rows were written, then deleted
+      // bad.csv's two good rows were written to Parquet before the file was rejected, then deleted.
+      assertThat(parquetFiles(warehouse())).isEqualTo(filesBefore);
       assertThat(readBack(warehouse())).hasSize(1);
     }
   }

@@ -48,7 +48,8 @@ class InboxTest {
     assertThat(failed.movedTo()).isEqualTo(inbox.resolve("failed/a-bad.csv"));
     assertThat(failed.error()).isInstanceOf(IllegalStateException.class).hasMessage("cannot handle a-bad.csv");
     assertThat(failed.errorFile()).isEqualTo(inbox.resolve("failed/a-bad.csv.error.txt"));
-    assertThat(Files.readString(failed.errorFile())).startsWith("cannot handle a-bad.csv\n\njava.lang.IllegalStateException");
+    assertThat(Files.readString(failed.errorFile()))
+        .startsWith("cannot handle a-bad.csv\n\njava.lang.IllegalStateException");
     Inbox.Outcome succeeded = outcomes.get(1);
     assertThat(succeeded.succeeded()).isTrue();
     assertThat(succeeded.movedTo()).isEqualTo(inbox.resolve("processed/b ok.csv.1"));

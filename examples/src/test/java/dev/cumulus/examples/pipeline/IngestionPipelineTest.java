@@ -67,7 +67,8 @@ class IngestionPipelineTest {
     assertThat(sample.rows().stream().mapToLong(r -> ((Number) r.get(1)).longValue()).sum()).isEqualTo(goodRows);
 
     // The bill: both functions, CPU and bytes.
-    assertThat(summary.usage().functions()).extracting(s -> s.name()).containsExactlyInAnyOrder("clean-and-load", "query");
+    assertThat(summary.usage().functions()).extracting(s -> s.name())
+        .containsExactlyInAnyOrder("clean-and-load", "query");
     assertThat(summary.usage().functions()).filteredOn(s -> s.name().equals("clean-and-load"))
         .singleElement().satisfies(s -> {
           assertThat(s.successes()).isEqualTo(good.size());

@@ -19,7 +19,8 @@ class OrderCsvReaderTest {
 
   private static List<Row> read(byte[] bytes) {
     List<Row> rows = new ArrayList<>();
-    int count = OrderCsvReader.read(new ByteArrayInputStream(bytes), "t.csv", (line, values) -> rows.add(new Row(line, values)));
+    int count = OrderCsvReader.read(new ByteArrayInputStream(bytes), "t.csv",
+        (line, values) -> rows.add(new Row(line, values)));
     assertThat(count).isEqualTo(rows.size());
     return rows;
   }
@@ -45,7 +46,9 @@ class OrderCsvReaderTest {
 
   @Test
   void read_windowsExport_skipsTheByteOrderMark_andReadsCrLf() {
-    byte[] text = (HEADER + "\r\nORD-1,2026-11-02T10:00:00Z,Zoë,FR,SKU-1,1,1.00,EUR,\"a\r\nb\"\r\nORD-2,2026-11-02T10:00:00Z,Ana,FR,SKU-1,1,1.00,EUR,\r\n")
+    byte[] text = (HEADER + "\r\n"
+        + "ORD-1,2026-11-02T10:00:00Z,Zoë,FR,SKU-1,1,1.00,EUR,\"a\r\nb\"\r\n"
+        + "ORD-2,2026-11-02T10:00:00Z,Ana,FR,SKU-1,1,1.00,EUR,\r\n")
         .getBytes(StandardCharsets.UTF_8);
     byte[] withBom = new byte[text.length + 3];
     withBom[0] = (byte) 0xEF;
@@ -100,7 +103,8 @@ class OrderCsvReaderTest {
 
     assertThatThrownBy(() -> read(bytes.toByteArray()))
         .isInstanceOf(RejectedFileException.class)
-        .hasMessage("t.csv is not CSV text: it is a gzip file (bytes 1f 8b): a compressed export saved under a .csv name?");
+        .hasMessage("t.csv is not CSV text: it is a gzip file (bytes 1f 8b):"
+            + " a compressed export saved under a .csv name?");
   }
 
   @Test
@@ -126,7 +130,9 @@ class OrderCsvReaderTest {
 
   @Test
   void read_unterminatedQuote_isRejectedWithTheLineWhereParsingStopped() {
-    String csv = HEADER + "\nORD-1,2026-11-02T10:00:00Z,Ana,DE,SKU-1,1,1.00,EUR,\nORD-2,2026-11-02T10:00:00Z,\"Ana,DE\n";
+    String csv = HEADER + "\n"
+        + "ORD-1,2026-11-02T10:00:00Z,Ana,DE,SKU-1,1,1.00,EUR,\n"
+        + "ORD-2,2026-11-02T10:00:00Z,\"Ana,DE\n";
 
     assertThatThrownBy(() -> read(csv))
         .isInstanceOf(RejectedFileException.class)

@@ -45,7 +45,8 @@ class OrdersQueryTest {
     Map<String, Long> expectedCounts = new TreeMap<>();
     for (Record r : CleanAndLoadTest.readBack(warehouse())) {
       String currency = (String) r.getField("currency");
-      BigDecimal amount = ((BigDecimal) r.getField("unit_price")).multiply(BigDecimal.valueOf((Integer) r.getField("quantity")));
+      BigDecimal amount = ((BigDecimal) r.getField("unit_price"))
+          .multiply(BigDecimal.valueOf((Integer) r.getField("quantity")));
       expected.merge(currency, amount, BigDecimal::add);
       expectedCounts.merge(currency, 1L, Long::sum);
     }
