@@ -25,10 +25,12 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.Record;
+import org.apache.iceberg.hadoop.HadoopTables;
 import org.apache.iceberg.io.CloseableIterable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -119,6 +121,12 @@ class CleanAndLoadTest {
         f -> (long) f.goodRows(), (a, b) -> a, TreeMap::new)));
     List<Snapshot> snapshots = snapshots(warehouse());
     assertThat(snapshots).hasSize(files.size());
+    // A reader with nothing but the table's path (as Spark's load(path) does) sees the same table.
+    Table byPath = new HadoopTables(new Configuration()).load(warehouse().resolve("shop/orders").toString());
+    try (CloseableIterable<Record> records = IcebergGenerics.read(byPath).select("order_id").build()) {
+      assertThat(records).hasSize(rows.size());
+    }
+    assertThat(byPath.snapshots()).hasSize(files.size());
     for (int i = 0; i < files.size(); i++) {
       Map<String, String> summary = snapshots.get(i).summary();
       assertThat(summary).containsEntry(OrdersTable.SOURCE_FILE, files.get(i).path().getFileName().toString())
