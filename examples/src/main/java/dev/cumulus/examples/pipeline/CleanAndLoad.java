@@ -26,8 +26,8 @@ import org.apache.iceberg.Snapshot;
  * snapshot, reporting the bad ones with their line numbers. A file that fails (not CSV, wrong
  * header, too many bad rows, a failed commit) leaves the table unchanged: its Parquet files are
  * written as the rows come but deleted unless the commit succeeds. A file whose bytes were loaded
- * before is not loaded again (the snapshot summary keeps each file's SHA-256), so redelivering a file
- * after a crash between commit and move does not duplicate its rows.
+ * before is not committed again (each snapshot's summary keeps its file's SHA-256, known once the file
+ * is read), so redelivering a file after a crash between commit and move does not duplicate its rows.
  *
  * <p>Register it with {@link #spec}: each function instance opens its own catalog and table handle
  * (the per-instance state of {@link FnSpec#withInstance}, closed when Cumulus retires the instance),

@@ -163,7 +163,7 @@ public final class IngestionPipeline {
 
   private static void printLoad(PrintStream out, Path dir, LoadResult result) throws IOException {
     if (result.alreadyLoaded()) {
-      out.printf(Locale.ROOT, "  %s  already loaded by snapshot %d: nothing written%n", result.file(),
+      out.printf(Locale.ROOT, "  %s  already loaded by snapshot %d: nothing committed%n", result.file(),
           result.snapshotId());
       return;
     }

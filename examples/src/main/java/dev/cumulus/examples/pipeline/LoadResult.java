@@ -15,9 +15,9 @@ import java.util.Objects;
  * @param rowsCleaned loaded rows that cleaning changed (trimmed, upper-cased, normalised)
  * @param badRows rows not loaded, with their lines and reasons
  * @param snapshotId the snapshot that holds the file's rows
- * @param dataFiles Parquet files the load wrote (zero when already loaded)
+ * @param dataFiles Parquet files the load committed (zero when already loaded)
  * @param dataBytes their size
- * @param alreadyLoaded whether a file with the same bytes had been loaded before, so nothing was written
+ * @param alreadyLoaded whether a file with the same bytes had been loaded before, so nothing was committed
  */
 public record LoadResult(String file, String sha256, long bytesRead, int rowsRead, int rowsLoaded, int rowsCleaned,
     List<BadRow> badRows, long snapshotId, int dataFiles, long dataBytes, boolean alreadyLoaded) {
@@ -36,7 +36,7 @@ public record LoadResult(String file, String sha256, long bytesRead, int rowsRea
   @Override
   public String toString() {
     if (alreadyLoaded) {
-      return String.format(Locale.ROOT, "%s: already loaded by snapshot %d, nothing written", file, snapshotId);
+      return String.format(Locale.ROOT, "%s: already loaded by snapshot %d, nothing committed", file, snapshotId);
     }
     return String.format(Locale.ROOT, "%s: %d rows, %d loaded (%d cleaned), %d rejected -> snapshot %d (%d data files)",
         file, rowsRead, rowsLoaded, rowsCleaned, badRows.size(), snapshotId, dataFiles);

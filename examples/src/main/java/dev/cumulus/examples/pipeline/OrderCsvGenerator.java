@@ -1,5 +1,6 @@
 package dev.cumulus.examples.pipeline;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.StringWriter;
@@ -17,6 +18,7 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Currency;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -161,7 +163,7 @@ public final class OrderCsvGenerator {
     String customer = random.nextInt(5) == 0
         ? COMPANIES.get(random.nextInt(COMPANIES.size()))
         : FIRST_NAMES.get(random.nextInt(FIRST_NAMES.size())) + " " + LAST_NAMES.get(random.nextInt(LAST_NAMES.size()));
-    int digits = java.util.Currency.getInstance(market.currency()).getDefaultFractionDigits();
+    int digits = Currency.getInstance(market.currency()).getDefaultFractionDigits();
     BigDecimal price = digits == 0
         ? BigDecimal.valueOf(100 + random.nextInt(49_900))
         : BigDecimal.valueOf(99 + random.nextInt(49_900), 2);
@@ -266,7 +268,7 @@ public final class OrderCsvGenerator {
   }
 
   private static byte[] gzip(byte[] bytes) throws IOException {
-    java.io.ByteArrayOutputStream buffer = new java.io.ByteArrayOutputStream();
+    ByteArrayOutputStream buffer = new ByteArrayOutputStream();
     try (OutputStream gzip = new GZIPOutputStream(buffer)) {
       gzip.write(bytes);
     }

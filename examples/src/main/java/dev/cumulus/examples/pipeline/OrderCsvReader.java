@@ -53,7 +53,7 @@ final class OrderCsvReader {
   /**
    * Reads a whole export.
    *
-   * @param in the file's bytes; not closed here
+   * @param in the file's bytes; closed when the parser reaches the end, and the caller closes it too
    * @param name the file's name, for messages
    * @param handler receives each data row, in file order
    * @return the number of data rows

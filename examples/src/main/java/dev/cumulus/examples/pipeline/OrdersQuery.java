@@ -94,8 +94,9 @@ public final class OrdersQuery implements AutoCloseable {
   }
 
   /**
-   * Runs one statement over the table's current snapshot. The bytes counted are the size of the
-   * snapshot's data files (what a scan of the whole table reads; DuckDB may read less).
+   * Runs one statement over the table's current snapshot. The bytes counted, for a statement that
+   * ran, are the size of the snapshot's data files (what a scan of the whole table reads; DuckDB may
+   * read less).
    *
    * @param sql a statement that reads the view {@code orders}
    * @return its columns and up to {@link #MAX_ROWS} rows
@@ -107,13 +108,12 @@ public final class OrdersQuery implements AutoCloseable {
     Objects.requireNonNull(sql, "sql");
     OrdersTable.DataFiles files = table.currentDataFiles();
     try {
-      if (files.snapshotId() != viewSnapshot || viewSnapshot == -1) {
+      if (files.snapshotId() != viewSnapshot) {
         try (Statement view = duckdb.createStatement()) {
           view.execute("CREATE OR REPLACE VIEW orders AS " + source(files));
         }
         viewSnapshot = files.snapshotId();
       }
-      bytes.add(NAME, files.bytes());
       // A statement that fails is closed by the driver: one statement per query.
       try (Statement statement = duckdb.createStatement(); ResultSet rs = statement.executeQuery(sql)) {
         ResultSetMetaData meta = rs.getMetaData();
@@ -134,6 +134,7 @@ public final class OrdersQuery implements AutoCloseable {
           }
           rows.add(Collections.unmodifiableList(row));
         }
+        bytes.add(NAME, files.bytes()); // as query engines bill: only queries that ran
         return new QueryResult(columns, rows, truncated, files.snapshotId(), files.paths().size(), files.bytes());
       }
     } catch (SQLException e) {

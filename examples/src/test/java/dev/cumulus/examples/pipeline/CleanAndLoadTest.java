@@ -224,7 +224,7 @@ class CleanAndLoadTest {
       assertThat(again.snapshotId()).isEqualTo(first.snapshotId());
       assertThat(again.rowsLoaded()).isZero();
       assertThat(again).hasToString("redelivered.csv: already loaded by snapshot " + first.snapshotId()
-          + ", nothing written");
+          + ", nothing committed");
       assertThat(parquetFiles(warehouse())).isEqualTo(filesAfterFirst);
     }
     assertThat(snapshots(warehouse())).hasSize(1);

@@ -92,12 +92,13 @@ class OrdersQueryTest {
   }
 
   @Test
-  void run_cannotTouchFilesOutsideTheTable_andABadStatementLeavesTheInstanceUsable() throws Exception {
+  void run_cannotTouchFilesOutsideTheTable_andABadStatementIsFree_andLeavesTheInstanceUsable() throws Exception {
     load(1, 20, OrderCsvGeneratorTest.SEED);
     Path secret = Files.writeString(dir.resolve("secret.csv"), "a,b\n1,2\n");
 
+    BytesProcessed bytes = new BytesProcessed();
     try (Cumulus cumulus = Cumulus.create()) {
-      Fn<String, QueryResult> query = cumulus.register(OrdersQuery.spec(warehouse(), new BytesProcessed()).build());
+      Fn<String, QueryResult> query = cumulus.register(OrdersQuery.spec(warehouse(), bytes).build());
 
       for (String sql : List.of("SELECT * FROM read_csv('" + secret + "')",
           "COPY (SELECT * FROM orders) TO '" + dir.resolve("out.csv") + "'",
@@ -111,8 +112,10 @@ class OrdersQueryTest {
       }
       assertThatThrownBy(() -> query.invoke("SELEC nonsense"))
           .cause().hasMessageContaining("syntax error");
-      assertThat(query.invoke("SELECT count(*) > 0 FROM orders").rows()).containsExactly(List.of(true));
+      QueryResult ran = query.invoke("SELECT count(*) > 0 FROM orders");
+      assertThat(ran.rows()).containsExactly(List.of(true));
       assertThat(query.stats().coldStarts()).isEqualTo(1);
+      assertThat(bytes.of(OrdersQuery.NAME)).isEqualTo(ran.bytesScanned()); // failed statements are free
     }
     assertThat(dir.resolve("out.csv")).doesNotExist();
   }
