@@ -187,7 +187,7 @@ public final class IngestionPipeline {
     StringBuilder out = new StringBuilder(String.format(Locale.ROOT,
         "Bytes processed (USD %s per TiB read, as query engines bill scans)%n", USD_PER_TIB.toPlainString()));
     List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"function", "bytes", "bytes cost", "requests + CPU", "total"});
+    rows.add(new String[] {"function", "bytes", "bytes cost", "requests + compute", "total"});
     BigDecimal bytesTotal = BigDecimal.ZERO;
     BigDecimal grandTotal = BigDecimal.ZERO;
     long allBytes = 0;
