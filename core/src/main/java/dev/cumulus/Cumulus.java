@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
@@ -59,7 +60,11 @@ public final class Cumulus implements AutoCloseable {
   /** Default deepest chain of synchronous calls from inside functions. */
   public static final int DEFAULT_MAX_CALL_DEPTH = 16;
 
+  private static final System.Logger LOG = System.getLogger("dev.cumulus");
+
   private final Engine engine;
+  /** Told the name of every function registered or unregistered ({@link #watchRegistrations}). */
+  private final List<Consumer<? super String>> registrationWatchers = new CopyOnWriteArrayList<>();
 
   private Cumulus(Engine engine) {
     this.engine = engine;
@@ -98,9 +103,11 @@ public final class Cumulus implements AutoCloseable {
    * @throws RuntimeClosedException if the runtime is closed
    */
   @SuppressWarnings("unchecked")
-  public <I, O> Fn<I, O> register(FnSpec<I, O> spec) {
+  public <I extends @Nullable Object, O extends @Nullable Object> Fn<I, O> register(FnSpec<I, O> spec) {
     Objects.requireNonNull(spec, "spec");
-    return (Fn<I, O>) engine.register(spec);
+    Fn<I, O> fn = (Fn<I, O>) engine.register(spec);
+    registrationChanged(spec.name());
+    return fn;
   }
 
   /**
@@ -168,7 +175,8 @@ public final class Cumulus implements AutoCloseable {
    * @throws IllegalArgumentException if its declared types differ (the message names them)
    */
   @SuppressWarnings("unchecked")
-  public <I, O> Fn<I, O> function(String name, Class<I> inputType, Class<O> outputType) {
+  public <I extends @Nullable Object, O extends @Nullable Object> Fn<I, O> function(
+      String name, Class<I> inputType, Class<O> outputType) {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(inputType, "inputType");
     Objects.requireNonNull(outputType, "outputType");
@@ -201,7 +209,53 @@ public final class Cumulus implements AutoCloseable {
    */
   public boolean unregister(String name) {
     Objects.requireNonNull(name, "name");
-    return engine.unregister(name);
+    boolean was = engine.unregister(name);
+    if (was) {
+      registrationChanged(name);
+    }
+    return was;
+  }
+
+  /**
+   * Tells {@code watcher} the name of every function registered or unregistered from now on, by any
+   * means ({@link #register}, {@link #registerAll}, {@link #proxy}, {@link #executor},
+   * {@link #unregister}). It is called after the change, on the thread that made it; it gets a name,
+   * not the change, so it reads the present state itself ({@link #function(String)},
+   * {@link #functions()}): two changes of one name made at once by two threads may reach it in
+   * either order, and the state it reads is the latest. Functions registered before this call are
+   * not reported: read them with {@link #functions()} after it. This is how an adapter keeps an
+   * outside view (event-bus consumers, a routing table) in step with the runtime.
+   *
+   * <pre>{@code
+   * AutoCloseable watch = cumulus.watchRegistrations(name -> refresh(name));
+   * cumulus.functions().forEach(fn -> refresh(fn.name()));
+   * }</pre>
+   *
+   * <p>A watcher should return quickly (it runs inside {@code register} and {@code unregister});
+   * one that throws is logged and does not fail the registration or stop the other watchers.
+   *
+   * @param watcher called with a function's name after it was registered or unregistered
+   * @return a handle whose {@code close()} stops the calls (idempotent, never throws)
+   * @throws NullPointerException if {@code watcher} is null
+   */
+  public AutoCloseable watchRegistrations(Consumer<? super String> watcher) {
+    Objects.requireNonNull(watcher, "watcher");
+    // A wrapper per call, so that one watcher added twice is removed once per handle.
+    Consumer<String> entry = watcher::accept;
+    registrationWatchers.add(entry);
+    return () -> registrationWatchers.remove(entry);
+  }
+
+  private void registrationChanged(String name) {
+    for (Consumer<? super String> w : registrationWatchers) {
+      try {
+        w.accept(name);
+      } catch (VirtualMachineError e) {
+        throw e;
+      } catch (Throwable e) {
+        LOG.log(System.Logger.Level.WARNING, "a registration watcher failed on function '" + name + "'", e);
+      }
+    }
   }
 
   /**
@@ -381,11 +435,11 @@ public final class Cumulus implements AutoCloseable {
    *     not fit
    * @throws RuntimeClosedException if the runtime is closed
    */
-  public ExecutorService executor(String name, Consumer<? super FnSpec.Builder<Runnable, Object>> options) {
+  public ExecutorService executor(String name, Consumer<? super FnSpec.Builder<Runnable, @Nullable Object>> options) {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(options, "options");
     FunctionExecutor executor = new FunctionExecutor(name);
-    FnSpec.Builder<Runnable, Object> builder = FnSpec.<Runnable, Object>of(name, executor::handle)
+    FnSpec.Builder<Runnable, @Nullable Object> builder = FnSpec.<Runnable, @Nullable Object>of(name, executor::handle)
         .inputType(Runnable.class);
     options.accept(builder);
     executor.attach(register(builder.build()));
@@ -404,6 +458,9 @@ public final class Cumulus implements AutoCloseable {
         engine.discard(fn);
       }
       throw e;
+    }
+    for (Fn<?, ?> fn : registered) {
+      registrationChanged(fn.name());
     }
     return registered;
   }

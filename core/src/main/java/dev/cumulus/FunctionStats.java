@@ -228,79 +228,144 @@ public record FunctionStats(
       this.name = Objects.requireNonNull(name, "name");
     }
 
-    /** Sets {@link FunctionStats#invocations()}. @param n the value @return this builder */
+    /**
+     * Sets {@link FunctionStats#invocations()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
     public Builder invocations(long n) {
       this.invocations = n;
       return this;
     }
 
-    /** Sets {@link FunctionStats#successes()}. @param n the value @return this builder */
+    /**
+     * Sets {@link FunctionStats#successes()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
     public Builder successes(long n) {
       this.successes = n;
       return this;
     }
 
-    /** Sets {@link FunctionStats#failures()}. @param n the value @return this builder */
+    /**
+     * Sets {@link FunctionStats#failures()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
     public Builder failures(long n) {
       this.failures = n;
       return this;
     }
 
-    /** Sets {@link FunctionStats#timeouts()}. @param n the value @return this builder */
+    /**
+     * Sets {@link FunctionStats#timeouts()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
     public Builder timeouts(long n) {
       this.timeouts = n;
       return this;
     }
 
-    /** Sets {@link FunctionStats#throttles()}. @param n the value @return this builder */
+    /**
+     * Sets {@link FunctionStats#throttles()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
     public Builder throttles(long n) {
       this.throttles = n;
       return this;
     }
 
-    /** Sets {@link FunctionStats#rejected()}. @param n the value @return this builder */
+    /**
+     * Sets {@link FunctionStats#rejected()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
     public Builder rejected(long n) {
       this.rejected = n;
       return this;
     }
 
-    /** Sets {@link FunctionStats#cancelled()}. @param n the value @return this builder */
+    /**
+     * Sets {@link FunctionStats#cancelled()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
     public Builder cancelled(long n) {
       this.cancelled = n;
       return this;
     }
 
-    /** Sets {@link FunctionStats#coldStarts()}. @param n the value @return this builder */
+    /**
+     * Sets {@link FunctionStats#coldStarts()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
     public Builder coldStarts(long n) {
       this.coldStarts = n;
       return this;
     }
 
-    /** Sets {@link FunctionStats#inFlight()}. @param n the value @return this builder */
+    /**
+     * Sets {@link FunctionStats#inFlight()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
     public Builder inFlight(int n) {
       this.inFlight = n;
       return this;
     }
 
-    /** Sets {@link FunctionStats#queued()}. @param n the value @return this builder */
+    /**
+     * Sets {@link FunctionStats#queued()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
     public Builder queued(int n) {
       this.queued = n;
       return this;
     }
 
-    /** Sets {@link FunctionStats#warmInstances()}. @param n the value @return this builder */
+    /**
+     * Sets {@link FunctionStats#warmInstances()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
     public Builder warmInstances(int n) {
       this.warmInstances = n;
       return this;
     }
 
-    /** Sets {@link FunctionStats#peakConcurrency()}. @param n the value @return this builder */
+    /**
+     * Sets {@link FunctionStats#peakConcurrency()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
     public Builder peakConcurrency(int n) {
       this.peakConcurrency = n;
       return this;
     }
 
-    /** Sets {@link FunctionStats#overdue()}. @param n the value @return this builder */
+    /**
+     * Sets {@link FunctionStats#overdue()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
     public Builder overdue(int n) {
       this.overdue = n;
       return this;
@@ -354,19 +419,34 @@ public record FunctionStats(
       return this;
     }
 
-    /** Sets {@link FunctionStats#allocatedBytes()}. @param n the value @return this builder */
+    /**
+     * Sets {@link FunctionStats#allocatedBytes()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
     public Builder allocatedBytes(long n) {
       this.allocatedBytes = n;
       return this;
     }
 
-    /** Sets {@link FunctionStats#billedMillis()}. @param n the value @return this builder */
+    /**
+     * Sets {@link FunctionStats#billedMillis()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
     public Builder billedMillis(long n) {
       this.billedMillis = n;
       return this;
     }
 
-    /** Sets {@link FunctionStats#billedCpuMillis()}. @param n the value @return this builder */
+    /**
+     * Sets {@link FunctionStats#billedCpuMillis()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
     public Builder billedCpuMillis(long n) {
       this.billedCpuMillis = n;
       return this;

@@ -49,7 +49,7 @@ final class Admission {
    * @param caller the running invocation that makes this call synchronously, or null
    * @return the invocation, or a future failed with why it was not admitted
    */
-  CompletableFuture<Object> submit(@Nullable Object input, @Nullable Invocation caller) {
+  CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller) {
     if (platform.isClosing()) {
       refused.increment();
       return CompletableFuture.failedFuture(new RuntimeClosedException(name,
@@ -81,10 +81,10 @@ final class Admission {
     return inv;
   }
 
-  private CompletableFuture<Object> throttle() {
+  private CompletableFuture<@Nullable Object> throttle() {
     throttles.increment();
     ThrottledException e = throttled();
-    platform.events.throttled(name, e.getMessage());
+    platform.events.throttled(name, String.valueOf(e.getMessage()));
     return CompletableFuture.failedFuture(e);
   }
 
@@ -121,6 +121,7 @@ final class Admission {
    * may: the chain is deeper than the runtime allows, or every slot this call could run in is held by
    * calls of the chain, each waiting for the next (a wait that would never end).
    */
+  @SuppressWarnings("ReferenceEquality") // a FunctionId and a runtime are their identity
   @Nullable CumulusException refuseFromChain(Invocation caller) {
     int depth = 1; // this call
     int sameFunction = 0;

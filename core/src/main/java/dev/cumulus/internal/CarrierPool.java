@@ -85,9 +85,12 @@ final class CarrierPool {
    * is {@link #scheduler(Meter.Account)}'s, or a worker that calls {@link #schedule} itself.
    */
   Thread newThread(String name, Executor scheduler, Runnable body) {
+    MethodHandle virtualThreadBuilder = BUILDER;
+    if (virtualThreadBuilder == null) {
+      throw new IllegalStateException("cannot start a virtual thread on Cumulus carriers: " + unavailableReason());
+    }
     try {
-      @SuppressWarnings("nullness") // BUILDER is known to be there once a pool exists
-      Thread.Builder.OfVirtual builder = (Thread.Builder.OfVirtual) BUILDER.invokeExact(scheduler);
+      Thread.Builder.OfVirtual builder = (Thread.Builder.OfVirtual) virtualThreadBuilder.invokeExact(scheduler);
       return builder.name(name).unstarted(body);
     } catch (Throwable e) {
       throw new IllegalStateException("cannot start a virtual thread on Cumulus carriers", e);
@@ -104,14 +107,14 @@ final class CarrierPool {
     Segment segment = new Segment(continuation, account, observer, meter.clocks);
     try {
       if (observer != null && observer.consumeYield()) {
-        pool.externalSubmit(segment);
+        ForkJoinTask<Void> unused = pool.externalSubmit(segment);
       } else {
         pool.execute(segment);
       }
     } catch (RejectedExecutionException shutDown) {
       // The runtime closed while this thread still had work to finish (its code ignored the
       // interrupt): it finishes on a platform thread of its own, unmetered.
-      Thread.ofPlatform().daemon().name("cumulus-straggler").start(continuation);
+      Thread unused = Thread.ofPlatform().daemon().name("cumulus-straggler").start(continuation);
     }
   }
 

@@ -23,9 +23,9 @@ import org.jspecify.annotations.Nullable;
  * overdue ones return, then its instances close and it is gone; or (close) draining: every accepted
  * call's future settles, or is failed at the drain deadline.
  */
-final class Deployment implements Fn<Object, Object> {
+final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
   final String name;
-  private final FnSpec<Object, Object> spec;
+  private final FnSpec<@Nullable Object, @Nullable Object> spec;
   private final Platform platform;
   private final Class<?> inputType;
   private final @Nullable Consumer<Object> inputCheck;
@@ -48,7 +48,7 @@ final class Deployment implements Fn<Object, Object> {
   @SuppressWarnings("unchecked")
   Deployment(Platform platform, FnSpec<?, ?> spec, SpecCode code) {
     this.platform = platform;
-    this.spec = (FnSpec<Object, Object>) spec;
+    this.spec = (FnSpec<@Nullable Object, @Nullable Object>) spec;
     this.name = spec.name();
     this.inputType = spec.inputType();
     this.inputCheck = code.inputCheck(spec);
@@ -61,7 +61,7 @@ final class Deployment implements Fn<Object, Object> {
         code.init(spec), task -> platform.startMetered(account, task));
     this.outstanding = new Outstanding(account);
     this.pool = new WorkerPool(name, platform, id, code.handler(spec), instances, account, latency,
-        cpuPerInvocation, new InvocationQueue(id), outstanding, spec.queueCapacity(), spec.timeout(),
+        cpuPerInvocation, new InvocationQueue(id), outstanding, spec.timeout(),
         spec.cpuBudget().map(Duration::toNanos).orElse(0L), this::lifecycle);
     this.admission = new Admission(id, platform, pool, outstanding, spec.queueCapacity());
   }
@@ -79,7 +79,7 @@ final class Deployment implements Fn<Object, Object> {
   }
 
   @Override
-  public FnSpec<Object, Object> spec() {
+  public FnSpec<@Nullable Object, @Nullable Object> spec() {
     return spec;
   }
 
@@ -100,7 +100,7 @@ final class Deployment implements Fn<Object, Object> {
   }
 
   @Override
-  public CompletableFuture<Object> invokeAsync(@Nullable Object input) {
+  public CompletableFuture<@Nullable Object> invokeAsync(@Nullable Object input) {
     InvalidInputException invalid = checkInput(input);
     if (invalid != null) {
       return CompletableFuture.failedFuture(invalid);
@@ -108,7 +108,7 @@ final class Deployment implements Fn<Object, Object> {
     return submit(input, null);
   }
 
-  private CompletableFuture<Object> submit(@Nullable Object input, @Nullable Invocation caller) {
+  private CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller) {
     if (retired) {
       return CompletableFuture.failedFuture(new UnknownFunctionException(name, "function '" + name
           + "' was unregistered: this Fn belongs to that registration, which takes no more calls;"
@@ -118,7 +118,7 @@ final class Deployment implements Fn<Object, Object> {
   }
 
   /** Waits for an invocation on behalf of a synchronous caller and rethrows its failure as is. */
-  static @Nullable Object await(String name, CompletableFuture<Object> future) {
+  static @Nullable Object await(String name, CompletableFuture<@Nullable Object> future) {
     if (future instanceof Invocation inv) {
       try {
         inv.awaitDone();
@@ -253,7 +253,7 @@ final class Deployment implements Fn<Object, Object> {
     if (retired && notFinished == 0 && closingInstances.compareAndSet(false, true)) {
       CompletableFuture<Void> closed = instances.close();
       instancesClosed = closed;
-      closed.whenComplete((v, e) -> lifecycle());
+      CompletableFuture<Void> unused = closed.whenComplete((v, e) -> lifecycle());
     }
     CompletableFuture<Void> closed = instancesClosed;
     if (closed != null && closed.isDone() && pool.liveWorkers() == 0) {

@@ -130,7 +130,7 @@ final class Distribution {
       return;
     }
     long since = gridLine(now);
-    int i = row + RING + 2 * (int) Math.floorMod(Math.floorDiv(since - originNanos, ROTATE_NANOS), BUFFERS);
+    int i = row + RING + 2 * Math.floorMod(Math.floorDiv(since - originNanos, ROTATE_NANOS), BUFFERS);
     c[row + PERIOD_START] = since;
     c[row + PERIOD_END] = since + ROTATE_NANOS;
     c[row + PERIOD_ENTRY] = i;
@@ -189,7 +189,7 @@ final class Distribution {
         long value = (long) CELLS.getOpaque(lanes, i + 1);
         VarHandle.loadLoadFence();
         if (since != REWRITING && since - oldest >= 0 && (long) CELLS.getOpaque(lanes, i) == since) {
-          m = Math.max(m, value);
+          m = Math.max(m, (double) value);
         }
       }
     }

@@ -204,7 +204,7 @@ public final class Engine {
     } finally {
       registration.unlock();
     }
-    d.retire();
+    CompletableFuture<Void> unused = d.retire(); // its usage line is dropped: nothing to wait for
   }
 
   /**
@@ -226,7 +226,7 @@ public final class Engine {
     if (d == null) {
       return false;
     }
-    d.retire().whenComplete((v, e) -> {
+    CompletableFuture<Void> unused = d.retire().whenComplete((v, e) -> {
       registration.lock();
       try {
         platform.capacity.reserve(-d.reserved());
@@ -239,7 +239,7 @@ public final class Engine {
     return true;
   }
 
-  public java.util.concurrent.CompletableFuture<Object> invokeAsync(String name, @Nullable Object input) {
+  public CompletableFuture<@Nullable Object> invokeAsync(String name, @Nullable Object input) {
     Deployment d = functions.get(name);
     if (d == null) {
       return CompletableFuture.failedFuture(unknown(name));
@@ -331,7 +331,7 @@ public final class Engine {
         d.abandonAll();
       }
       for (Deployment d : all) {
-        d.instances.close();
+        CompletableFuture<Void> unused = d.instances.close(); // waited for below, as long as allowed
       }
       // Instances close on their own threads (a slow close() must not hold up a timer); wait for
       // them here, as long as the drain timeout allows once more.

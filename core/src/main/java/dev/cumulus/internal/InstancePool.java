@@ -44,7 +44,7 @@ final class InstancePool {
   private final Function<Runnable, CompletableFuture<Void>> metered;
   private final AtomicLong provisionNanos = new AtomicLong();
   private final CompletableFuture<Void> allClosed = new CompletableFuture<>();
-  /** Closes running now, on their threads. */
+  /** Closes running now, on their threads (futures compare by identity, as wanted here). */
   private final Set<CompletableFuture<Void>> inFlight = ConcurrentHashMap.newKeySet();
   /** Instances alive, busy or idle; changed under the lock, but for a cold start with none idle. */
   private final AtomicInteger live = new AtomicInteger();
@@ -129,7 +129,7 @@ final class InstancePool {
       close(List.of(instance));
     }
     if (replenish) {
-      metered.apply(this::replenish);
+      startReplenishing();
     }
     checkAllClosed();
   }
@@ -156,6 +156,11 @@ final class InstancePool {
     }
     replenishing = true;
     return true;
+  }
+
+  /** Starts replenishing on a metered thread (its failures are caught and retried inside). */
+  private void startReplenishing() {
+    CompletableFuture<Void> unused = metered.apply(this::replenish);
   }
 
   /** Creates instances until {@code minInstances} live; on a metered thread. */
@@ -189,7 +194,7 @@ final class InstancePool {
         LOG.log(System.Logger.Level.WARNING, "creating an instance of function '" + name
             + "' to keep minInstances " + minInstances + " failed; trying again in "
             + TimeUnit.NANOSECONDS.toMillis(pause) + " ms", e);
-        clock.scheduleIdle(() -> metered.apply(this::replenish), pause);
+        Clock.Timer unused = clock.scheduleIdle(this::startReplenishing, pause);
         return; // still replenishing: the retry goes on
       } finally {
         provisionNanos.addAndGet(System.nanoTime() - t0);
@@ -271,6 +276,11 @@ final class InstancePool {
     return allClosed;
   }
 
+  @SuppressWarnings("UndefinedEquals") // a future is its own identity: that is the key here
+  private void removeInFlight(CompletableFuture<Void> done) {
+    inFlight.remove(done);
+  }
+
   /** Settles once the closes running now have ended. */
   CompletableFuture<Void> closesInFlight() {
     return CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new));
@@ -292,8 +302,8 @@ final class InstancePool {
     CompletableFuture<Void> done = instances.stream().anyMatch(i -> i instanceof AutoCloseable)
         ? metered.apply(closeAll) : CompletableFuture.completedFuture(null);
     inFlight.add(done);
-    done.whenComplete((v, e) -> {
-      inFlight.remove(done);
+    CompletableFuture<Void> unused = done.whenComplete((v, e) -> {
+      removeInFlight(done);
       lock.lock();
       try {
         closing -= instances.size();

@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
  * <p>It is also its function's queue node ({@link InvocationQueue}): a consumed node links to itself,
  * so a caller that keeps this future keeps no later invocation reachable.
  */
-final class Invocation extends CompletableFuture<Object> {
+final class Invocation extends CompletableFuture<@Nullable Object> {
   static final int QUEUED = 0;
   static final int RUNNING = 1;
   static final int DONE = 2;

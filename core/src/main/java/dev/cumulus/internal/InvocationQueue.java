@@ -61,6 +61,7 @@ final class InvocationQueue {
   }
 
   /** Removes and returns the oldest invocation, or {@code null} if the queue is empty. */
+  @SuppressWarnings("ThreadPriorityCheck") // a producer descheduled mid-offer: let it run
   @Nullable Invocation poll() {
     for (int spins = 0; ; spins++) {
       Invocation h = (Invocation) HEAD.getAcquire(this);
@@ -89,6 +90,7 @@ final class InvocationQueue {
   }
 
   /** Whether no invocation is queued (one being offered right now counts as queued). */
+  @SuppressWarnings("ReferenceEquality") // nodes are their identity
   boolean isEmpty() {
     return HEAD.getAcquire(this) == TAIL.getAcquire(this);
   }

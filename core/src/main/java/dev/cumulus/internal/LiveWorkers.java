@@ -92,9 +92,11 @@ final class LiveWorkers {
         h = head;
       }
       // Inner links are written by this pass alone. Readers on an unlinked worker still follow its link.
+      if (h == null) {
+        return;
+      }
       Worker prev = h;
-      Worker w = prev == null ? null : prev.nextLive;
-      while (w != null) {
+      for (Worker w = prev.nextLive; w != null; ) {
         Worker next = w.nextLive;
         if (w.ended) {
           prev.nextLive = next;

@@ -182,7 +182,7 @@ final class Meter {
     private long readCpu;
     private long readAllocated;
     private long readNanos;
-    private final Account[] pendingAccounts = new Account[MAX_PENDING];
+    private final @Nullable Account[] pendingAccounts = new Account[MAX_PENDING];
     private final long[] pendingWalls = new long[MAX_PENDING];
     private int pending;
     private long pendingWall;
@@ -326,7 +326,7 @@ final class Meter {
       long givenBytes = 0;
       Account restTo = current;
       for (int i = 0; i < pending; i++) {
-        Account a = pendingAccounts[i];
+        Account a = java.util.Objects.requireNonNull(pendingAccounts[i]);
         double part = total > 0 ? (double) pendingWalls[i] / total : 0;
         long share = (long) (d * part);
         long shareBytes = (long) (bytes * part);
@@ -353,6 +353,7 @@ final class Meter {
      * Adds to {@code out} what {@code a} used on this lane: its cells, its share of what the lane has
      * not apportioned yet, and the allocations of its segment mounted now.
      */
+    @SuppressWarnings({"ReferenceEquality", "ThreadPriorityCheck"}) // accounts by identity; a yield after long spinning
     void read(Account a, boolean clocks, long[] out) {
       long cpuNow = -1;
       long allocatedNow = -1;
@@ -408,6 +409,7 @@ final class Meter {
      * The CPU {@code owner} has used on this lane since {@code from}, if it is mounted here now (for
      * CPU budgets, read from another thread); -1 if it is not.
      */
+    @SuppressWarnings("ReferenceEquality") // the owner is its identity
     long liveCpu(Object owner, long from) {
       long tid = threadId;
       if (tid < 0) {

@@ -272,6 +272,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
   }
 
   /** The code returned (or threw): count, record and complete, unless the runtime ended it first. */
+  @SuppressWarnings("ThreadPriorityCheck") // the slice: give the carrier to others, on purpose
   private void settle(Invocation inv, long start, long end, @Nullable Object result, @Nullable Throwable failure) {
     Pool p = pool;
     boolean ours = inv.finish(); // false: the runtime already ended it (timeout, budget, close)

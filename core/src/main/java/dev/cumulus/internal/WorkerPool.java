@@ -62,7 +62,6 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private final int reserved;
   /** The most workers at once. The one place that reads it when starting workers: {@link #addWorkerSlot}. */
   private final int limit;
-  private final int queueCapacity;
   private final int parallelism;
   /** Up to this many workers, a worker that runs out of work lingers ({@link #LINGER_SPINS}). */
   private final int lingerWorkers;
@@ -96,7 +95,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   WorkerPool(String name, Platform platform, FunctionId id, BiFunction<Object, Object, Object> handler,
       InstancePool instances, Meter.Account account, Distribution latency, Distribution cpuPerInvocation,
-      InvocationQueue queue, Outstanding outstanding, int queueCapacity, Duration timeout,
+      InvocationQueue queue, Outstanding outstanding, Duration timeout,
       long budgetNanos, Runnable settled) {
     super(name, platform, handler, instances, account, latency, cpuPerInvocation);
     this.queue = queue;
@@ -105,7 +104,6 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     this.threadName = "cumulus-fn-" + name;
     this.reserved = id.reserved;
     this.limit = reserved > 0 ? reserved : Integer.MAX_VALUE;
-    this.queueCapacity = queueCapacity;
     this.parallelism = platform.parallelism();
     this.lingerWorkers = parallelism > 0 ? parallelism : Runtime.getRuntime().availableProcessors();
     this.timeout = timeout;

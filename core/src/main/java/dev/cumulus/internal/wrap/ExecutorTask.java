@@ -27,7 +27,7 @@ import org.jspecify.annotations.Nullable;
  * {@code ABORTED} (its invocation failed before it started). An admitted task holds the executor
  * open until both its invocation has completed and its code is not running, whichever is last.
  */
-final class ExecutorTask<V> implements RunnableFuture<V> {
+final class ExecutorTask<V extends @Nullable Object> implements RunnableFuture<V> {
   /** The executor a task belongs to. */
   interface Owner {
     /** Returns the executor's name, for messages. @return the name */
@@ -80,7 +80,7 @@ final class ExecutorTask<V> implements RunnableFuture<V> {
   @SuppressWarnings("unused") // PARTIES
   private volatile int parties;
   private volatile boolean admitted;
-  private volatile @Nullable CompletableFuture<Object> invocation;
+  private volatile @Nullable CompletableFuture<@Nullable Object> invocation;
   /** Set by the invocation that ran it, before it completes. */
   private volatile boolean ranAsInvocation;
   private volatile @Nullable Throwable thrown;
@@ -94,7 +94,7 @@ final class ExecutorTask<V> implements RunnableFuture<V> {
   }
 
   /** A task made by submit, invokeAll or invokeAny. */
-  static <V> ExecutorTask<V> of(Owner owner, Callable<V> callable) {
+  static <V extends @Nullable Object> ExecutorTask<V> of(Owner owner, Callable<V> callable) {
     return new ExecutorTask<>(owner, callable, null, false);
   }
 
@@ -121,7 +121,7 @@ final class ExecutorTask<V> implements RunnableFuture<V> {
    * Links the invocation that will run it. If the task left {@code NEW} meanwhile (cancelled, or
    * detached by shutdownNow), the invocation is cancelled so that it never runs.
    */
-  void bind(CompletableFuture<Object> inv) {
+  void bind(CompletableFuture<@Nullable Object> inv) {
     invocation = inv;
     inv.whenComplete(this::invocationDone);
     if ((int) STATE.getVolatile(this) != NEW && (int) STATE.getVolatile(this) != RUNNING
@@ -184,7 +184,7 @@ final class ExecutorTask<V> implements RunnableFuture<V> {
     if ((s != NEW && s != DETACHED) || !STATE.compareAndSet(this, s, RUNNING)) {
       return;
     }
-    CompletableFuture<Object> inv = invocation;
+    CompletableFuture<@Nullable Object> inv = invocation;
     if (admitted && s == NEW && inv != null) {
       inv.cancel(false); // it ran here: its invocation has nothing left to do
     }
@@ -255,7 +255,7 @@ final class ExecutorTask<V> implements RunnableFuture<V> {
   }
 
   private void cancelInvocation() {
-    CompletableFuture<Object> inv = invocation;
+    CompletableFuture<@Nullable Object> inv = invocation;
     if (inv != null) {
       inv.cancel(false); // a queued invocation is then skipped, and counted as cancelled
     }

@@ -31,7 +31,7 @@ import org.jspecify.annotations.Nullable;
  * <p>It is made of the public API alone: its spec is an ordinary {@link FnSpec} whose function is
  * {@link #apply}.
  */
-public final class MethodFunction implements Function<Object, Object> {
+public final class MethodFunction implements Function<@Nullable Object, @Nullable Object> {
   /** The function behind each spec made here, to recognise a registered one (keys held weakly). */
   private static final Map<FnSpec<?, ?>, MethodFunction> BY_SPEC = Collections.synchronizedMap(new WeakHashMap<>());
 
@@ -41,17 +41,17 @@ public final class MethodFunction implements Function<Object, Object> {
   private final MethodInvoker invoker;
   private final Class<?>[] parameterTypes;
   private final boolean awaitsFuture;
-  private final FnSpec<Object, Object> spec;
+  private final FnSpec<@Nullable Object, @Nullable Object> spec;
 
   private MethodFunction(String name, Method method, Object target, @Nullable Class<?> iface,
-      boolean awaitsFuture, Consumer<FnSpec.Builder<Object, Object>> options) {
+      boolean awaitsFuture, Consumer<FnSpec.Builder<@Nullable Object, @Nullable Object>> options) {
     this.name = name;
     this.target = target;
     this.iface = iface;
     this.invoker = MethodInvoker.of(method, target);
     this.parameterTypes = method.getParameterTypes();
     this.awaitsFuture = awaitsFuture;
-    FnSpec.Builder<Object, Object> builder = FnSpec.of(name, this)
+    FnSpec.Builder<@Nullable Object, @Nullable Object> builder = FnSpec.<@Nullable Object, @Nullable Object>of(name, this)
         .inputType(objectClass(inputTypeOf(method)))
         .outputType(objectClass(awaitsFuture ? futureValueType(method) : method.getReturnType()));
     if (parameterTypes.length > 1) {
@@ -76,7 +76,7 @@ public final class MethodFunction implements Function<Object, Object> {
    *     called
    */
   static MethodFunction of(String name, Method method, Object target, @Nullable Class<?> iface,
-      boolean awaitsFuture, Consumer<FnSpec.Builder<Object, Object>> options) {
+      boolean awaitsFuture, Consumer<FnSpec.Builder<@Nullable Object, @Nullable Object>> options) {
     return new MethodFunction(name, method, target, iface, awaitsFuture, options);
   }
 
@@ -99,12 +99,12 @@ public final class MethodFunction implements Function<Object, Object> {
   }
 
   @SuppressWarnings("unchecked")
-  private static Class<Object> objectClass(Class<?> type) {
-    return (Class<Object>) type;
+  private static Class<@Nullable Object> objectClass(Class<?> type) {
+    return (Class<@Nullable Object>) type;
   }
 
   /** Returns the spec to register. @return the spec */
-  public FnSpec<Object, Object> spec() {
+  public FnSpec<@Nullable Object, @Nullable Object> spec() {
     return spec;
   }
 
