@@ -531,8 +531,11 @@ class ReliabilityRegressionTest {
       assertThat(thrown.getMessage()).as("message length").hasSizeLessThan(400);
       assertThat(((UnknownFunctionException) thrown).functionName()).isEqualTo(wanted);
       // Near names are still found for real typos.
-      assertThatThrownBy(() -> c.invoke("wrod-count", "x")).isInstanceOf(UnknownFunctionException.class)
+      assertThatThrownBy(() -> c.invoke("Wrod-Cuont", "x")).isInstanceOf(UnknownFunctionException.class)
           .hasMessageContaining("did you mean 'word-count'?");
+      assertThatThrownBy(() -> c.invoke("word-count-and-then-some-" + "x".repeat(200), "x"))
+          .isInstanceOf(UnknownFunctionException.class)
+          .hasMessageContaining("(225 characters) is registered; did you mean 'word-count'?");
     }
   }
 
