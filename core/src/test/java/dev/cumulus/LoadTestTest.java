@@ -2,13 +2,18 @@ package dev.cumulus;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -128,6 +133,31 @@ class LoadTestTest {
     assertThat(report.priceModel()).isEqualTo(PriceModel.cloudflareWorkers().description());
     // 0.30 per 1M requests plus at least 2 billed CPU-ms per call at 0.02 per 1M CPU-ms.
     assertThat(report.costPerMillion()).isGreaterThanOrEqualTo(new BigDecimal("0.34"));
+  }
+
+  @Test
+  void peakConcurrency_isTheRunsOwn_notTheFunctionsSinceRegistration() {
+    CountDownLatch gate = new CountDownLatch(1);
+    Fn<Integer, Integer> f = cumulus.register(FnSpec.of("peaky", (Integer i) -> {
+      if (i == 0) {
+        TestFunctions.await(gate);
+      }
+      return i;
+    }).build());
+    List<CompletableFuture<Integer>> burst = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      burst.add(f.invokeAsync(0));
+    }
+    await().until(() -> f.stats().inFlight() == 5);
+    gate.countDown();
+    burst.forEach(CompletableFuture::join);
+    assertThat(f.stats().peakConcurrency()).isEqualTo(5);
+
+    LoadReport report = LoadTest.of(cumulus, "peaky", () -> 1).concurrency(1).invocations(50).quiet().run();
+
+    assertThat(report.peakConcurrency()).as("one caller, one call at a time").isEqualTo(1);
+    assertThat(report.toString()).contains("peak concurrency  1");
+    assertThat(f.stats().peakConcurrency()).as("the function's own peak is unchanged").isEqualTo(5);
   }
 
   @Test

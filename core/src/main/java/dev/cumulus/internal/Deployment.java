@@ -94,6 +94,8 @@ public final class Deployment implements Fn<Object, Object> {
   /** Of those, the ones blocked in a dependent stage of a finished invocation's future. */
   private final AtomicInteger blockedCompleting = new AtomicInteger();
   private final AtomicInteger peak = new AtomicInteger();
+  /** Peak windows open now (load tests running); empty nearly always, read once per start. */
+  private volatile PeakWindow[] peakWindows = new PeakWindow[0];
   private final AtomicBoolean waitingForCapacity = new AtomicBoolean();
 
   private final LongAdder throttles = new LongAdder();
@@ -481,12 +483,57 @@ public final class Deployment implements Fn<Object, Object> {
     // workers are no more than the peak, nothing is read that other threads write.
     int p = peak.get();
     int w = workers.get();
+    PeakWindow[] open = peakWindows;
+    if (open.length != 0) {
+      offerToWindows(open, w);
+    }
     if (w <= p) {
       return;
     }
     int running = (int) Math.min(w, accepted.get() - finished.get());
     while (running > p && !peak.compareAndSet(p, running)) {
       p = peak.get();
+    }
+  }
+
+  private void offerToWindows(PeakWindow[] open, int w) {
+    int running = -1;
+    for (PeakWindow window : open) {
+      if (w > window.current()) {
+        if (running < 0) {
+          running = (int) Math.min(w, accepted.get() - finished.get());
+        }
+        window.offer(running);
+      }
+    }
+  }
+
+  /**
+   * Starts counting the most invocations that run at once from now on (a load test's own peak, apart
+   * from the peak since registration). Close the window when done.
+   *
+   * @return the open window
+   */
+  public PeakWindow openPeakWindow() {
+    PeakWindow window = new PeakWindow(this);
+    lock.lock();
+    try {
+      PeakWindow[] open = peakWindows;
+      PeakWindow[] more = java.util.Arrays.copyOf(open, open.length + 1);
+      more[open.length] = window;
+      peakWindows = more;
+    } finally {
+      lock.unlock();
+    }
+    return window;
+  }
+
+  void closePeakWindow(PeakWindow window) {
+    lock.lock();
+    try {
+      peakWindows = java.util.Arrays.stream(peakWindows).filter(w -> w != window).toArray(PeakWindow[]::new);
+    } finally {
+      lock.unlock();
     }
   }
 
