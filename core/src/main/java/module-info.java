@@ -10,7 +10,8 @@ module dev.cumulus.core {
   requires transitive micrometer.core;
   requires java.management;
   requires jdk.management;
-  requires static org.jspecify;
+  // Nullness annotations in the API: readable by users' compilers and IDEs, not needed at run time.
+  requires static transitive org.jspecify;
 
   exports dev.cumulus;
 }

@@ -3,6 +3,7 @@ package dev.cumulus;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /** Argument and state checks that name what was wrong, in the style of Caffeine's builder. */
 final class Checks {
@@ -10,13 +11,13 @@ final class Checks {
 
   private Checks() {}
 
-  static void requireArgument(boolean ok, String template, Object... args) {
+  static void requireArgument(boolean ok, String template, @Nullable Object... args) {
     if (!ok) {
       throw new IllegalArgumentException(String.format(template, args));
     }
   }
 
-  static void requireState(boolean ok, String template, Object... args) {
+  static void requireState(boolean ok, String template, @Nullable Object... args) {
     if (!ok) {
       throw new IllegalStateException(String.format(template, args));
     }

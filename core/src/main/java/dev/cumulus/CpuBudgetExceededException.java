@@ -10,7 +10,9 @@ import java.time.Duration;
 public final class CpuBudgetExceededException extends CumulusException {
   private static final long serialVersionUID = 1L;
 
+  /** The CPU budget that was exceeded. */
   private final Duration budget;
+  /** The CPU time used when the invocation was stopped. */
   private final Duration used;
 
   /**
@@ -27,12 +29,12 @@ public final class CpuBudgetExceededException extends CumulusException {
     this.used = used;
   }
 
-  /** Returns the budget that was exceeded. @return the CPU budget */
+  /** {@return the budget that was exceeded} */
   public Duration budget() {
     return budget;
   }
 
-  /** Returns the CPU time used when the invocation was stopped. @return the CPU time used */
+  /** {@return the CPU time used when the invocation was stopped} */
   public Duration used() {
     return used;
   }

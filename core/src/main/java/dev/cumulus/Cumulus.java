@@ -92,7 +92,7 @@ public final class Cumulus implements AutoCloseable {
    * @throws RuntimeClosedException if the runtime is closed
    */
   @SuppressWarnings("unchecked")
-  public <I, O> Fn<I, O> register(FnSpec<I, O> spec) {
+  public <I extends @Nullable Object, O extends @Nullable Object> Fn<I, O> register(FnSpec<I, O> spec) {
     Objects.requireNonNull(spec, "spec");
     return (Fn<I, O>) (Fn<?, ?>) engine.register(spec, spec.init(), spec.handler());
   }
@@ -162,7 +162,8 @@ public final class Cumulus implements AutoCloseable {
    * @throws IllegalArgumentException if its declared types differ (the message names them)
    */
   @SuppressWarnings("unchecked")
-  public <I, O> Fn<I, O> function(String name, Class<I> inputType, Class<O> outputType) {
+  public <I extends @Nullable Object, O extends @Nullable Object> Fn<I, O> function(
+      String name, Class<I> inputType, Class<O> outputType) {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(inputType, "inputType");
     Objects.requireNonNull(outputType, "outputType");
@@ -375,11 +376,11 @@ public final class Cumulus implements AutoCloseable {
    *     not fit
    * @throws RuntimeClosedException if the runtime is closed
    */
-  public ExecutorService executor(String name, Consumer<? super FnSpec.Builder<Runnable, Object>> options) {
+  public ExecutorService executor(String name, Consumer<? super FnSpec.Builder<Runnable, @Nullable Object>> options) {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(options, "options");
     FunctionExecutor executor = new FunctionExecutor(name);
-    FnSpec.Builder<Runnable, Object> builder = FnSpec.<Runnable, Object>of(name, executor::handle)
+    FnSpec.Builder<Runnable, @Nullable Object> builder = FnSpec.<Runnable, @Nullable Object>of(name, executor::handle)
         .inputType(Runnable.class);
     options.accept(builder);
     executor.attach(register(builder.build()));

@@ -15,6 +15,7 @@ import org.jspecify.annotations.Nullable;
 public class CumulusException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
+  /** The function the failure concerns, if any. */
   private final @Nullable String functionName;
 
   /**

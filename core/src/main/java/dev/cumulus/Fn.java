@@ -1,6 +1,7 @@
 package dev.cumulus;
 
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A registered function: call it synchronously or asynchronously, and read its stats.
@@ -15,10 +16,12 @@ import java.util.concurrent.CompletableFuture;
  * limit, waits in the function's queue (first in, first out) if it is not, and is throttled if the
  * queue is full. Instances are thread-safe.
  *
- * @param <I> the input type
- * @param <O> the output type
+ * @param <I> the input type; {@code @Nullable Void} for a function without input
+ *     ({@link FnSpec#ofSupplier}), invoked with {@code null}
+ * @param <O> the output type; {@code @Nullable Void} for a function without a result
+ *     ({@link FnSpec#ofConsumer}), whose result is {@code null}
  */
-public interface Fn<I, O> {
+public interface Fn<I extends @Nullable Object, O extends @Nullable Object> {
   /**
    * Returns the function's name.
    *

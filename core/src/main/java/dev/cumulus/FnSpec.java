@@ -44,7 +44,7 @@ import org.jspecify.annotations.Nullable;
  * @param <I> the input type
  * @param <O> the output type
  */
-public final class FnSpec<I, O> {
+public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object> {
   /** Default {@linkplain Builder#queueCapacity(int) queue capacity}. */
   public static final int DEFAULT_QUEUE_CAPACITY = 10_000;
   /** Default {@linkplain Builder#timeout(Duration) timeout}. */
@@ -99,7 +99,8 @@ public final class FnSpec<I, O> {
    * @throws NullPointerException if an argument is null
    * @throws IllegalArgumentException if the name is blank or has other characters
    */
-  public static <I, O> Builder<I, O> of(String name, Function<? super I, ? extends O> function) {
+  public static <I extends @Nullable Object, O extends @Nullable Object> Builder<I, O> of(
+      String name, Function<? super I, ? extends O> function) {
     Objects.requireNonNull(function, "function");
     @SuppressWarnings("unchecked")
     Function<Object, Object> f = (Function<Object, Object>) function;
@@ -117,10 +118,11 @@ public final class FnSpec<I, O> {
    * @throws NullPointerException if an argument is null
    * @throws IllegalArgumentException if the name is not a valid function name
    */
-  public static <O> Builder<Void, O> ofSupplier(String name, Supplier<? extends O> supplier) {
+  public static <O extends @Nullable Object> Builder<@Nullable Void, O> ofSupplier(
+      String name, Supplier<? extends O> supplier) {
     Objects.requireNonNull(supplier, "supplier");
     return new Builder<>(name, () -> STATELESS, (instance, input) -> supplier.get(), false,
-        Void.class, objectClass());
+        voidClass(), objectClass());
   }
 
   /**
@@ -133,14 +135,15 @@ public final class FnSpec<I, O> {
    * @throws NullPointerException if an argument is null
    * @throws IllegalArgumentException if the name is not a valid function name
    */
-  public static <I> Builder<I, Void> ofConsumer(String name, Consumer<? super I> consumer) {
+  public static <I extends @Nullable Object> Builder<I, @Nullable Void> ofConsumer(
+      String name, Consumer<? super I> consumer) {
     Objects.requireNonNull(consumer, "consumer");
     @SuppressWarnings("unchecked")
     Consumer<Object> c = (Consumer<Object>) consumer;
     return new Builder<>(name, () -> STATELESS, (instance, input) -> {
       c.accept(input);
       return null;
-    }, false, objectClass(), Void.class);
+    }, false, objectClass(), voidClass());
   }
 
   /**
@@ -159,7 +162,7 @@ public final class FnSpec<I, O> {
    * @throws NullPointerException if an argument is null
    * @throws IllegalArgumentException if the name is not a valid function name
    */
-  public static <H, I, O> Builder<I, O> withInstance(
+  public static <H, I extends @Nullable Object, O extends @Nullable Object> Builder<I, O> withInstance(
       String name, Supplier<? extends H> init, BiFunction<? super H, ? super I, ? extends O> handler) {
     Objects.requireNonNull(init, "init");
     Objects.requireNonNull(handler, "handler");
@@ -168,7 +171,7 @@ public final class FnSpec<I, O> {
     return new Builder<>(name, init, h, true, objectClass(), objectClass());
   }
 
-  /** Returns the function's name. @return the name */
+  /** {@return the function's name} */
   public String name() {
     return name;
   }
@@ -183,32 +186,32 @@ public final class FnSpec<I, O> {
     return maxConcurrency == UNSET ? OptionalInt.empty() : OptionalInt.of(maxConcurrency);
   }
 
-  /** Returns how many invocations may wait beyond the concurrency limit. @return the capacity */
+  /** {@return how many invocations may wait beyond the concurrency limit} */
   public int queueCapacity() {
     return queueCapacity;
   }
 
-  /** Returns how long one invocation may run. @return the timeout */
+  /** {@return how long one invocation may run} */
   public Duration timeout() {
     return timeout;
   }
 
-  /** Returns how long an idle warm instance is kept. @return the keep-alive */
+  /** {@return how long an idle warm instance is kept} */
   public Duration keepAlive() {
     return keepAlive;
   }
 
-  /** Returns how many instances are kept warm at all times. @return the provisioned instances */
+  /** {@return how many instances are kept warm at all times} */
   public int minInstances() {
     return minInstances;
   }
 
-  /** Returns the input type that calls are checked against. @return the input type */
+  /** {@return the input type that calls are checked against} */
   public Class<I> inputType() {
     return inputType;
   }
 
-  /** Returns the declared output type. @return the output type */
+  /** {@return the declared output type} */
   public Class<O> outputType() {
     return outputType;
   }
@@ -222,7 +225,7 @@ public final class FnSpec<I, O> {
     return Optional.ofNullable(cpuBudget);
   }
 
-  /** Returns whether the function has per-instance state ({@link #withInstance}). @return true if so */
+  /** {@return whether the function has per-instance state ({@link #withInstance})} */
   public boolean hasInstanceState() {
     return stateful;
   }
@@ -248,8 +251,14 @@ public final class FnSpec<I, O> {
   private static final int UNSET = -1;
 
   @SuppressWarnings("unchecked")
-  private static <T> Class<T> objectClass() {
+  private static <T extends @Nullable Object> Class<T> objectClass() {
     return (Class<T>) Object.class;
+  }
+
+  /** {@code Void.class} as the class of {@code @Nullable Void}, the type of the absent input or result. */
+  @SuppressWarnings("unchecked")
+  private static Class<@Nullable Void> voidClass() {
+    return (Class<@Nullable Void>) (Class<?>) Void.class;
   }
 
   /**
@@ -259,7 +268,7 @@ public final class FnSpec<I, O> {
    * @param <I> the input type
    * @param <O> the output type
    */
-  public static final class Builder<I, O> {
+  public static final class Builder<I extends @Nullable Object, O extends @Nullable Object> {
     private final String name;
     private final Supplier<?> init;
     private final BiFunction<Object, Object, Object> handler;

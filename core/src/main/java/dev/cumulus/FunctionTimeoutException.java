@@ -11,6 +11,7 @@ import java.time.Duration;
 public final class FunctionTimeoutException extends CumulusException {
   private static final long serialVersionUID = 1L;
 
+  /** The timeout the invocation ran past. */
   private final Duration timeout;
 
   /**

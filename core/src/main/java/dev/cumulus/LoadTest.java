@@ -61,8 +61,8 @@ public final class LoadTest {
   public static final int MAX_CONCURRENCY = 100_000;
 
   private final Cumulus cumulus;
-  private final Fn<Object, Object> fn;
-  private final Supplier<?> inputs;
+  private final Fn<@Nullable Object, @Nullable Object> fn;
+  private final Supplier<? extends @Nullable Object> inputs;
   private int concurrency;
   private @Nullable Duration duration;
   private long invocations;
@@ -70,7 +70,8 @@ public final class LoadTest {
   private @Nullable ProgressLine progress;
   private boolean ran;
 
-  private LoadTest(Cumulus cumulus, Fn<Object, Object> fn, Supplier<?> inputs) {
+  private LoadTest(Cumulus cumulus, Fn<@Nullable Object, @Nullable Object> fn,
+      Supplier<? extends @Nullable Object> inputs) {
     this.cumulus = cumulus;
     this.fn = fn;
     this.inputs = inputs;
@@ -88,11 +89,11 @@ public final class LoadTest {
    * @throws UnknownFunctionException if no function of that name is registered
    */
   @SuppressWarnings("unchecked")
-  public static LoadTest of(Cumulus cumulus, String function, Supplier<?> inputs) {
+  public static LoadTest of(Cumulus cumulus, String function, Supplier<? extends @Nullable Object> inputs) {
     Objects.requireNonNull(cumulus, "cumulus");
     Objects.requireNonNull(function, "function");
     Objects.requireNonNull(inputs, "inputs");
-    return new LoadTest(cumulus, (Fn<Object, Object>) cumulus.function(function), inputs);
+    return new LoadTest(cumulus, (Fn<@Nullable Object, @Nullable Object>) cumulus.function(function), inputs);
   }
 
   /**
@@ -206,7 +207,7 @@ public final class LoadTest {
     model.price(delta(before, before), mode); // fails now, not after the run, if it cannot price this mode
     int callers = concurrency == 0 ? DEFAULT_CONCURRENCY : concurrency;
     long durationNanos = invocations > 0 ? 0 : (duration == null ? DEFAULT_DURATION : duration).toNanos();
-    Fn<Object, Object> target = fn;
+    Fn<@Nullable Object, @Nullable Object> target = fn;
     LoadDriver driver = new LoadDriver(fn.name(), input -> target.invokeAsync(input), inputs, callers,
         invocations, durationNanos, progress == null ? ProgressLine.console() : progress);
     LoadDriver.Result r;

@@ -9,6 +9,8 @@ import java.util.List;
 public final class UnknownFunctionException extends CumulusException {
   private static final long serialVersionUID = 1L;
 
+  /** Registered names close to the one asked for, closest first. */
+  @SuppressWarnings("serial") // always a List.copyOf list, which is serializable
   private final List<String> nearNames;
 
   /**

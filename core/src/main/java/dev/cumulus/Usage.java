@@ -29,37 +29,37 @@ public record Usage(MeteringMode meteringMode, Instant since, Instant until, Lis
     functions = List.copyOf(functions);
   }
 
-  /** Returns the window the figures cover. @return {@code until - since} */
+  /** {@return the window the figures cover} */
   public Duration window() {
     return Duration.between(since, until);
   }
 
-  /** Returns the invocations of all functions. @return the sum */
+  /** {@return the invocations of all functions} */
   public long invocations() {
     return functions.stream().mapToLong(FunctionStats::invocations).sum();
   }
 
-  /** Returns the CPU time of all functions (zero unless EXACT). @return the sum */
+  /** {@return the CPU time of all functions (zero unless EXACT)} */
   public Duration cpuTime() {
     return functions.stream().map(FunctionStats::cpuTime).reduce(Duration.ZERO, Duration::plus);
   }
 
-  /** Returns the wall time of all invocations. @return the sum */
+  /** {@return the wall time of all invocations} */
   public Duration wallTime() {
     return functions.stream().map(FunctionStats::wallTime).reduce(Duration.ZERO, Duration::plus);
   }
 
-  /** Returns the bytes allocated by all functions (zero unless EXACT). @return the sum */
+  /** {@return the bytes allocated by all functions (zero unless EXACT)} */
   public long allocatedBytes() {
     return functions.stream().mapToLong(FunctionStats::allocatedBytes).sum();
   }
 
-  /** Returns the billed wall milliseconds of all functions. @return the sum */
+  /** {@return the billed wall milliseconds of all functions} */
   public long billedMillis() {
     return functions.stream().mapToLong(FunctionStats::billedMillis).sum();
   }
 
-  /** Returns the billed CPU milliseconds of all functions. @return the sum */
+  /** {@return the billed CPU milliseconds of all functions} */
   public long billedCpuMillis() {
     return functions.stream().mapToLong(FunctionStats::billedCpuMillis).sum();
   }

@@ -71,7 +71,7 @@ public final class Beans {
       Method m = e.getKey();
       Serverless a = e.getValue();
       String name = !a.name().isEmpty() ? a.name()
-          : perMethodName.get(m.getName()) > 1 ? prefix + "." + m.getName() + parameterList(m.getParameterTypes())
+          : perMethodName.getOrDefault(m.getName(), 0L) > 1 ? prefix + "." + m.getName() + parameterList(m.getParameterTypes())
           : prefix + "." + m.getName();
       Method clash = byName.put(name, m);
       if (clash != null) {
@@ -172,7 +172,7 @@ public final class Beans {
     return null;
   }
 
-  private static Consumer<FnSpec.Builder<Object, Object>> options(Serverless a) {
+  private static Consumer<FnSpec.Builder<@Nullable Object, @Nullable Object>> options(Serverless a) {
     return b -> {
       if (a.maxConcurrency() != -1) {
         b.maxConcurrency(a.maxConcurrency());

@@ -89,9 +89,14 @@ final class Carriers {
    * mounted segment to {@code meter}, telling {@code observer} (if any) where each segment ended.
    */
   Thread newThread(String name, FunctionMeter meter, @Nullable SegmentObserver observer, Runnable body) {
+    MethodHandle virtualThreadBuilder = BUILDER;
+    if (virtualThreadBuilder == null) {
+      throw new IllegalStateException("cannot start a virtual thread on Cumulus carriers: " + unavailableReason());
+    }
     Scheduler scheduler = new Scheduler(pool, metered ? meter : null, observer);
     try {
-      Thread.Builder.OfVirtual builder = (Thread.Builder.OfVirtual) BUILDER.invokeExact((Executor) scheduler);
+      Thread.Builder.OfVirtual builder =
+          (Thread.Builder.OfVirtual) virtualThreadBuilder.invokeExact((Executor) scheduler);
       return builder.name(name).unstarted(body);
     } catch (Throwable e) {
       throw new IllegalStateException("cannot start a virtual thread on Cumulus carriers", e);
@@ -127,7 +132,7 @@ final class Carriers {
   }
 
 
-  private Carrier newCarrier(ForkJoinPool p) {
+  private @Nullable Carrier newCarrier(ForkJoinPool p) {
     for (int i = 0; i < byIndex.length(); i++) {
       if (byIndex.get(i) == null) {
         Carrier c = new Carrier(p, this, i, "cumulus-carrier-" + THREAD_NUMBERS.incrementAndGet());

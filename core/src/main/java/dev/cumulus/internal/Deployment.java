@@ -47,7 +47,7 @@ import org.jspecify.annotations.Nullable;
  * <p>What runs on a carrier ({@link #blocked()} and what it calls) takes no lock: a lock can be held
  * by a virtual thread that is unmounted, waiting for a carrier.
  */
-public final class Deployment implements Fn<Object, Object> {
+public final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
   /**
    * How long an idle worker spins for more work before it ends (a few microseconds at most), when
    * it may be the one to take the next call; with more workers than carriers (blocking work) the
@@ -70,7 +70,7 @@ public final class Deployment implements Fn<Object, Object> {
   private final int lingerWorkers;
 
   private final Engine engine;
-  private final FnSpec<Object, Object> spec;
+  private final FnSpec<@Nullable Object, @Nullable Object> spec;
   private final Class<?> inputType;
   /** Checks more of the input than its type (an Object[] of arguments); null for most functions. */
   private final @Nullable InputCheck inputCheck;
@@ -126,7 +126,7 @@ public final class Deployment implements Fn<Object, Object> {
   @SuppressWarnings("unchecked")
   Deployment(Engine engine, FnSpec<?, ?> spec, Supplier<?> init, BiFunction<Object, Object, Object> handler) {
     this.engine = engine;
-    this.spec = (FnSpec<Object, Object>) spec;
+    this.spec = (FnSpec<@Nullable Object, @Nullable Object>) spec;
     this.name = spec.name();
     this.init = init;
     this.handler = handler;
@@ -162,7 +162,7 @@ public final class Deployment implements Fn<Object, Object> {
   }
 
   @Override
-  public FnSpec<Object, Object> spec() {
+  public FnSpec<@Nullable Object, @Nullable Object> spec() {
     return spec;
   }
 
@@ -172,7 +172,7 @@ public final class Deployment implements Fn<Object, Object> {
   }
 
   @Override
-  public CompletableFuture<Object> invokeAsync(@Nullable Object input) {
+  public CompletableFuture<@Nullable Object> invokeAsync(@Nullable Object input) {
     InvalidInputException invalid = checkInput(input);
     if (invalid != null) {
       return CompletableFuture.failedFuture(invalid);
@@ -181,7 +181,7 @@ public final class Deployment implements Fn<Object, Object> {
   }
 
   /** Waits for an invocation on behalf of a synchronous caller and rethrows its failure as is. */
-  static @Nullable Object await(String name, CompletableFuture<Object> future) {
+  static @Nullable Object await(String name, CompletableFuture<@Nullable Object> future) {
     try {
       return future.get();
     } catch (ExecutionException e) {
@@ -210,7 +210,7 @@ public final class Deployment implements Fn<Object, Object> {
   // ---------------------------------------------------------------------------------------------
   // Admission
 
-  CompletableFuture<Object> submit(@Nullable Object input) {
+  CompletableFuture<@Nullable Object> submit(@Nullable Object input) {
     if (retired) {
       return CompletableFuture.failedFuture(new UnknownFunctionException(name, List.of()));
     }

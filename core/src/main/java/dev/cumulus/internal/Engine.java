@@ -206,7 +206,7 @@ public final class Engine {
     return true;
   }
 
-  public CompletableFuture<Object> invokeAsync(String name, @Nullable Object input) {
+  public CompletableFuture<@Nullable Object> invokeAsync(String name, @Nullable Object input) {
     Deployment d = functions.get(name);
     if (d == null && closing.get()) {
       return CompletableFuture.failedFuture(new RuntimeClosedException(name,

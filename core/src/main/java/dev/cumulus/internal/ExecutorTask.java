@@ -27,7 +27,7 @@ import org.jspecify.annotations.Nullable;
  * {@code ABORTED} (its invocation failed before it started). An admitted task holds the executor
  * open until both its invocation has completed and its code is not running, whichever is last.
  */
-final class ExecutorTask<V> implements RunnableFuture<V> {
+final class ExecutorTask<V extends @Nullable Object> implements RunnableFuture<V> {
   private static final System.Logger LOG = System.getLogger("dev.cumulus");
   static final int NEW = 0;
   static final int RUNNING = 1;
@@ -67,7 +67,7 @@ final class ExecutorTask<V> implements RunnableFuture<V> {
   @SuppressWarnings("unused") // PARTIES
   private volatile int parties;
   private volatile boolean admitted;
-  private volatile @Nullable CompletableFuture<Object> invocation;
+  private volatile @Nullable CompletableFuture<@Nullable Object> invocation;
   /** Set by the invocation that ran it, before it completes. */
   private volatile boolean ranAsInvocation;
   private volatile @Nullable Throwable thrown;
@@ -81,7 +81,7 @@ final class ExecutorTask<V> implements RunnableFuture<V> {
   }
 
   /** A task made by submit, invokeAll or invokeAny. */
-  static <V> ExecutorTask<V> of(FunctionExecutor owner, Callable<V> callable) {
+  static <V extends @Nullable Object> ExecutorTask<V> of(FunctionExecutor owner, Callable<V> callable) {
     return new ExecutorTask<>(owner, callable, null, false);
   }
 
@@ -108,7 +108,7 @@ final class ExecutorTask<V> implements RunnableFuture<V> {
    * Links the invocation that will run it. If the task left {@code NEW} meanwhile (cancelled, or
    * detached by shutdownNow), the invocation is cancelled so that it never runs.
    */
-  void bind(CompletableFuture<Object> inv) {
+  void bind(CompletableFuture<@Nullable Object> inv) {
     invocation = inv;
     inv.whenComplete(this::invocationDone);
     if ((int) STATE.getVolatile(this) != NEW && (int) STATE.getVolatile(this) != RUNNING
@@ -171,7 +171,7 @@ final class ExecutorTask<V> implements RunnableFuture<V> {
     if ((s != NEW && s != DETACHED) || !STATE.compareAndSet(this, s, RUNNING)) {
       return;
     }
-    CompletableFuture<Object> inv = invocation;
+    CompletableFuture<@Nullable Object> inv = invocation;
     if (admitted && s == NEW && inv != null) {
       inv.cancel(false); // it ran here: its invocation has nothing left to do
     }
@@ -242,7 +242,7 @@ final class ExecutorTask<V> implements RunnableFuture<V> {
   }
 
   private void cancelInvocation() {
-    CompletableFuture<Object> inv = invocation;
+    CompletableFuture<@Nullable Object> inv = invocation;
     if (inv != null) {
       inv.cancel(false); // a queued invocation is then skipped, and counted as cancelled
     }

@@ -37,7 +37,7 @@ public final class FunctionExecutor extends AbstractExecutorService {
   private static final long SHUTDOWN = 1L << 62;
 
   private final String name;
-  private volatile @Nullable Fn<Runnable, Object> fn;
+  private volatile @Nullable Fn<Runnable, @Nullable Object> fn;
   /** The SHUTDOWN bit and the number of accepted tasks not finished yet. */
   private final AtomicLong ctl = new AtomicLong();
   private final AtomicLong seq = new AtomicLong();
@@ -60,7 +60,7 @@ public final class FunctionExecutor extends AbstractExecutorService {
    *
    * @param function the function whose handler is {@link #handle}
    */
-  public void attach(Fn<Runnable, Object> function) {
+  public void attach(Fn<Runnable, @Nullable Object> function) {
     this.fn = function;
   }
 
@@ -114,8 +114,8 @@ public final class FunctionExecutor extends AbstractExecutorService {
     }
     task.seq = seq.incrementAndGet();
     live.add(task);
-    Fn<Runnable, Object> f = Objects.requireNonNull(fn, "executor not attached to its function");
-    CompletableFuture<Object> inv;
+    Fn<Runnable, @Nullable Object> f = Objects.requireNonNull(fn, "executor not attached to its function");
+    CompletableFuture<@Nullable Object> inv;
     try {
       inv = f.invokeAsync(task);
     } catch (RuntimeException | Error e) {

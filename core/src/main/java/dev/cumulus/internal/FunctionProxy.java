@@ -34,18 +34,18 @@ public final class FunctionProxy implements InvocationHandler {
   private final Map<Method, Binding> bindings;
   private final Map<Method, MethodHandle> defaults = new ConcurrentHashMap<>();
 
-  private static final Object[] NO_ARGS = {};
+  private static final @Nullable Object[] NO_ARGS = {};
   /** Marks a default method run through {@link InvocationHandler#invokeDefault}. */
   private static final MethodHandle VIA_INVOKE_DEFAULT = MethodHandles.constant(Object.class, "invokeDefault");
 
   /** One function method of the interface, bound to its registered function. */
-  private record Binding(Fn<Object, Object> fn, int arity, boolean async, Class<?>[] declared) {
-    @Nullable Object input(@Nullable Object[] args) {
-      return switch (arity) {
-        case 0 -> null;
-        case 1 -> args[0];
-        default -> args; // a fresh array per call, made by the proxy class
-      };
+  private record Binding(Fn<@Nullable Object, @Nullable Object> fn, int arity, boolean async, Class<?>[] declared) {
+    /** The input of one call; the proxy passes {@code args} null exactly when there are none. */
+    @Nullable Object input(@Nullable Object @Nullable [] args) {
+      if (arity == 0 || args == null) {
+        return null;
+      }
+      return arity == 1 ? args[0] : args; // several: a fresh array per call, made by the proxy class
     }
 
     /** Whether the method declares {@code t} (a checked or unchecked exception in its throws clause). */
@@ -106,7 +106,7 @@ public final class FunctionProxy implements InvocationHandler {
     List<MethodFunction> functions = new ArrayList<>();
     for (Method m : methods) {
       String name = prefix + "." + m.getName()
-          + (perName.get(m.getName()) > 1 ? Beans.parameterList(m.getParameterTypes()) : "");
+          + (perName.getOrDefault(m.getName(), 0L) > 1 ? Beans.parameterList(m.getParameterTypes()) : "");
       Method clash = byName.put(name, m);
       if (clash != null) {
         throw new IllegalArgumentException("methods " + Beans.describe(clash) + " and "
@@ -148,7 +148,7 @@ public final class FunctionProxy implements InvocationHandler {
     Map<Method, Binding> bindings = new HashMap<>();
     for (int i = 0; i < planned.size(); i++) {
       Method m = planned.get(i).method();
-      Binding b = new Binding((Fn<Object, Object>) registered.get(i), m.getParameterCount(),
+      Binding b = new Binding((Fn<@Nullable Object, @Nullable Object>) registered.get(i), m.getParameterCount(),
           isAsync(m), m.getExceptionTypes());
       // Every Method object the proxy class may pass for this signature (inherited duplicates too).
       for (Method candidate : iface.getMethods()) {
@@ -204,14 +204,15 @@ public final class FunctionProxy implements InvocationHandler {
   }
 
   @Override
-  public @Nullable Object invoke(Object proxy, Method method, @Nullable Object[] args) throws Throwable {
+  public @Nullable Object invoke(Object proxy, Method method, @Nullable Object @Nullable [] args)
+      throws Throwable {
     Binding b = bindings.get(method);
     if (b == null) {
       return local(proxy, method, args);
     }
-    Object input = b.input(args);
+    @Nullable Object input = b.input(args);
     if (b.async) {
-      CompletableFuture<Object> result = b.fn.invokeAsync(input);
+      CompletableFuture<@Nullable Object> result = b.fn.invokeAsync(input);
       return b.declared.length == 0 ? result : new DeclaredFailures(result, b);
     }
     try {
@@ -225,7 +226,8 @@ public final class FunctionProxy implements InvocationHandler {
     }
   }
 
-  private @Nullable Object local(Object proxy, Method method, @Nullable Object[] args) throws Throwable {
+  private @Nullable Object local(Object proxy, Method method, @Nullable Object @Nullable [] args)
+      throws Throwable {
     if (method.getDeclaringClass() == Object.class) {
       return switch (method.getName()) {
         case "equals" -> args != null && proxy == args[0];
@@ -239,7 +241,7 @@ public final class FunctionProxy implements InvocationHandler {
       if (special == VIA_INVOKE_DEFAULT) {
         return InvocationHandler.invokeDefault(proxy, method, args);
       }
-      Object[] actual = args == null ? NO_ARGS : args; // a local: invokeExact takes static types
+      @Nullable Object[] actual = args == null ? NO_ARGS : args; // a local: invokeExact takes static types
       return (Object) special.invokeExact(proxy, actual);
     }
     throw new IllegalStateException("no function for " + Beans.describe(method) + " in the proxy of "
@@ -275,10 +277,10 @@ public final class FunctionProxy implements InvocationHandler {
    * cause the method declares arrives as that cause. Cancelling it cancels the invocation (which
    * never runs if it has not started).
    */
-  private static final class DeclaredFailures extends CompletableFuture<Object> {
-    private final CompletableFuture<Object> invocation;
+  private static final class DeclaredFailures extends CompletableFuture<@Nullable Object> {
+    private final CompletableFuture<@Nullable Object> invocation;
 
-    DeclaredFailures(CompletableFuture<Object> invocation, Binding binding) {
+    DeclaredFailures(CompletableFuture<@Nullable Object> invocation, Binding binding) {
       this.invocation = invocation;
       invocation.whenComplete((v, e) -> {
         if (e == null) {

@@ -10,7 +10,7 @@ import org.jspecify.annotations.Nullable;
  * its caller waits on. The state decides, exactly once, who ends a running invocation: its worker
  * (it returned) or the runtime (it timed out, ran over its CPU budget, or was abandoned by close).
  */
-final class Invocation extends CompletableFuture<Object> {
+final class Invocation extends CompletableFuture<@Nullable Object> {
   static final int QUEUED = 0;
   static final int RUNNING = 1;
   static final int DONE = 2;

@@ -32,19 +32,20 @@ public final class MethodFunction implements BiFunction<Object, Object, Object>,
   private final MethodInvoker invoker;
   private final Class<?>[] parameterTypes;
   private final boolean awaitsFuture;
-  private final FnSpec<Object, Object> spec;
+  private final FnSpec<@Nullable Object, @Nullable Object> spec;
 
   private MethodFunction(String name, Method method, Object target, @Nullable Class<?> iface,
-      boolean awaitsFuture, Consumer<FnSpec.Builder<Object, Object>> options) {
+      boolean awaitsFuture, Consumer<FnSpec.Builder<@Nullable Object, @Nullable Object>> options) {
     this.name = name;
     this.target = target;
     this.iface = iface;
     this.invoker = MethodInvoker.of(method, target);
     this.parameterTypes = method.getParameterTypes();
     this.awaitsFuture = awaitsFuture;
-    FnSpec.Builder<Object, Object> builder = FnSpec.of(name, this::checkedCall)
-        .inputType(objectClass(inputTypeOf(method)))
-        .outputType(objectClass(awaitsFuture ? futureValueType(method) : method.getReturnType()));
+    FnSpec.Builder<@Nullable Object, @Nullable Object> builder =
+        FnSpec.<@Nullable Object, @Nullable Object>of(name, this::checkedCall)
+            .inputType(objectClass(inputTypeOf(method)))
+            .outputType(objectClass(awaitsFuture ? futureValueType(method) : method.getReturnType()));
     options.accept(builder);
     this.spec = builder.build();
   }
@@ -63,7 +64,7 @@ public final class MethodFunction implements BiFunction<Object, Object, Object>,
    *     called
    */
   static MethodFunction of(String name, Method method, Object target, @Nullable Class<?> iface,
-      boolean awaitsFuture, Consumer<FnSpec.Builder<Object, Object>> options) {
+      boolean awaitsFuture, Consumer<FnSpec.Builder<@Nullable Object, @Nullable Object>> options) {
     return new MethodFunction(name, method, target, iface, awaitsFuture, options);
   }
 
@@ -86,12 +87,12 @@ public final class MethodFunction implements BiFunction<Object, Object, Object>,
   }
 
   @SuppressWarnings("unchecked")
-  private static Class<Object> objectClass(Class<?> type) {
-    return (Class<Object>) type;
+  private static Class<@Nullable Object> objectClass(Class<?> type) {
+    return (Class<@Nullable Object>) type;
   }
 
   /** Returns the spec to register. @return the spec */
-  public FnSpec<Object, Object> spec() {
+  public FnSpec<@Nullable Object, @Nullable Object> spec() {
     return spec;
   }
 
@@ -169,7 +170,7 @@ public final class MethodFunction implements BiFunction<Object, Object, Object>,
     Future<?> future;
     if (result instanceof CompletionStage<?> stage) {
       // Not get() on it: a minimal stage (CompletableFuture.completedStage) refuses it.
-      CompletableFuture<Object> bridge = new CompletableFuture<>();
+      CompletableFuture<@Nullable Object> bridge = new CompletableFuture<>();
       stage.whenComplete((v, e) -> {
         if (e != null) {
           bridge.completeExceptionally(e);
