@@ -358,6 +358,61 @@ class ReliabilityRegressionTest {
   }
 
   // -----------------------------------------------------------------------------------------------
+  // Found by the soak and the stress test (core/KNOWN-ISSUES-FOR-CORE.md)
+
+  @Test
+  void cpuBoundFunctionWithQueueCapacityZero_startsOrThrottlesEveryCall() {
+    try (Cumulus c = Cumulus.builder().carrierThreads(1).drainTimeout(Duration.ofSeconds(2)).build()) {
+      AtomicBoolean release = new AtomicBoolean();
+      AtomicInteger entered = new AtomicInteger();
+      Fn<Integer, Integer> f = c.register(FnSpec.of("spin", (Integer i) -> {
+        entered.incrementAndGet();
+        long end = System.nanoTime() + HANG.toNanos();
+        while (!release.get() && System.nanoTime() - end < 0) { // CPU-bound: never unmounts
+          Thread.onSpinWait();
+        }
+        return i;
+      }).queueCapacity(0).build()); // "zero means no waiting: a call starts at once or is throttled"
+      List<CompletableFuture<Integer>> calls = new ArrayList<>();
+      try {
+        calls.add(f.invokeAsync(1));
+        await().until(() -> entered.get() == 1);
+        for (int i = 2; i <= 5; i++) {
+          calls.add(f.invokeAsync(i));
+        }
+        FunctionStats s = f.stats();
+        assertThat(s.queued()).as("calls waiting with queueCapacity 0: %s", s).isZero();
+      } finally {
+        release.set(true);
+        calls.forEach(call -> call.handle((v, e) -> null).join());
+      }
+    }
+  }
+
+  @Test
+  void functionUnregisteredWithACallInFlight_usageLineShowsNoWarmInstanceOnceItIsClosed() {
+    try (Cumulus c = quickToClose()) {
+      CountDownLatch gate = new CountDownLatch(1);
+      InstancesTest.Resource[] instance = new InstancesTest.Resource[1];
+      Fn<Integer, Integer> f = c.register(FnSpec.withInstance("leaving", () -> {
+        instance[0] = new InstancesTest.Resource(1);
+        return instance[0];
+      }, (InstancesTest.Resource r, Integer i) -> {
+        TestFunctions.await(gate);
+        return i;
+      }).build());
+      CompletableFuture<Integer> call = f.invokeAsync(1);
+      await().until(() -> f.stats().inFlight() == 1);
+      c.unregister("leaving"); // the drain ends when the call returns; then the instance is closed
+      gate.countDown();
+      assertThat(call).succeedsWithin(HANG).isEqualTo(1);
+      await().until(() -> instance[0].closed && f.stats().warmInstances() == 0);
+      await().atMost(HANG).untilAsserted(() ->
+          assertThat(usageLine(c, "leaving").warmInstances()).as("warm instances on the usage line").isZero());
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------------
   // Issue 19: the usage line of an unregistered function, and minInstances
 
   @Test
