@@ -70,7 +70,7 @@ class SoakTest {
       soak.shutdownHelpers();
     }
     System.out.println(soak.summary());
-    assertThat(soak.violations).as("violations of the runtime's guarantees (seed %s)", seed).isEmpty();
+    assertThat(soak.violations()).as("violations of the runtime's guarantees (seed %s)", seed).isEmpty();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -152,6 +152,12 @@ class SoakTest {
     }
   }
 
+  /** The count and first examples of one kind of violation. */
+  static final class ViolationKind {
+    final AtomicInteger count = new AtomicInteger();
+    final List<String> examples = new CopyOnWriteArrayList<>();
+  }
+
   /** An error a handler throws on purpose. */
   static final class SoakError extends Error {
     private static final long serialVersionUID = 1L;
@@ -165,7 +171,8 @@ class SoakTest {
     final long seed;
     final boolean longProfile;
     final Random random;
-    final List<String> violations = Collections.synchronizedList(new ArrayList<>());
+    final Map<String, ViolationKind> violationKinds = new ConcurrentHashMap<>();
+    final AtomicLong violationCount = new AtomicLong();
     final Set<Thread> threadsBefore = ReliabilityRegressionTest.cumulusPlatformThreads();
 
     Cumulus cumulus;
@@ -201,10 +208,25 @@ class SoakTest {
       this.random = new Random(seed);
     }
 
+    /**
+     * Records a violation under its kind (the message without its numbers and details), keeping the
+     * count of each kind and its first examples, so that one frequent kind cannot hide the others.
+     */
     void violation(String what) {
-      if (violations.size() < 200) {
-        violations.add(phase + ": " + what);
+      String kind = phase + ": " + what.replaceAll("fn-\\d+|\\d+", "N").replaceAll("[:(\\n].*", "").trim();
+      ViolationKind k = violationKinds.computeIfAbsent(kind, x -> new ViolationKind());
+      if (k.count.incrementAndGet() <= 3) {
+        k.examples.add(phase + ": " + what);
       }
+      violationCount.incrementAndGet();
+    }
+
+    /** One line per kind of violation: how many, and the first examples. */
+    List<String> violations() {
+      List<String> out = new ArrayList<>();
+      new TreeMap<>(violationKinds).forEach((kind, k) -> out.add(kind + " [x" + k.count.get() + "], e.g.\n      "
+          + String.join("\n      ", k.examples)));
+      return out;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -231,8 +253,13 @@ class SoakTest {
       Thread churn = startChurn(random.nextLong());
       Thread chaos = startInterrupter(random.nextLong(), callers);
       if (longProfile) {
-        while (issued.get() < LONG_INVOCATIONS && violations.size() < 50) {
+        long nextReport = System.nanoTime();
+        while (issued.get() < LONG_INVOCATIONS && violationCount.get() < 50) {
           Thread.sleep(200);
+          if (System.nanoTime() - nextReport > 0) {
+            nextReport = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            System.out.printf(Locale.ROOT, "soak: %,d calls issued, %d functions live%n", issued.get(), live.size());
+          }
         }
       } else {
         Thread.sleep(SHORT_LOAD.toMillis());
@@ -282,6 +309,15 @@ class SoakTest {
     // Functions
 
     void registerRandom(long fnSeed) {
+      registerRandom(fnSeed, false);
+    }
+
+    /**
+     * Registers a random function; if its reservation does not fit (an unregistered function gives
+     * its reservation back only when its drain ends), registers it without one, so that churn does
+     * not wear the number of functions down.
+     */
+    void registerRandom(long fnSeed, boolean unreserved) {
       Random r = new Random(fnSeed);
       String name = !unregisteredNames.isEmpty() && r.nextInt(3) == 0
           ? unregisteredNames.get(r.nextInt(unregisteredNames.size()))
@@ -303,7 +339,7 @@ class SoakTest {
       }, (Tracked t, Op op) -> handle(name, t, op));
       int limit = 0;
       synchronized (this) {
-        if (r.nextBoolean() && reservedLeft >= 2) {
+        if (!unreserved && r.nextBoolean() && reservedLeft >= 2) {
           limit = 1 + r.nextInt(Math.min(8, reservedLeft));
           reservedLeft -= limit;
         }
@@ -343,9 +379,19 @@ class SoakTest {
         synchronized (this) {
           reservedLeft += limit;
         }
-      } catch (IllegalStateException | RuntimeClosedException e) {
+        if (registrationFailures.get() % 1_000 != 0) {
+          registerRandom(fnSeed * 31 + 17, unreserved); // another function instead, so the count holds
+        }
+      } catch (IllegalStateException e) {
         synchronized (this) {
-          reservedLeft += limit; // the name is taken (a retired one draining), or closing
+          reservedLeft += limit;
+        }
+        if (limit > 0 && !unreserved) {
+          registerRandom(fnSeed, true); // the reservation did not fit yet
+        }
+      } catch (RuntimeClosedException e) {
+        synchronized (this) {
+          reservedLeft += limit;
         }
       }
     }
@@ -724,14 +770,20 @@ class SoakTest {
       return true;
     }
 
+    /** What is left until {@code deadline} ({@link System#nanoTime()}), at least nothing. */
+    static Duration until(long deadline) {
+      return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+    }
+
     void checkAtRest(boolean closed) {
       if (!eventually(Duration.ofSeconds(closed ? 15 : 60), pending::isEmpty)) {
         violation(pending.size() + " futures never completed" + (closed ? " after close() returned" : "")
             + ", e.g. " + pending.entrySet().stream().limit(5).toList());
       }
+      long restBy = System.nanoTime() + Duration.ofSeconds(30).toNanos(); // one deadline for them all
       for (Map.Entry<String, List<Fn<Op, Object>>> e : registrations.entrySet()) {
         for (Fn<Op, Object> fn : e.getValue()) {
-          if (!eventually(Duration.ofSeconds(30), () -> atRest(fn.stats()))) {
+          if (!eventually(until(restBy), () -> atRest(fn.stats()))) {
             violation("never at rest: " + fn.stats());
           }
         }
@@ -795,9 +847,10 @@ class SoakTest {
     }
 
     void checkNothingWarm() {
+      long coldBy = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       for (List<Fn<Op, Object>> regs : registrations.values()) {
         for (Fn<Op, Object> fn : regs) {
-          if (!eventually(Duration.ofSeconds(30), () -> fn.stats().warmInstances() == 0)) {
+          if (!eventually(until(coldBy), () -> fn.stats().warmInstances() == 0)) {
             violation("instances still warm after close: " + fn.stats());
           }
         }
@@ -820,9 +873,10 @@ class SoakTest {
     }
 
     void checkMinInstances() {
+      long warmBy = System.nanoTime() + Duration.ofSeconds(15).toNanos();
       for (Fn<Op, Object> fn : live) {
         int min = fn.spec().minInstances();
-        if (min > 0 && !eventually(Duration.ofSeconds(10), () -> fn.stats().warmInstances() >= min)) {
+        if (min > 0 && !eventually(until(warmBy), () -> fn.stats().warmInstances() >= min)) {
           violation("minInstances " + min + " not kept: " + fn.stats());
         }
       }
@@ -900,8 +954,8 @@ class SoakTest {
           longProfile ? "long" : "short", seed, issued.get(), invocations, loadNanos / 1e9,
           issued.get() / Math.max(1e-9, loadNanos / 1e9), (System.nanoTime() - startNanos) / 1e9,
           registrations.values().stream().mapToInt(List::size).sum(), registrationFailures.get(),
-          instances.size(), interrupts.get(), all, heapAfterGc, violations.size(),
-          violations.isEmpty() ? "" : ":\n  " + String.join("\n  ", violations));
+          instances.size(), interrupts.get(), all, heapAfterGc, violationCount.get(),
+          violationCount.get() == 0 ? "" : ":\n  " + String.join("\n  ", violations()));
     }
   }
 }
