@@ -4,6 +4,7 @@ import static dev.cumulus.Checks.requireArgument;
 import static dev.cumulus.Checks.requireState;
 
 import dev.cumulus.internal.LoadDriver;
+import dev.cumulus.internal.PeakWindow;
 import dev.cumulus.internal.ProgressLine;
 import java.io.PrintStream;
 import java.math.BigDecimal;
@@ -208,7 +209,13 @@ public final class LoadTest {
     Fn<@Nullable Object, @Nullable Object> target = fn;
     LoadDriver driver = new LoadDriver(fn.name(), input -> target.invokeAsync(input), inputs, callers,
         invocations, durationNanos, progress == null ? ProgressLine.console() : progress);
-    LoadDriver.Result r = driver.run();
+    LoadDriver.Result r;
+    int peak;
+    // The run's own peak: the function's since registration may come from earlier load.
+    try (PeakWindow window = cumulus.engine().openPeakWindow(fn)) {
+      r = driver.run();
+      peak = window.peak();
+    }
     FunctionStats used = fn.stats().minus(before);
 
     long metered = used.successes() + used.failures() + used.timeouts();
@@ -224,7 +231,7 @@ public final class LoadTest {
         new Percentiles(r.calls(), Duration.ofNanos(r.p50()), Duration.ofNanos(r.p90()),
             Duration.ofNanos(r.p99()), Duration.ofNanos(r.max())),
         cpuPerInvocation, costPerMillion, model.description(), mode,
-        fn.stats().peakConcurrency(), used.coldStarts());
+        peak, used.coldStarts());
   }
 
   @Override

@@ -128,6 +128,18 @@ final class TestFunctions {
     }
   }
 
+  /**
+   * The seed of a randomised test: {@code -Dcumulus.seed=} if given, else a fresh one. Printed, so
+   * that a failure can be rerun with the same seed.
+   */
+  static long seed(String test) {
+    String given = System.getProperty("cumulus.seed");
+    long seed = given == null || given.isBlank() ? System.nanoTime() ^ System.identityHashCode(new Object())
+        : Long.parseLong(given.trim());
+    System.out.println(test + " seed=" + seed + " (rerun with -Dcumulus.seed=" + seed + ")");
+    return seed;
+  }
+
   /** Live platform threads whose name starts with {@code cumulus-}. */
   static List<String> cumulusThreads() {
     return Thread.getAllStackTraces().keySet().stream()

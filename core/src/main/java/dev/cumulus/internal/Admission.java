@@ -18,7 +18,9 @@ import org.jspecify.annotations.Nullable;
  * <p>On the hot path a call reads flags that never change while the function serves, makes its
  * invocation, and takes one compare-and-set on {@code accepted} and one exchange on the queue's tail.
  * The queue bound is checked against a finished count seen earlier (a lower bound), so the finished
- * counts of the workers are summed only near the bound.
+ * counts of the workers are summed only near the bound. A call that finds the queue full is let in
+ * only if it can take a worker slot of its own at once; so no more than {@code queueCapacity} calls
+ * ever wait for a worker, whatever the carriers do.
  */
 final class Admission {
   private final String name;
@@ -57,27 +59,39 @@ final class Admission {
     }
     Invocation inv = new Invocation(input, System.nanoTime(), id, caller);
     Counter accepted = outstanding.accepted;
-    boolean beyondQueue;
+    boolean slot = false; // a worker slot taken for this call: it is let in beyond the queue
     for (;;) {
       long a = accepted.get();
       // Fast path: with the finished count seen last (a lower bound), the calls not finished fit
       // in the queue. Only near the bound are the workers' finished counts summed.
-      beyondQueue = false;
+      boolean beyondQueue = false;
       if (a + 1 - outstanding.finishedSeen() > queueCapacity) {
-        long waiting = a + 1 - outstanding.finished() - pool.workers(); // behind every worker
-        beyondQueue = waiting > queueCapacity;
-        if (beyondQueue && waiting > queueCapacity + pool.startable()) {
+        long behindWorkers = a + 1 - outstanding.finished() - (pool.workers() - (slot ? 1 : 0));
+        beyondQueue = behindWorkers > queueCapacity;
+      }
+      if (beyondQueue && !slot) {
+        // The queue is full: the call is let in only with a worker of its own, whose slot (in the
+        // function's limit and the runtime's capacity) it takes now, so that no other call counts
+        // on the same one.
+        if (!pool.reserveSlot()) {
           return throttle();
         }
+        slot = true;
+      } else if (!beyondQueue && slot) {
+        pool.releaseSlot();
+        slot = false;
       }
       if (noCapacityAtAll()) {
+        if (slot) {
+          pool.releaseSlot();
+        }
         return throttle();
       }
       if (accepted.compareAndSet(a, a + 1)) {
         break;
       }
     }
-    pool.enqueue(inv, beyondQueue);
+    pool.enqueue(inv, slot);
     return inv;
   }
 
@@ -105,7 +119,7 @@ final class Admission {
       // The queue is full; say what runs, and name a limit only if it is the one reached.
       int running = pool.workers();
       String limit = id.reserved > 0 && running >= id.reserved ? " (maxConcurrency " + id.reserved + ")"
-          : pool.carriersBusy() ? " (on every carrier: " + pool.parallelism() + ")" : "";
+          : pool.carriersTaken() ? " (on every carrier: " + pool.parallelism() + ")" : "";
       why = running + " running" + limit + " and " + queueCapacity + " waiting (queueCapacity "
           + queueCapacity + ")";
       if (id.reserved == 0 && capacity.available(true) <= 0) {

@@ -233,6 +233,11 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     return gone;
   }
 
+  /** Starts counting the most invocations that run at once from now on (a load test's own peak). */
+  PeakWindow openPeakWindow() {
+    return pool.openPeakWindow();
+  }
+
   /** Fails what is still queued or running (close's drain deadline passed). */
   void abandonAll() {
     pool.abandonAll();

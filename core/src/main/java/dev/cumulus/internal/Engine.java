@@ -349,6 +349,17 @@ public final class Engine {
     }
   }
 
+  /**
+   * Starts counting the most invocations of {@code fn} that run at once from now on (a load test's
+   * own peak, apart from the function's peak since registration).
+   *
+   * @param fn a function of this runtime
+   * @return the open window; close it when done
+   */
+  public PeakWindow openPeakWindow(Fn<?, ?> fn) {
+    return ((Deployment) fn).openPeakWindow();
+  }
+
   /** CPU time used so far by this runtime's live carrier threads (tests and diagnostics). */
   public long carrierCpuNanos() {
     CarrierPool c = platform.carriers;

@@ -46,10 +46,16 @@ final class InvocationQueue {
   @SuppressWarnings("unused")
   private long p21, p22, p23, p24, p25, p26, p27;
 
+  private final FunctionId function;
+  /** The placeholder the queue started with, or last put in place of a consumed invocation. */
+  private volatile Invocation placeholder;
+
   InvocationQueue(FunctionId function) {
-    Invocation placeholder = new Invocation(null, 0, function, null);
-    head = placeholder;
-    tail = placeholder;
+    this.function = function;
+    Invocation empty = new Invocation(null, 0, function, null);
+    placeholder = empty;
+    head = empty;
+    tail = empty;
   }
 
   /** Appends {@code inv}, which must never have been queued before. */
@@ -86,6 +92,27 @@ final class InvocationQueue {
         h.unlink();
         return next;
       }
+    }
+  }
+
+  /**
+   * If the queue is empty, puts a fresh placeholder in place of the consumed invocation it keeps as
+   * its head, so that an idle function holds no call (nor its result). Called by a worker that runs
+   * out of work; a producer or a poller racing with it only ever sees an empty queue or the new
+   * placeholder.
+   */
+  @SuppressWarnings("ReferenceEquality") // nodes are their identity
+  void forgetLast() {
+    Invocation h = (Invocation) HEAD.getAcquire(this);
+    if (h == placeholder || h.next() != null || TAIL.getAcquire(this) != h) {
+      return; // nothing consumed to forget, or not empty
+    }
+    Invocation empty = new Invocation(null, 0, function, null);
+    // Producers only swap the tail: once it is the new placeholder, nothing links to h any more.
+    if (TAIL.compareAndSet(this, h, empty)) {
+      placeholder = empty;
+      HEAD.setRelease(this, empty);
+      h.unlink(); // a poller still looking at h reads the head again
     }
   }
 

@@ -7,6 +7,7 @@ import dev.cumulus.RuntimeClosedException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -44,10 +45,14 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
    */
   private static final long LINGER_NANOS = 1_000_000;
   private static final VarHandle IDLE;
+  private static final VarHandle PEAK_WINDOWS;
+  private static final PeakWindow[] NO_WINDOWS = {};
 
   static {
     try {
-      IDLE = MethodHandles.lookup().findVarHandle(WorkerPool.class, "idle", Worker.class);
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      IDLE = lookup.findVarHandle(WorkerPool.class, "idle", Worker.class);
+      PEAK_WINDOWS = lookup.findVarHandle(WorkerPool.class, "peakWindows", PeakWindow[].class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -77,6 +82,9 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   /** Workers completing a future whose dependent stages run on their thread: not free meanwhile. */
   private final AtomicInteger completing = new AtomicInteger();
   private final AtomicInteger peak = new AtomicInteger();
+  /** Peak windows open now (load tests running): empty nearly always, read once per start. */
+  @SuppressWarnings("unused") // PEAK_WINDOWS
+  private volatile PeakWindow[] peakWindows = NO_WINDOWS;
   private final AtomicBoolean waitingForCapacity = new AtomicBoolean();
   /** Live workers (threads not ended), to find what runs past its deadline. */
   private final LiveWorkers live = new LiveWorkers();
@@ -119,18 +127,23 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
    * Queues an accepted invocation and makes sure a worker will take it. Settles it, visibly, if no
    * worker can be started for it or close gave up on the function meanwhile.
    *
-   * @param beyondQueue admission let it in beyond {@code queueCapacity}, counting on a worker that
-   *     can still start: one is started whatever the carriers do
+   * @param slot admission let it in beyond {@code queueCapacity} on a worker slot it took
+   *     ({@link #reserveSlot}): a worker is started with that slot, whatever the carriers do
    */
-  void enqueue(Invocation inv, boolean beyondQueue) {
+  void enqueue(Invocation inv, boolean slot) {
     queue.offer(inv);
     if (abandoning && inv.withdraw()) {
+      if (slot) {
+        releaseSlot();
+      }
       abandonQueued(inv); // close gave up on this function between admission and the offer
       return;
     }
     wakeIdle(); // a parked idle worker takes this call: it still counts as a free worker
     try {
-      if (!beyondQueue || !startWorker()) {
+      if (slot) {
+        spawn(); // releases the slot if it fails
+      } else {
         startWorkerIfNeeded();
       }
     } catch (Throwable e) {
@@ -148,16 +161,27 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   }
 
   /**
-   * Workers this function would still start for waiting calls, for admission's headroom: none while
-   * its runnable workers occupy every carrier (CPU-bound work gains nothing from more), else as many
-   * as its limit and the runtime's capacity allow.
+   * Workers this function could still start for calls that find the queue full, for admission's
+   * headroom: none while its runnable workers (not blocked) take every carrier, since a new one
+   * could not run; else as many as its limit and the runtime's capacity allow. A call admitted on
+   * this headroom gets its worker started at once ({@link #enqueue}), so the queue never holds
+   * more than its capacity.
    */
   int startable() {
     int w = workers.get();
-    if (carriersBusy(w)) {
+    if (parallelism > 0 && w - blocked.get() >= parallelism) {
       return 0;
     }
     return (int) Math.max(0, Math.min((long) limit - w, capacity.available(reserved == 0)));
+  }
+
+  /** Whether this function's runnable workers take every carrier (no new one could run). */
+  boolean carriersTaken() {
+    return parallelism > 0 && workers.get() - blocked.get() >= parallelism;
+  }
+
+  int parallelism() {
+    return parallelism;
   }
 
   /**
@@ -167,15 +191,6 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
    */
   private boolean carriersBusy(int w) {
     return parallelism > 0 && w >= parallelism && blocked.get() == 0;
-  }
-
-  /** Whether this function's runnable workers occupy every carrier now. */
-  boolean carriersBusy() {
-    return carriersBusy(workers.get());
-  }
-
-  int parallelism() {
-    return parallelism;
   }
 
   /**
@@ -213,13 +228,49 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     return !needsWorker() || startWorker();
   }
 
-  /** Starts a worker if a slot is free; false if none was. */
+  /**
+   * Starts a worker if a slot is free; false if none was. If the worker cannot be started (no
+   * memory for a thread, say), the oldest queued call fails with the cause rather than wait for a
+   * worker that will not come; false again if calls are still queued, so that the function tries
+   * again when capacity next frees up.
+   */
   private boolean startWorker() {
     if (!addWorkerSlot()) {
       return false;
     }
-    spawn();
-    return true;
+    try {
+      spawn();
+      return true;
+    } catch (Throwable e) {
+      failOldest(e);
+      return queue.isEmpty();
+    }
+  }
+
+  /** Fails the oldest queued call because no worker could be started for it. */
+  private void failOldest(Throwable cause) {
+    for (Invocation inv; (inv = queue.poll()) != null; ) {
+      if (inv.withdraw()) {
+        settleWithdrawn(inv, Meter.FAILURES, null);
+        inv.completeExceptionally(new CumulusException(name,
+            "could not start a worker for function '" + name + "': " + cause, cause));
+        return;
+      }
+      if (!inv.isWithdrawn()) {
+        settleWithdrawn(inv, Meter.CANCELLED, null); // its caller cancelled it: it never runs
+      }
+    }
+  }
+
+  /** Takes a worker slot for a call admitted beyond the queue; false if none is free or could run. */
+  boolean reserveSlot() {
+    return startable() > 0 && addWorkerSlot();
+  }
+
+  /** Gives back a slot taken with {@link #reserveSlot} and not used. */
+  void releaseSlot() {
+    workers.decrementAndGet();
+    capacity.release(reserved == 0);
   }
 
   private boolean addWorkerSlot() {
@@ -242,8 +293,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private void releaseSlot(Worker w) {
     if (w.holdsSlot) {
       w.holdsSlot = false;
-      workers.decrementAndGet();
-      capacity.release(reserved == 0);
+      releaseSlot();
     }
   }
 
@@ -251,16 +301,21 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private void spawn() {
     Worker w = new Worker(this);
     w.holdsSlot = true;
-    if (live.add(w)) {
-      firstWorker();
-    }
+    boolean linked = false;
     try {
+      boolean first = live.add(w);
+      linked = true;
+      if (first) {
+        firstWorker();
+      }
       Thread t = platform.newThread(threadName, account, platform.carriers != null ? w : null, w);
       w.thread = t;
       t.start();
     } catch (Throwable e) {
       releaseSlot(w);
-      removeLive(w);
+      if (linked) {
+        removeLive(w);
+      }
       platform.log(System.Logger.Level.ERROR, "cannot start a worker for function '" + name + "'", e);
       throw e;
     }
@@ -338,6 +393,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
       releaseSlot(w);
       // An invocation queued after our last poll may have seen this worker as free: take it back.
       if (queue.isEmpty() || !needsWorker()) {
+        queue.forgetLast(); // an idle function holds no call
         return null;
       }
       if (!addWorkerSlot()) {
@@ -358,6 +414,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     if (!IDLE.compareAndSet(this, null, w)) {
       return null;
     }
+    queue.forgetLast(); // idle, however briefly: hold no call
     Invocation inv;
     try {
       long deadline = System.nanoTime() + LINGER_NANOS;
@@ -382,12 +439,52 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     // workers are no more than the peak, nothing is read that other threads write.
     int p = peak.get();
     int n = workers.get();
+    PeakWindow[] open = peakWindows;
+    if (open.length != 0) {
+      offerToWindows(open, n);
+    }
     if (n <= p) {
       return;
     }
     int running = (int) Math.min(n, outstanding.atMost()); // a bound that needs no sum
     while (running > p && !peak.compareAndSet(p, running)) {
       p = peak.get();
+    }
+  }
+
+  private void offerToWindows(PeakWindow[] open, int n) {
+    int running = -1;
+    for (PeakWindow window : open) {
+      if (n > window.current()) {
+        if (running < 0) {
+          running = (int) Math.min(n, outstanding.now());
+        }
+        window.offer(running);
+      }
+    }
+  }
+
+  /** Starts counting the most invocations that run at once from now on; close the window when done. */
+  PeakWindow openPeakWindow() {
+    PeakWindow window = new PeakWindow(this::closePeakWindow);
+    for (;;) {
+      PeakWindow[] open = peakWindows;
+      PeakWindow[] more = Arrays.copyOf(open, open.length + 1);
+      more[open.length] = window;
+      if (PEAK_WINDOWS.compareAndSet(this, open, more)) {
+        return window;
+      }
+    }
+  }
+
+  @SuppressWarnings("ReferenceEquality") // a window is its identity
+  private void closePeakWindow(PeakWindow window) {
+    for (;;) {
+      PeakWindow[] open = peakWindows;
+      PeakWindow[] fewer = Arrays.stream(open).filter(x -> x != window).toArray(PeakWindow[]::new);
+      if (PEAK_WINDOWS.compareAndSet(this, open, fewer)) {
+        return;
+      }
     }
   }
 
