@@ -21,6 +21,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
@@ -674,6 +675,11 @@ public final class Cumulus implements AutoCloseable {
     @Override
     public BiFunction<Object, Object, Object> handler(FnSpec<?, ?> spec) {
       return spec.handler();
+    }
+
+    @Override
+    public @Nullable Function<@Nullable Object, @Nullable Object> function(FnSpec<?, ?> spec) {
+      return spec.function();
     }
 
     @Override

@@ -63,6 +63,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   private final String name;
   private final Supplier<?> init;
   private final BiFunction<Object, Object, Object> handler;
+  private final @Nullable Function<@Nullable Object, @Nullable Object> function;
   private final boolean stateful;
   private final int maxConcurrency;
   private final int queueCapacity;
@@ -78,6 +79,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     this.name = b.name;
     this.init = b.init;
     this.handler = b.handler;
+    this.function = b.function;
     this.stateful = b.stateful;
     this.maxConcurrency = b.maxConcurrency;
     this.queueCapacity = b.queueCapacity == UNSET ? DEFAULT_QUEUE_CAPACITY : b.queueCapacity;
@@ -105,8 +107,8 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
       String name, Function<? super I, ? extends O> function) {
     Objects.requireNonNull(function, "function");
     @SuppressWarnings("unchecked")
-    Function<Object, Object> f = (Function<Object, Object>) function;
-    return new Builder<>(name, () -> STATELESS, (instance, input) -> f.apply(input), false,
+    Function<@Nullable Object, @Nullable Object> f = (Function<@Nullable Object, @Nullable Object>) function;
+    return new Builder<>(name, () -> STATELESS, (instance, input) -> f.apply(input), f, false,
         objectClass(), objectClass());
   }
 
@@ -123,7 +125,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   public static <O extends @Nullable Object> Builder<@Nullable Void, O> ofSupplier(
       String name, Supplier<? extends O> supplier) {
     Objects.requireNonNull(supplier, "supplier");
-    return new Builder<>(name, () -> STATELESS, (instance, input) -> supplier.get(), false,
+    return new Builder<>(name, () -> STATELESS, (instance, input) -> supplier.get(), null, false,
         voidClass(), objectClass());
   }
 
@@ -145,7 +147,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return new Builder<>(name, () -> STATELESS, (instance, input) -> {
       c.accept(input);
       return null;
-    }, false, objectClass(), voidClass());
+    }, null, false, objectClass(), voidClass());
   }
 
   /**
@@ -170,7 +172,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     Objects.requireNonNull(handler, "handler");
     @SuppressWarnings("unchecked")
     BiFunction<Object, Object, Object> h = (BiFunction<Object, Object, Object>) handler;
-    return new Builder<>(name, init, h, true, objectClass(), objectClass());
+    return new Builder<>(name, init, h, null, true, objectClass(), objectClass());
   }
 
   /** {@return the function's name} */
@@ -240,6 +242,11 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return handler;
   }
 
+  /** The code of a function made {@link #of} a {@link Function}, which takes the input alone; else null. */
+  @Nullable Function<@Nullable Object, @Nullable Object> function() {
+    return function;
+  }
+
   @Nullable Consumer<Object> inputCheck() {
     return inputCheck;
   }
@@ -278,6 +285,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     private final String name;
     private final Supplier<?> init;
     private final BiFunction<Object, Object, Object> handler;
+    private final @Nullable Function<@Nullable Object, @Nullable Object> function;
     private final boolean stateful;
     private int maxConcurrency = UNSET;
     private int queueCapacity = UNSET;
@@ -293,10 +301,11 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     private boolean built;
 
     private Builder(String name, Supplier<?> init, BiFunction<Object, Object, Object> handler,
-        boolean stateful, Class<I> inputType, Class<O> outputType) {
+        @Nullable Function<@Nullable Object, @Nullable Object> function, boolean stateful, Class<I> inputType, Class<O> outputType) {
       this.name = Checks.functionName(name);
       this.init = init;
       this.handler = handler;
+      this.function = function;
       this.stateful = stateful;
       this.inputType = inputType;
       this.outputType = outputType;

@@ -60,7 +60,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     this.instances = new InstancePool(name, platform.clock, spec.keepAlive().toNanos(), spec.minInstances(),
         code.init(spec), task -> platform.startMetered(account, task));
     this.outstanding = new Outstanding(account);
-    this.pool = new WorkerPool(name, platform, id, code.handler(spec), instances, account, latency,
+    this.pool = new WorkerPool(name, platform, id, code.handler(spec), code.function(spec), instances, account, latency,
         cpuPerInvocation, new InvocationQueue(id), outstanding, spec.timeout(),
         spec.cpuBudget().map(Duration::toNanos).orElse(0L), this::lifecycle);
     this.admission = new Admission(id, platform, pool, outstanding, spec.queueCapacity());

@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -102,10 +103,10 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private volatile @Nullable Worker idle;
 
   WorkerPool(String name, Platform platform, FunctionId id, BiFunction<Object, Object, Object> handler,
-      InstancePool instances, Meter.Account account, Distribution latency, Distribution cpuPerInvocation,
+      @Nullable Function<@Nullable Object, @Nullable Object> function, InstancePool instances, Meter.Account account, Distribution latency, Distribution cpuPerInvocation,
       InvocationQueue queue, Outstanding outstanding, Duration timeout,
       long budgetNanos, Runnable settled) {
-    super(name, platform, handler, instances, account, latency, cpuPerInvocation);
+    super(name, platform, handler, function, instances, account, latency, cpuPerInvocation);
     this.queue = queue;
     this.outstanding = outstanding;
     this.capacity = platform.capacity;
