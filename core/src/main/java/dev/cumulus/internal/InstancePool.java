@@ -1,7 +1,9 @@
 package dev.cumulus.internal;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -9,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -25,8 +28,13 @@ import org.jspecify.annotations.Nullable;
  * {@code Error}), the pool creates replacements in the background, on a thread metered as the
  * function's, retrying a failing init with a growing pause.
  *
+ * <p>The idle instances are a lock-free stack: taking and returning one is a CAS on its top, so the
+ * thousands of workers of a burst that start and end together never wait for one another here.
+ * The rare passes (expiry, close) take the whole stack off at once, under the pool's lock, and put
+ * back, in new nodes, what stays.
+ *
  * <p>Caffeine's expiry was considered: it would add a map and a scheduler per function but not the
- * LIFO order we need, and this needs one lock-guarded deque and one timer.
+ * LIFO order we need, and this needs one stack and one timer.
  */
 final class InstancePool {
   private static final System.Logger LOG = System.getLogger("dev.cumulus");
@@ -35,7 +43,8 @@ final class InstancePool {
 
   private final String name;
   private final ReentrantLock lock = new ReentrantLock();
-  private final ArrayDeque<Idle> idle = new ArrayDeque<>(); // first = most recently used
+  /** The most recently returned idle instance; each links to the one returned before it. */
+  private final AtomicReference<@Nullable Idle> top = new AtomicReference<>();
   private final Clock clock;
   private final long keepAliveNanos;
   private final int minInstances;
@@ -46,21 +55,30 @@ final class InstancePool {
   private final CompletableFuture<Void> allClosed = new CompletableFuture<>();
   /** Closes running now, on their threads (futures compare by identity, as wanted here). */
   private final Set<CompletableFuture<Void>> inFlight = ConcurrentHashMap.newKeySet();
-  /** Instances alive, busy or idle; changed under the lock, but for a cold start with none idle. */
+  /** Instances alive, busy or idle. */
   private final AtomicInteger live = new AtomicInteger();
-  /** Idle instances now (written under the lock): a cold start with none idle takes no lock. */
-  private volatile int idleCount;
   /** Instances handed to a thread to be closed, not closed yet. */
   private int closing;
-  private boolean closed;
+  private volatile boolean closed;
   /** Whether lost instances are replaced: until the function is unregistered or the runtime closes. */
   private boolean keepMinimum = true;
   private boolean replenishing;
   private long retryNanos = FIRST_RETRY_NANOS;
-  private Clock.@Nullable Timer expiry;
+  /** Set under the lock; read without it by {@link #release}, which arms it only when unset. */
+  private volatile Clock.@Nullable Timer expiry;
   private long expiryAt;
 
-  private record Idle(Object instance, long since) {}
+  /** A node of the idle stack; never pushed twice, so a stale top cannot be taken again (no ABA). */
+  private static final class Idle {
+    final Object instance;
+    final long since;
+    @Nullable Idle next;
+
+    Idle(Object instance, long since) {
+      this.instance = instance;
+      this.since = since;
+    }
+  }
 
   /**
    * @param metered runs a task on a thread metered as the function's (closing and creating
@@ -78,16 +96,9 @@ final class InstancePool {
 
   /** A warm instance, or {@code null}: then the caller creates one and reports a failure. */
   @Nullable Object acquire() {
-    if (idleCount > 0) {
-      lock.lock();
-      try {
-        Idle top = idle.pollFirst();
-        if (top != null) {
-          idleCount = idle.size();
-          return top.instance;
-        }
-      } finally {
-        lock.unlock();
+    for (Idle t; (t = top.get()) != null; ) {
+      if (top.compareAndSet(t, t.next)) {
+        return t.instance;
       }
     }
     live.incrementAndGet(); // counted now so that warmInstances includes the instance being created
@@ -205,24 +216,49 @@ final class InstancePool {
 
   /** Returns an instance; it becomes the most recently used idle one, or is closed if the pool is. */
   void release(Object instance) {
-    boolean discard;
+    if (closed) {
+      closeReturned(instance);
+      return;
+    }
+    Idle node = new Idle(instance, clock.nanoTime());
+    push(node, node);
+    if (closed) {
+      // The pool closed while this was returned: whatever close took, this may have come after.
+      closeIdle();
+    } else if (expiry == null && live.get() > minInstances) {
+      lock.lock();
+      try {
+        long oldest = node.since; // the least recently used idle instance is due first
+        for (Idle i = top.get(); i != null; i = i.next) {
+          oldest = Math.min(oldest, i.since);
+        }
+        armExpiry(oldest);
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  /** Pushes the chain {@code first} .. {@code last} (linked through {@code next}) on the idle stack. */
+  private void push(Idle first, Idle last) {
+    for (;;) {
+      Idle t = top.get();
+      last.next = t;
+      if (top.compareAndSet(t, first)) {
+        return;
+      }
+    }
+  }
+
+  private void closeReturned(Object instance) {
     lock.lock();
     try {
-      discard = closed;
-      if (discard) {
-        live.decrementAndGet();
-        closing++;
-      } else {
-        idle.addFirst(new Idle(instance, clock.nanoTime()));
-        idleCount = idle.size();
-        armExpiry();
-      }
+      live.decrementAndGet();
+      closing++;
     } finally {
       lock.unlock();
     }
-    if (discard) {
-      close(List.of(instance));
-    }
+    close(List.of(instance));
   }
 
   /** The function leaves (unregistered, or the runtime closes): instances it loses are not replaced. */
@@ -251,19 +287,25 @@ final class InstancePool {
    * @return settles once the pool is closed and no instance is alive or closing
    */
   CompletableFuture<Void> close() {
+    closed = true;
+    closeIdle();
+    checkAllClosed();
+    return allClosed;
+  }
+
+  /** The pool is closed: takes every idle instance off the stack and closes it. */
+  private void closeIdle() {
     List<Object> doomed = new ArrayList<>();
     lock.lock();
     try {
-      closed = true;
-      for (Idle i : idle) {
+      for (Idle i = top.getAndSet(null); i != null; i = i.next) {
         doomed.add(i.instance);
       }
-      live.addAndGet(-idle.size());
-      closing += idle.size();
-      idle.clear();
-      idleCount = 0;
-      if (expiry != null) {
-        expiry.cancel();
+      live.addAndGet(-doomed.size());
+      closing += doomed.size();
+      Clock.Timer e = expiry;
+      if (e != null) {
+        e.cancel();
         expiry = null;
       }
     } finally {
@@ -272,8 +314,6 @@ final class InstancePool {
     if (!doomed.isEmpty()) {
       close(doomed);
     }
-    checkAllClosed();
-    return allClosed;
   }
 
   @SuppressWarnings("UndefinedEquals") // a future is its own identity: that is the key here
@@ -327,37 +367,76 @@ final class InstancePool {
     }
   }
 
-  private void armExpiry() {
-    // lock held
-    if (closed || live.get() <= minInstances || idle.isEmpty()) {
+  /** Lock held: arms the expiry for an idle instance returned at {@code since}, unless one is due earlier. */
+  private void armExpiry(long since) {
+    long due = since + keepAliveNanos;
+    Clock.Timer e = expiry;
+    if (closed || live.get() <= minInstances || (e != null && expiryAt <= due)) {
       return;
     }
-    long due = idle.peekLast().since + keepAliveNanos;
-    if (expiry != null && expiryAt <= due) {
-      return;
-    }
-    if (expiry != null) {
-      expiry.cancel();
+    if (e != null) {
+      e.cancel();
     }
     expiryAt = due;
     expiry = clock.scheduleIdle(this::expire, due - clock.nanoTime());
   }
 
+  /**
+   * Closes the idle instances unused for {@code keepAlive}, least recently used first, while more
+   * than {@code minInstances} live: takes the stack off, and puts back what stays, in new nodes
+   * (above any returned meanwhile).
+   */
   private void expire() {
     List<Object> doomed = new ArrayList<>();
     lock.lock();
     try {
       expiry = null;
+      List<Idle> idle = new ArrayList<>(); // most recently returned first
+      for (Idle i = top.getAndSet(null); i != null; i = i.next) {
+        idle.add(i);
+      }
       long now = clock.nanoTime();
-      while (live.get() > minInstances && !idle.isEmpty() && idle.peekLast().since + keepAliveNanos <= now) {
-        doomed.add(idle.pollLast().instance);
+      List<Idle> expired = new ArrayList<>();
+      for (Idle i : idle) {
+        if (i.since + keepAliveNanos <= now) {
+          expired.add(i);
+        }
+      }
+      expired.sort(Comparator.comparingLong(i -> i.since));
+      Set<Idle> gone = Collections.newSetFromMap(new IdentityHashMap<>());
+      for (Idle i : expired) {
+        if (live.get() <= minInstances) {
+          break;
+        }
+        gone.add(i);
+        doomed.add(i.instance);
         live.decrementAndGet();
         closing++;
       }
-      idleCount = idle.size();
-      armExpiry();
+      Idle first = null;
+      Idle last = null;
+      long oldest = Long.MAX_VALUE;
+      for (Idle i : idle) {
+        if (!gone.contains(i)) {
+          Idle copy = new Idle(i.instance, i.since);
+          if (last == null) {
+            first = copy;
+          } else {
+            last.next = copy;
+          }
+          last = copy;
+          oldest = Math.min(oldest, i.since);
+        }
+      }
+      if (first != null && last != null) {
+        push(first, last);
+        armExpiry(oldest);
+      }
     } finally {
       lock.unlock();
+    }
+    if (closed) {
+      closeIdle(); // close took the stack before this put it back
     }
     if (!doomed.isEmpty()) {
       close(doomed);

@@ -211,6 +211,9 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
       return false;
     }
     int free = w - completing.get();
+    if (blocked.get() >= free) {
+      return !queue.isEmpty(); // every free worker is blocked in a call: a queued call needs another
+    }
     return outstanding.atMost() > free && outstanding.now() > free;
   }
 
