@@ -133,14 +133,7 @@ public class MeteringOverhead {
     long roundsFor200ms = calibrate(threads, 200);
     try (Cumulus cumulus = Cumulus.builder().meteringMode(MeteringMode.EXACT).build()) {
       Fn<Long, Integer> burn = cumulus.register(FnSpec.of("burn-200ms", (Long rounds) -> spin(7, rounds)).build());
-      Fn<Integer, Integer> sleep = cumulus.register(FnSpec.of("sleep-100ms", (Integer ms) -> {
-        try {
-          Thread.sleep(ms);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        return ms;
-      }).build());
+      Fn<Integer, Integer> sleep = registerSleep(cumulus, "sleep-100ms");
       // Warm both paths (JIT), then measure from a clean slate of the totals.
       burn.invoke(roundsFor200ms / 20);
       sleep.invoke(1);
@@ -208,14 +201,9 @@ public class MeteringOverhead {
   /** Per-invocation CPU of the spins of a mixed run, against the spin's CPU on a platform thread. */
   record Percentiles(double p50, double p99, double reference) {}
 
-  /**
-   * Runs {@value #MIXED} invocations at once, half spinning {@code roundsFor1ms} (about 1 ms of CPU)
-   * and half sleeping 1 ms, and reads the spin function's per-invocation CPU percentiles.
-   */
-  private static Percentiles mixedSpins(Cumulus cumulus, com.sun.management.ThreadMXBean threads,
-      long roundsFor1ms) {
-    Fn<Long, Integer> spin = cumulus.register(FnSpec.of("spin-1ms", (Long rounds) -> spin(3, rounds)).build());
-    Fn<Integer, Integer> nap = cumulus.register(FnSpec.of("sleep-1ms", (Integer ms) -> {
+  /** Registers a function that sleeps its input's milliseconds and returns it. */
+  private static Fn<Integer, Integer> registerSleep(Cumulus cumulus, String name) {
+    return cumulus.register(FnSpec.of(name, (Integer ms) -> {
       try {
         Thread.sleep(ms);
       } catch (InterruptedException e) {
@@ -223,6 +211,16 @@ public class MeteringOverhead {
       }
       return ms;
     }).build());
+  }
+
+  /**
+   * Runs {@value #MIXED} invocations at once, half spinning {@code roundsFor1ms} (about 1 ms of CPU)
+   * and half sleeping 1 ms, and reads the spin function's per-invocation CPU percentiles.
+   */
+  private static Percentiles mixedSpins(Cumulus cumulus, com.sun.management.ThreadMXBean threads,
+      long roundsFor1ms) {
+    Fn<Long, Integer> spin = cumulus.register(FnSpec.of("spin-1ms", (Long rounds) -> spin(3, rounds)).build());
+    Fn<Integer, Integer> nap = registerSleep(cumulus, "sleep-1ms");
     long[] reference = new long[21];
     for (int i = 0; i < reference.length; i++) {
       long c0 = threads.getCurrentThreadCpuTime();
