@@ -9,7 +9,6 @@ import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -36,7 +35,9 @@ import org.jspecify.annotations.Nullable;
  *       having them buffered.
  *   <li>The last {@value #HISTORY_POINTS} points (five minutes) of what the charts draw are kept, so a
  *       page that connects, or reconnects, starts with the recent past; they are kept while nobody
- *       watches too (a few kilobytes), and points older than five minutes are dropped on the next start.
+ *       watches too, and points older than five minutes are dropped on the next start. They are kept
+ *       encoded, within {@value #HISTORY_BUDGET_CHARS} characters: a runtime with very many functions
+ *       keeps a shorter past rather than more memory.
  * </ul>
  *
  * <p>Thread-safe.
@@ -46,11 +47,16 @@ final class DashboardFeed {
   static final long INTERVAL_MILLIS = 1_000;
   /** Points of history kept: five minutes of frames. */
   static final int HISTORY_POINTS = 300;
+  /** Most characters of encoded history kept (about 4 MB; a point is some 50 characters a function). */
+  static final int HISTORY_BUDGET_CHARS = 4_000_000;
   private static final Duration HISTORY = Duration.ofMillis(INTERVAL_MILLIS * HISTORY_POINTS);
   private static final System.Logger LOG = System.getLogger("dev.cumulus.vertx");
 
-  /** One frame, encoded off the event loop, and its point for the history. */
-  private record Sample(String event, JsonObject point) {}
+  /** One frame, encoded off the event loop, and its point for the history, encoded too. */
+  private record Sample(String event, Point point) {}
+
+  /** A point of the charts' history: its time and its JSON. */
+  private record Point(long t, String json) {}
 
   private final Vertx vertx;
   private final Cumulus cumulus;
@@ -62,7 +68,9 @@ final class DashboardFeed {
   /** Connected pages and the context each one's connection runs on. Guarded by {@link #lock}. */
   private final Map<HttpServerResponse, Context> watchers = new IdentityHashMap<>();
   /** Guarded by {@link #lock}. */
-  private final ArrayDeque<JsonObject> history = new ArrayDeque<>();
+  private final ArrayDeque<Point> history = new ArrayDeque<>();
+  /** Characters of {@link #history}. Guarded by {@link #lock}. */
+  private long historyChars;
   /** The sampling timer, or -1 while nobody watches. Guarded by {@link #lock}. */
   private long timer = -1;
   /** Counts starts; a sample begun before a stop is dropped. Guarded by {@link #lock}. */
@@ -74,10 +82,18 @@ final class DashboardFeed {
   /** Whether a failed sample was logged since the last start. Guarded by {@link #lock}. */
   private boolean failureLogged;
 
+  private final long historyBudget;
+
   DashboardFeed(Vertx vertx, Cumulus cumulus, DashboardFrames frames) {
+    this(vertx, cumulus, frames, HISTORY_BUDGET_CHARS);
+  }
+
+  /** With another history budget, in characters (tests). */
+  DashboardFeed(Vertx vertx, Cumulus cumulus, DashboardFrames frames, long historyBudget) {
     this.vertx = vertx;
     this.cumulus = cumulus;
     this.frames = frames;
+    this.historyBudget = historyBudget;
   }
 
   /** Streams the frames to {@code response} until it closes. Called on the request's context. */
@@ -99,7 +115,13 @@ final class DashboardFeed {
       if (timer == -1) {
         start();
       }
-      hello.append("event: history\ndata: ").append(new JsonArray(new ArrayList<>(history)).encode()).append("\n\n");
+      hello.append("event: history\ndata: [");
+      String comma = "";
+      for (Point p : history) {
+        hello.append(comma).append(p.json());
+        comma = ",";
+      }
+      hello.append("]\n\n");
       if (lastFrame != null) {
         hello.append(lastFrame);
       }
@@ -127,7 +149,9 @@ final class DashboardFeed {
     long gen = ++generation;
     failureLogged = false;
     long horizon = System.currentTimeMillis() - HISTORY.toMillis();
-    history.removeIf(p -> p.getLong("t") < horizon);
+    for (Point first = history.peekFirst(); first != null && first.t() < horizon; first = history.peekFirst()) {
+      historyChars -= history.removeFirst().json().length();
+    }
     timer = vertx.setPeriodic(INTERVAL_MILLIS, id -> sample(gen));
     vertx.getOrCreateContext().runOnContext(v -> sample(gen));
   }
@@ -157,7 +181,8 @@ final class DashboardFeed {
     }
     Usage usage = cumulus.usage();
     JsonObject frame = frames.next(usage, cumulus.liveCarrierThreads(), registered);
-    return new Sample("data: " + frame.encode() + "\n\n", DashboardFrames.point(frame));
+    return new Sample("data: " + frame.encode() + "\n\n",
+        new Point(frame.getLong("t"), DashboardFrames.point(frame).encode()));
   }
 
   private void publish(long gen, AsyncResult<Sample> result) {
@@ -177,9 +202,11 @@ final class DashboardFeed {
         return;
       }
       event = result.result().event();
-      history.addLast(result.result().point());
-      while (history.size() > HISTORY_POINTS) {
-        history.removeFirst();
+      Point point = result.result().point();
+      history.addLast(point);
+      historyChars += point.json().length();
+      while (history.size() > HISTORY_POINTS || (historyChars > historyBudget && history.size() > 1)) {
+        historyChars -= history.removeFirst().json().length();
       }
       lastFrame = event;
       targets = new ArrayList<>(watchers.entrySet());
@@ -212,6 +239,16 @@ final class DashboardFeed {
     lock.lock();
     try {
       return timer != -1 || sampling;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Points of history kept (tests). */
+  int historyPoints() {
+    lock.lock();
+    try {
+      return history.size();
     } finally {
       lock.unlock();
     }

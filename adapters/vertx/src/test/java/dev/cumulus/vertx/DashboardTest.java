@@ -227,6 +227,24 @@ class DashboardTest {
     await().atMost(Duration.ofSeconds(30)).until(() -> !feed.running() && feed.watchers() == 0);
   }
 
+  @Test
+  void history_staysWithinItsBudget_aRuntimeWithManyFunctionsKeepsAShorterPast() {
+    for (int i = 0; i < 40; i++) {
+      cumulus.register(FnSpec.of("fn-" + i, (String s) -> s).build());
+    }
+    // A point of 41 functions is some 2 500 characters: a budget of 6 000 keeps two.
+    DashboardFeed feed = new DashboardFeed(vertx, cumulus, new DashboardFrames(PriceModel.awsLambdaX86(128)), 6_000);
+    HttpServer server = Await.result(vertx.createHttpServer().requestHandler(req -> feed.watch(req.response()))
+        .listen(0, "127.0.0.1"));
+    servers.add(server);
+
+    try (Stream stream = new Stream(server.actualPort())) {
+      await().atMost(Duration.ofSeconds(60)).until(() -> stream.frames().size() >= 5);
+      assertThat(feed.historyPoints()).isBetween(1, 2);
+    }
+    await().atMost(Duration.ofSeconds(30)).until(() -> !feed.busy());
+  }
+
   // ---------------------------------------------------------------------------------------------
   // The bearer token, as a browser shows it
 
