@@ -177,6 +177,12 @@ class DashboardBrowserTest {
       assertThat(text(d, "#carriers-note")).isEqualTo("scaled to zero: no thread held");
       assertThat(text(d, "[data-function='thumbnail'] .cold")).isEqualTo("4");
       assertThat(text(d, "#mode")).isEqualTo(cumulus.meteringMode().name());
+
+      // A function registered now gets its card, in its place by name.
+      cumulus.register(FnSpec.of("archive", (String s) -> s).inputType(String.class).build());
+      await().atMost(WAIT).ignoreExceptions().until(() -> "archive".equals(
+          js.executeScript("return document.querySelector('#functions .fn').dataset.function;")));
+      assertThat(text(d, "[data-function='archive'] .pill")).isEqualTo("scaled to zero");
       saveScreenshot(driver, "dashboard.png", 1280);
 
       // Opened again (the cookie kept), the page starts from the recent past the gateway kept.

@@ -28,7 +28,7 @@
     now: null,          // its time, in seconds
     connected: false,
     runtime: { t: [], carriers: [], cpu: [], keys: ['carriers', 'cpu'] },
-    functions: {},      // name -> { t, inFlight, queued, card, chart }
+    functions: {},      // name -> { name, card, series: { t, inFlight, queued }, chart, q: the card's fields }
     charts: {}          // 'runtime' and each function's name -> its uPlot
   };
   window.cumulusDashboard = state;
@@ -126,7 +126,7 @@
     return [0, Math.max(1, Math.ceil((max || 0) * 1.15))];
   }
 
-  /** A chart; {@code legend(u, idx)} shows the values under the cursor (idx) or the latest (null). */
+  /** A chart; legend(u, idx) shows the values under the cursor (idx), or the latest (idx null). */
   function makeChart(el, series, scales, axes, data, legend) {
     var u = new uPlot({
       width: Math.max(200, el.clientWidth),
@@ -164,7 +164,7 @@
     ], [s.t, s.carriers, s.cpu], runtimeLegend);
   }
 
-  /** Values at {@code idx} of a chart's data, or the latest when it is null. */
+  /** The value at idx of a chart's series, or the latest when idx is null. */
   function at(u, idx, series) {
     var d = u.data[series];
     return idx === null || idx === undefined ? d[d.length - 1] : d[idx];
@@ -270,12 +270,11 @@
     text($('per-hour'), money(total.costPerHour));
     text($('per-month'), money(total.costPerMonth));
 
-    var created = false;
-    frame.functions.forEach(function (f) {
-      created = created || !state.functions[f.name];
-      renderFunction(frame, f);
-    });
-    if (created) { // keep the cards in the gateway's order (by name)
+    frame.functions.forEach(function (f) { renderFunction(frame, f); });
+    // Cards in the gateway's order (by name), also when a function is registered later.
+    var order = frame.functions.map(function (f) { return f.name; }).join('\n');
+    var shown = Array.prototype.map.call($('functions').children, function (c) { return c.dataset.function; });
+    if (shown.join('\n') !== order) {
       frame.functions.forEach(function (f) { $('functions').appendChild(state.functions[f.name].card); });
     }
     $('no-functions').hidden = frame.functions.length > 0;
