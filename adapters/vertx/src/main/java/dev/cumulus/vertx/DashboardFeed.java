@@ -66,7 +66,7 @@ final class DashboardFeed {
 
   private final ReentrantLock lock = new ReentrantLock();
   /** Connected pages and the context each one's connection runs on. Guarded by {@link #lock}. */
-  private final Map<HttpServerResponse, Context> watchers = new IdentityHashMap<>();
+  private final IdentityHashMap<HttpServerResponse, Context> watchers = new IdentityHashMap<>();
   /** Guarded by {@link #lock}. */
   private final ArrayDeque<Point> history = new ArrayDeque<>();
   /** Characters of {@link #history}. Guarded by {@link #lock}. */
