@@ -31,7 +31,8 @@ import org.jspecify.annotations.Nullable;
  * <table class="striped">
  *   <caption>Options and defaults</caption>
  *   <tr><th>option</th><th>default</th></tr>
- *   <tr><td>{@code maxConcurrency}</td><td>unset: shares the runtime's unreserved capacity</td></tr>
+ *   <tr><td>{@code concurrency} ({@code maxConcurrency})</td><td>unset: shares the runtime's unreserved
+ *       capacity</td></tr>
  *   <tr><td>{@code queueCapacity}</td><td>{@value #DEFAULT_QUEUE_CAPACITY}</td></tr>
  *   <tr><td>{@code timeout}</td><td>60 s</td></tr>
  *   <tr><td>{@code keepAlive}</td><td>30 s</td></tr>
@@ -65,7 +66,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   private final BiFunction<Object, Object, Object> handler;
   private final @Nullable Function<@Nullable Object, @Nullable Object> function;
   private final boolean stateful;
-  private final int maxConcurrency;
+  private final @Nullable ConcurrencyLimit concurrency;
   private final int queueCapacity;
   private final Duration timeout;
   private final Duration keepAlive;
@@ -81,7 +82,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     this.handler = b.handler;
     this.function = b.function;
     this.stateful = b.stateful;
-    this.maxConcurrency = b.maxConcurrency;
+    this.concurrency = b.concurrency;
     this.queueCapacity = b.queueCapacity == UNSET ? DEFAULT_QUEUE_CAPACITY : b.queueCapacity;
     this.timeout = b.timeout == null ? DEFAULT_TIMEOUT : b.timeout;
     this.keepAlive = b.keepAlive == null ? DEFAULT_KEEP_ALIVE : b.keepAlive;
@@ -181,13 +182,24 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   }
 
   /**
-   * Returns the function's reserved concurrency, if it has one.
+   * Returns the function's reserved concurrency, if it has one: the {@code max} of a
+   * {@linkplain ConcurrencyLimit#fixed(int) fixed} limit.
    *
    * @return the reserved concurrency, or empty when the function shares the runtime's unreserved
-   *     capacity
+   *     capacity (no limit of its own, or an {@linkplain ConcurrencyLimit#adaptive() adaptive} one)
    */
   public OptionalInt maxConcurrency() {
-    return maxConcurrency == UNSET ? OptionalInt.empty() : OptionalInt.of(maxConcurrency);
+    return concurrency instanceof ConcurrencyLimit.Fixed f ? OptionalInt.of(f.max()) : OptionalInt.empty();
+  }
+
+  /**
+   * Returns the function's concurrency limit, if it has one of its own.
+   *
+   * @return the limit, or empty when the function shares the runtime's unreserved capacity without
+   *     a limit of its own
+   */
+  public Optional<ConcurrencyLimit> concurrency() {
+    return Optional.ofNullable(concurrency);
   }
 
   /** {@return how many invocations may wait beyond the concurrency limit} */
@@ -254,7 +266,8 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   @Override
   public String toString() {
     return "FnSpec{name=" + name
-        + ", maxConcurrency=" + (maxConcurrency == UNSET ? "unreserved" : maxConcurrency)
+        + (concurrency instanceof ConcurrencyLimit.Adaptive a ? ", concurrency=" + a
+            : ", maxConcurrency=" + (concurrency instanceof ConcurrencyLimit.Fixed f ? f.max() : "unreserved"))
         + ", queueCapacity=" + queueCapacity + ", timeout=" + timeout + ", keepAlive=" + keepAlive
         + ", minInstances=" + minInstances + ", inputType=" + inputType.getSimpleName()
         + ", outputType=" + outputType.getSimpleName()
@@ -287,7 +300,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     private final BiFunction<Object, Object, Object> handler;
     private final @Nullable Function<@Nullable Object, @Nullable Object> function;
     private final boolean stateful;
-    private int maxConcurrency = UNSET;
+    private @Nullable ConcurrencyLimit concurrency;
     private int queueCapacity = UNSET;
     private @Nullable Duration timeout;
     private @Nullable Duration keepAlive;
@@ -315,18 +328,49 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
      * Reserves concurrency for this function: at most this many of its invocations run at once, and
      * this much of the runtime's {@linkplain Cumulus.Builder#maxConcurrency(int) capacity} is kept
      * for it alone. Unset, the function shares the runtime's unreserved capacity with the other
-     * unreserved functions.
+     * unreserved functions. The same as {@code concurrency(ConcurrencyLimit.fixed(maxConcurrency))}.
      *
      * @param maxConcurrency at least 1
      * @return this builder
      * @throws IllegalArgumentException if not positive
-     * @throws IllegalStateException if already set
+     * @throws IllegalStateException if already set, or {@link #concurrency} was
      */
     public Builder<I, O> maxConcurrency(int maxConcurrency) {
-      requireState(this.maxConcurrency == UNSET, "maxConcurrency was already set to %s", this.maxConcurrency);
+      requireConcurrencyUnset();
       requireArgument(maxConcurrency > 0, "maxConcurrency must be positive but was %s", maxConcurrency);
-      this.maxConcurrency = maxConcurrency;
+      this.concurrency = ConcurrencyLimit.fixed(maxConcurrency);
       return this;
+    }
+
+    /**
+     * Sets the function's concurrency limit: {@link ConcurrencyLimit#fixed(int)}, reserved for it
+     * (what {@link #maxConcurrency(int)} sets), or {@link ConcurrencyLimit#adaptive()}, which follows
+     * the latency of its invocations and reserves nothing. Unset, the function shares the runtime's
+     * unreserved capacity without a limit of its own.
+     *
+     * <pre>{@code
+     * FnSpec.of("lookup", (String id) -> database.find(id))
+     *     .concurrency(ConcurrencyLimit.adaptive().withMin(4).withMax(200))
+     * }</pre>
+     *
+     * @param concurrency the limit
+     * @return this builder
+     * @throws IllegalStateException if already set, or {@link #maxConcurrency(int)} was
+     */
+    public Builder<I, O> concurrency(ConcurrencyLimit concurrency) {
+      Objects.requireNonNull(concurrency, "concurrency");
+      requireConcurrencyUnset();
+      this.concurrency = concurrency;
+      return this;
+    }
+
+    private void requireConcurrencyUnset() {
+      ConcurrencyLimit set = concurrency;
+      if (set instanceof ConcurrencyLimit.Fixed f) {
+        throw new IllegalStateException("maxConcurrency was already set to " + f.max());
+      } else if (set != null) {
+        throw new IllegalStateException("concurrency was already set to " + set);
+      }
     }
 
     /**
@@ -381,7 +425,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
      * Sets how many instances are created at registration and kept warm however idle the function
      * is ("provisioned concurrency"). Warm instances hold no thread.
      *
-     * @param minInstances zero or more, at most {@code maxConcurrency} when that is set
+     * @param minInstances zero or more, at most the concurrency limit's {@code max} when that is set
      * @return this builder
      * @throws IllegalArgumentException if negative
      * @throws IllegalStateException if already set
@@ -476,14 +520,19 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
      * Builds the immutable spec.
      *
      * @return the spec
-     * @throws IllegalArgumentException if options conflict (minInstances above maxConcurrency)
+     * @throws IllegalArgumentException if options conflict (minInstances above the concurrency
+     *     limit's max)
      * @throws IllegalStateException if this builder already built a spec
      */
     public FnSpec<I, O> build() {
       requireState(!built, "this builder already built the spec of '%s'; start a new one", name);
-      requireArgument(maxConcurrency == UNSET || minInstances == UNSET || minInstances <= maxConcurrency,
-          "minInstances (%s) must not exceed maxConcurrency (%s) of function '%s'",
-          minInstances, maxConcurrency, name);
+      if (minInstances != UNSET && concurrency instanceof ConcurrencyLimit.Fixed f) {
+        requireArgument(minInstances <= f.max(), "minInstances (%s) must not exceed maxConcurrency (%s) of function '%s'",
+            minInstances, f.max(), name);
+      } else if (minInstances != UNSET && concurrency instanceof ConcurrencyLimit.Adaptive a) {
+        requireArgument(minInstances <= a.max(), "minInstances (%s) must not exceed the adaptive concurrency max (%s)"
+            + " of function '%s'", minInstances, a.max(), name);
+      }
       built = true;
       return new FnSpec<>(this);
     }

@@ -118,7 +118,9 @@ final class Admission {
     } else {
       // The queue is full; say what runs, and name a limit only if it is the one reached.
       int running = pool.workers();
+      int adaptive = pool.adaptiveLimit() ? pool.concurrencyLimit() : 0;
       String limit = id.reserved > 0 && running >= id.reserved ? " (maxConcurrency " + id.reserved + ")"
+          : adaptive > 0 && running >= adaptive ? " (adaptive concurrency limit now " + adaptive + ")"
           : pool.carriersTaken() ? " (on every carrier: " + pool.parallelism() + ")" : "";
       why = running + " running" + limit + " and " + queueCapacity + " waiting (queueCapacity "
           + queueCapacity + ")";
@@ -159,8 +161,12 @@ final class Admission {
           + "; a chain this deep is taken for runaway recursion", null);
     }
     String slots;
+    int adaptive = pool.adaptiveLimit() ? pool.concurrencyLimit() : 0;
     if (id.reserved > 0 && sameFunction >= id.reserved) {
       slots = "all " + id.reserved + " of its concurrency slots (maxConcurrency " + id.reserved + ")";
+    } else if (adaptive > 0 && sameFunction >= adaptive) {
+      // Its limit learns only from calls that end, and none of these will: it cannot grow.
+      slots = "all " + adaptive + " of its concurrency slots (its adaptive concurrency limit now)";
     } else if (id.reserved == 0 && unreserved >= capacity.unreservedLimit()) {
       slots = "all " + capacity.unreservedLimit() + " unreserved concurrency slots of the runtime";
     } else if (sameRuntime >= capacity.max()) {

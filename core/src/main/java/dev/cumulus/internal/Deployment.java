@@ -1,5 +1,6 @@
 package dev.cumulus.internal;
 
+import dev.cumulus.ConcurrencyLimit;
 import dev.cumulus.CumulusException;
 import dev.cumulus.Fn;
 import dev.cumulus.FnSpec;
@@ -62,7 +63,8 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     this.outstanding = new Outstanding(account);
     this.pool = new WorkerPool(name, platform, id, code.handler(spec), code.function(spec), instances, account, latency,
         cpuPerInvocation, new InvocationQueue(id), outstanding, spec.timeout(),
-        spec.cpuBudget().map(Duration::toNanos).orElse(0L), this::lifecycle);
+        spec.cpuBudget().map(Duration::toNanos).orElse(0L),
+        spec.concurrency().orElse(null) instanceof ConcurrencyLimit.Adaptive a ? a : null, this::lifecycle);
     this.admission = new Admission(id, platform, pool, outstanding, spec.queueCapacity());
   }
 
@@ -184,6 +186,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
         .queued((int) Math.max(0, accepted - started))
         .warmInstances(instances.live())
         .peakConcurrency(pool.peak())
+        .concurrencyLimit(pool.concurrencyLimit())
         .overdue(pool.overdue())
         .cpuTime(Duration.ofNanos(usage[0]))
         .wallTime(Duration.ofNanos(account.sum(Meter.WALL)))

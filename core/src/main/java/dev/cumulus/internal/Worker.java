@@ -62,10 +62,12 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     final Meter.Account account;
     final Distribution latency;
     final Distribution cpuPerInvocation;
+    /** The function's adaptive concurrency limit, told every invocation's run time; or null. */
+    final @Nullable AdaptiveLimit adaptive;
 
     Pool(String name, Platform platform, BiFunction<Object, Object, Object> handler,
         @Nullable Function<@Nullable Object, @Nullable Object> function, InstancePool instances, Meter.Account account,
-        Distribution latency, Distribution cpuPerInvocation) {
+        Distribution latency, Distribution cpuPerInvocation, @Nullable AdaptiveLimit adaptive) {
       this.name = name;
       this.platform = platform;
       this.handler = handler;
@@ -74,6 +76,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       this.account = account;
       this.latency = latency;
       this.cpuPerInvocation = cpuPerInvocation;
+      this.adaptive = adaptive;
     }
 
     /** The next invocation for {@code w}, or null when it should end (its slot is then released). */
@@ -104,6 +107,9 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
 
     /** The runtime's own bookkeeping failed on {@code w}, which ends. */
     abstract void failed(Worker w, Throwable e);
+
+    /** An invocation ran {@code wallNanos}, ending at {@code now}: a sample for {@link #adaptive}. */
+    abstract void ran(AdaptiveLimit limit, long now, long wallNanos);
   }
 
   final Pool pool;
@@ -386,6 +392,10 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     p.account.add(l, Meter.BILLED, Meter.billedMillis(wall));
     long now = p.platform.tick(end);
     p.latency.record(end - inv.enqueuedNanos, now, sampled, l);
+    AdaptiveLimit adaptive = p.adaptive;
+    if (adaptive != null) {
+      p.ran(adaptive, now, wall);
+    }
     if (clocks) {
       p.account.add(l, Meter.BILLED_CPU, Meter.billedMillis(cpu));
       p.cpuPerInvocation.record(cpu, now, sampled, l);

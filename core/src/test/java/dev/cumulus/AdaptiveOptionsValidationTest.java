@@ -1,0 +1,103 @@
+package dev.cumulus;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Every bad value of the adaptive options (concurrency limits, tenants, keep-alive, the warm
+ * instance budget) fails where it enters, with an exception that names the option and the value.
+ */
+class AdaptiveOptionsValidationTest {
+  private static FnSpec.Builder<String, Integer> spec() {
+    return FnSpec.of("f", String::length);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // ConcurrencyLimit
+
+  @ParameterizedTest
+  @ValueSource(ints = {0, -1, Integer.MIN_VALUE})
+  void fixed_notPositive(int value) {
+    assertThatThrownBy(() -> ConcurrencyLimit.fixed(value))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxConcurrency must be positive but was " + value);
+  }
+
+  @Test
+  void adaptive_defaults() {
+    ConcurrencyLimit.Adaptive a = ConcurrencyLimit.adaptive();
+    assertThat(a.min()).isEqualTo(1);
+    assertThat(a.max()).isEqualTo(ConcurrencyLimit.Adaptive.UNBOUNDED);
+    assertThat(a.initial()).isEqualTo(20);
+    assertThat(a.withMax(8).initial()).isEqualTo(8); // the default start, within [min, max]
+    assertThat(a.withMin(30).initial()).isEqualTo(30);
+    assertThat(a.toString()).isEqualTo("Adaptive[min=1, max=unbounded, initial=20]");
+    assertThat(a.withMin(2).withMax(9).withInitial(4)).isEqualTo(a.withInitial(4).withMax(9).withMin(2));
+  }
+
+  @Test
+  void adaptive_badValues_nameTheOptionAndTheValue() {
+    assertThatThrownBy(() -> ConcurrencyLimit.adaptive().withMin(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("adaptive concurrency min must be positive but was 0");
+    assertThatThrownBy(() -> ConcurrencyLimit.adaptive().withMax(-2))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("adaptive concurrency max must be positive but was -2");
+    assertThatThrownBy(() -> ConcurrencyLimit.adaptive().withMax(10).withMin(20))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("adaptive concurrency min (20) must not exceed its max (10)");
+    assertThatThrownBy(() -> ConcurrencyLimit.adaptive().withMin(20).withMax(10))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("adaptive concurrency max (10) must not be below its min (20)");
+    assertThatThrownBy(() -> ConcurrencyLimit.adaptive().withMax(10).withInitial(11))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("adaptive concurrency initial limit must be between its min (1) and max (10) but was 11");
+    assertThatThrownBy(() -> ConcurrencyLimit.adaptive().withInitial(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("adaptive concurrency initial limit must be between its min (1) and max (unbounded) but was 0");
+    assertThatThrownBy(() -> ConcurrencyLimit.adaptive().withInitial(5).withMin(6))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("adaptive concurrency min (6) must not exceed its initial limit (5)");
+    assertThatThrownBy(() -> ConcurrencyLimit.adaptive().withInitial(5).withMax(4))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("adaptive concurrency max (4) must not be below its initial limit (5)");
+  }
+
+  @Test
+  void concurrency_setTwice_orWithMaxConcurrency_isIllegalState() {
+    assertThatThrownBy(() -> spec().concurrency(ConcurrencyLimit.adaptive()).concurrency(ConcurrencyLimit.fixed(2)))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("concurrency was already set to Adaptive[min=1, max=unbounded, initial=20]");
+    assertThatThrownBy(() -> spec().maxConcurrency(2).concurrency(ConcurrencyLimit.adaptive()))
+        .isInstanceOf(IllegalStateException.class).hasMessage("maxConcurrency was already set to 2");
+    assertThatThrownBy(() -> spec().concurrency(ConcurrencyLimit.fixed(3)).maxConcurrency(2))
+        .isInstanceOf(IllegalStateException.class).hasMessage("maxConcurrency was already set to 3");
+    assertThatThrownBy(() -> spec().concurrency(null))
+        .isInstanceOf(NullPointerException.class).hasMessage("concurrency");
+  }
+
+  @Test
+  void concurrency_fixed_isMaxConcurrency() {
+    FnSpec<String, Integer> s = spec().concurrency(ConcurrencyLimit.fixed(8)).build();
+    assertThat(s.maxConcurrency()).hasValue(8);
+    assertThat(s.concurrency()).hasValue(ConcurrencyLimit.fixed(8));
+    assertThat(spec().maxConcurrency(8).build().concurrency()).hasValue(ConcurrencyLimit.fixed(8));
+    assertThat(spec().build().concurrency()).isEmpty();
+    assertThat(spec().concurrency(ConcurrencyLimit.adaptive().withMax(9)).build().toString())
+        .contains("concurrency=Adaptive[min=1, max=9, initial=9]");
+  }
+
+  @Test
+  void minInstancesAboveTheAdaptiveMax_failsInBuild() {
+    assertThatThrownBy(() -> spec().concurrency(ConcurrencyLimit.adaptive().withMax(2)).minInstances(5).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("minInstances (5) must not exceed the adaptive concurrency max (2) of function 'f'");
+    assertThat(FnSpec.of("g", Function.identity()).concurrency(ConcurrencyLimit.adaptive()).minInstances(5)
+        .build().minInstances()).isEqualTo(5);
+  }
+}
