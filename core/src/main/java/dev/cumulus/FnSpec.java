@@ -5,9 +5,13 @@ import static dev.cumulus.Checks.requireState;
 
 import java.lang.invoke.MethodType;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.TreeMap;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -38,6 +42,7 @@ import org.jspecify.annotations.Nullable;
  *   <tr><td>{@code keepAlive}</td><td>30 s</td></tr>
  *   <tr><td>{@code minInstances}</td><td>0</td></tr>
  *   <tr><td>{@code inputType} / {@code outputType}</td><td>unchecked ({@code Object})</td></tr>
+ *   <tr><td>{@code tenantWeight}</td><td>every tenant weighs 1</td></tr>
  * </table>
  *
  * <p>Instances are immutable and thread-safe. Builders are not thread-safe and build once.
@@ -50,6 +55,8 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   public static final int DEFAULT_QUEUE_CAPACITY = 10_000;
   /** Default {@linkplain Builder#timeout(Duration) timeout}. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
+  /** The largest {@linkplain Builder#tenantWeight(String, int) weight} of a tenant. */
+  public static final int MAX_TENANT_WEIGHT = 1_000;
   /** Default {@linkplain Builder#keepAlive(Duration) keep-alive} of idle warm instances. */
   public static final Duration DEFAULT_KEEP_ALIVE = Duration.ofSeconds(30);
 
@@ -75,6 +82,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   private final Class<O> outputType;
   private final @Nullable Duration cpuBudget;
   private final @Nullable Consumer<Object> inputCheck;
+  private final Map<String, Integer> tenantWeights;
 
   private FnSpec(Builder<I, O> b) {
     this.name = b.name;
@@ -91,6 +99,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     this.outputType = b.outputType;
     this.cpuBudget = b.cpuBudget;
     this.inputCheck = b.inputCheck;
+    this.tenantWeights = Collections.unmodifiableMap(new TreeMap<>(b.tenantWeights));
   }
 
   /**
@@ -241,6 +250,17 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return Optional.ofNullable(cpuBudget);
   }
 
+  /**
+   * Returns the weights of the tenants given one: when the function's calls wait, a tenant of weight
+   * {@code w} is served {@code w} calls per turn of the round-robin. Other tenants, and calls
+   * without a tenant, weigh 1.
+   *
+   * @return tenant to weight, sorted by tenant; empty when every tenant weighs the same
+   */
+  public Map<String, Integer> tenantWeights() {
+    return tenantWeights;
+  }
+
   /** {@return whether the function has per-instance state ({@link #withInstance})} */
   public boolean hasInstanceState() {
     return stateful;
@@ -271,7 +291,8 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
         + ", queueCapacity=" + queueCapacity + ", timeout=" + timeout + ", keepAlive=" + keepAlive
         + ", minInstances=" + minInstances + ", inputType=" + inputType.getSimpleName()
         + ", outputType=" + outputType.getSimpleName()
-        + (cpuBudget == null ? "" : ", cpuBudget=" + cpuBudget) + "}";
+        + (cpuBudget == null ? "" : ", cpuBudget=" + cpuBudget)
+        + (tenantWeights.isEmpty() ? "" : ", tenantWeights=" + tenantWeights) + "}";
   }
 
   private static final int UNSET = -1;
@@ -311,6 +332,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     private boolean outputTypeSet;
     private @Nullable Duration cpuBudget;
     private @Nullable Consumer<Object> inputCheck;
+    private final Map<String, Integer> tenantWeights = new HashMap<>();
     private boolean built;
 
     private Builder(String name, Supplier<?> init, BiFunction<Object, Object, Object> handler,
@@ -508,6 +530,33 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
       Objects.requireNonNull(inputCheck, "inputCheck");
       requireState(this.inputCheck == null, "inputCheck was already set");
       this.inputCheck = (Consumer<Object>) inputCheck;
+      return this;
+    }
+
+    /**
+     * Weighs a tenant: while the function's calls wait, its queue serves the tenants with waiting
+     * calls in weighted round-robin, {@code weight} calls of this tenant per turn, one of each tenant
+     * not given a weight (and one for the calls without a tenant). A tenant's share of the queue's
+     * room follows its weight too. See {@link CallOptions}.
+     *
+     * <pre>{@code
+     * FnSpec.of("report", (String q) -> run(q))
+     *     .tenantWeight("enterprise", 3)  // 3 calls for every call of another tenant
+     * }</pre>
+     *
+     * @param tenant the tenant's name, as in {@link CallOptions#tenant(String)}
+     * @param weight 1 to {@value FnSpec#MAX_TENANT_WEIGHT}
+     * @return this builder
+     * @throws IllegalArgumentException if the tenant's name is not valid, or the weight not in range
+     * @throws IllegalStateException if this tenant's weight was already set
+     */
+    public Builder<I, O> tenantWeight(String tenant, int weight) {
+      Checks.tenant("tenantWeight's tenant", tenant);
+      requireState(!tenantWeights.containsKey(tenant), "tenantWeight of tenant '%s' was already set to %s",
+          tenant, tenantWeights.get(tenant));
+      requireArgument(weight >= 1 && weight <= MAX_TENANT_WEIGHT,
+          "tenantWeight of tenant '%s' must be between 1 and %s but was %s", tenant, MAX_TENANT_WEIGHT, weight);
+      tenantWeights.put(tenant, weight);
       return this;
     }
 

@@ -100,4 +100,71 @@ class AdaptiveOptionsValidationTest {
     assertThat(FnSpec.of("g", Function.identity()).concurrency(ConcurrencyLimit.adaptive()).minInstances(5)
         .build().minInstances()).isEqualTo(5);
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // Tenants
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "   ", "tab\there", "new\nline"})
+  void tenant_badName(String tenant) {
+    assertThatThrownBy(() -> CallOptions.tenant(tenant))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("tenant must be 1 to 128 characters, not blank and without control characters, but was '");
+  }
+
+  @Test
+  void tenant_tooLong_orNull() {
+    String name = "t".repeat(129);
+    assertThatThrownBy(() -> CallOptions.tenant(name))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("but was '" + name + "'");
+    assertThatThrownBy(() -> CallOptions.tenant(null)).isInstanceOf(NullPointerException.class).hasMessage("tenant");
+    assertThat(CallOptions.tenant("t".repeat(128)).tenant()).hasValue("t".repeat(128));
+    assertThat(CallOptions.tenant("acme corp/eu-1").toString()).isEqualTo("CallOptions[tenant=acme corp/eu-1]");
+    assertThat(CallOptions.none().tenant()).isEmpty();
+    assertThat(CallOptions.tenant("a")).isEqualTo(CallOptions.tenant("a")).isNotEqualTo(CallOptions.none());
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {0, -1, 1_001})
+  void tenantWeight_outOfRange(int weight) {
+    assertThatThrownBy(() -> spec().tenantWeight("a", weight))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("tenantWeight of tenant 'a' must be between 1 and 1000 but was " + weight);
+  }
+
+  @Test
+  void tenantWeight_badTenant_setTwice_andKept() {
+    assertThatThrownBy(() -> spec().tenantWeight(" ", 2))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("tenantWeight's tenant must be 1 to 128 characters, not blank and without control characters,"
+            + " but was ' '");
+    assertThatThrownBy(() -> spec().tenantWeight(null, 2))
+        .isInstanceOf(NullPointerException.class).hasMessage("tenantWeight's tenant");
+    assertThatThrownBy(() -> spec().tenantWeight("a", 2).tenantWeight("a", 3))
+        .isInstanceOf(IllegalStateException.class).hasMessage("tenantWeight of tenant 'a' was already set to 2");
+    FnSpec<String, Integer> s = spec().tenantWeight("b", 5).tenantWeight("a", 2).build();
+    assertThat(s.tenantWeights()).containsExactly(java.util.Map.entry("a", 2), java.util.Map.entry("b", 5));
+    assertThat(s.toString()).contains("tenantWeights={a=2, b=5}");
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {0, -5, 100_001})
+  void maxTenants_outOfRange(int value) {
+    assertThatThrownBy(() -> Cumulus.builder().maxTenants(value))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxTenants must be between 1 and 100000 but was " + value);
+    assertThatThrownBy(() -> Cumulus.builder().maxTenants(5).maxTenants(6))
+        .isInstanceOf(IllegalStateException.class).hasMessage("maxTenants was already set to 5");
+  }
+
+  @Test
+  void callOptions_null_isRejectedNamingTheParameter() {
+    try (Cumulus c = Cumulus.create()) {
+      Fn<String, Integer> f = c.register(spec().build());
+      assertThatThrownBy(() -> f.invoke("x", null)).isInstanceOf(NullPointerException.class).hasMessage("options");
+      assertThatThrownBy(() -> f.invokeAsync("x", null)).isInstanceOf(NullPointerException.class).hasMessage("options");
+      assertThatThrownBy(() -> c.invoke("f", "x", null)).isInstanceOf(NullPointerException.class).hasMessage("options");
+      assertThatThrownBy(() -> c.invokeAsync("f", "x", null)).isInstanceOf(NullPointerException.class).hasMessage("options");
+    }
+  }
 }

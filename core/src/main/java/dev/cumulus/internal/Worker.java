@@ -259,6 +259,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
         account.add(lane, Meter.STARTED, 1);
         account.add(lane, Meter.CANCELLED, 1);
         account.add(lane, Meter.FINISHED, 1);
+        TenantTally.count(inv, TenantTally.CANCELLED);
       }
       return false;
     }
@@ -280,6 +281,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       sampled = p.latency.sample(lane, start);
       p.started(this);
       account.add(lane, Meter.QUEUE_WAIT, Math.max(0, start - inv.enqueuedNanos));
+      TenantTally.waited(inv, Math.max(0, start - inv.enqueuedNanos));
       return true;
     } catch (Throwable bookkeeping) {
       failed(inv, bookkeeping);
@@ -304,6 +306,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     if (inv.finish()) {
       pool.account.add(lane, Meter.FAILURES, 1);
       pool.account.add(lane, Meter.FINISHED, 1);
+      TenantTally.count(inv, TenantTally.FAILURE);
       inv.completeExceptionally(new CumulusException(pool.name, "the Cumulus runtime failed while running"
           + " an invocation of function '" + pool.name + "': " + bookkeeping, bookkeeping));
     }
@@ -328,6 +331,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       // free before it completes, so that the caller's next call finds this worker free.
       p.account.add(lane, failure == null ? Meter.SUCCESSES : Meter.FAILURES, 1);
       p.account.add(lane, Meter.FINISHED, 1);
+      TenantTally.count(inv, failure == null ? TenantTally.SUCCESS : TenantTally.FAILURE);
       lastEnd = end;
       complete(inv, result, failure);
     } else {
@@ -400,6 +404,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       p.account.add(l, Meter.BILLED_CPU, Meter.billedMillis(cpu));
       p.cpuPerInvocation.record(cpu, now, sampled, l);
     }
+    TenantTally.ran(inv, wall, cpu, clocks);
   }
 
   /**
@@ -456,6 +461,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     long init = System.nanoTime() - t0;
     p.account.add(lane, Meter.COLD_STARTS, 1);
     p.account.add(lane, Meter.INIT, init);
+    TenantTally.coldStart(current());
     p.platform.events.coldStart(p.name, init);
     instance = created;
     return created;

@@ -61,7 +61,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   }
   private static final long MIN_BUDGET_CHECK_NANOS = 1_000_000;
 
-  private final InvocationQueue queue;
+  private final CallQueue queue;
   private final Outstanding outstanding;
   private final Capacity capacity;
   private final String threadName;
@@ -109,7 +109,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   WorkerPool(String name, Platform platform, FunctionId id, BiFunction<Object, Object, Object> handler,
       @Nullable Function<@Nullable Object, @Nullable Object> function, InstancePool instances, Meter.Account account, Distribution latency, Distribution cpuPerInvocation,
-      InvocationQueue queue, Outstanding outstanding, Duration timeout,
+      CallQueue queue, Outstanding outstanding, Duration timeout,
       long budgetNanos, ConcurrencyLimit.@Nullable Adaptive adaptive, Runnable settled) {
     super(name, platform, handler, function, instances, account, latency, cpuPerInvocation,
         adaptive == null ? null : adaptiveLimit(adaptive, platform));
@@ -297,6 +297,11 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
         settleWithdrawn(inv, Meter.CANCELLED, null); // its caller cancelled it: it never runs
       }
     }
+  }
+
+  /** Whether {@code tenant} waits less than its share of {@code capacity} places in the queue. */
+  boolean belowFairShare(CallTenant tenant, int capacity) {
+    return queue.belowFairShare(tenant, capacity);
   }
 
   /** Takes a worker slot for a call admitted beyond the queue; false if none is free or could run. */
@@ -556,7 +561,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   @Override
   void abandon(Worker w, Invocation inv) {
-    if (w.end(inv, this::countAbandonedRunning)) { // else close's own pass ended it first
+    if (w.end(inv, () -> countAbandonedRunning(inv))) { // else close's own pass ended it first
       inv.completeExceptionally(closedBeforeFinishing());
     }
   }
@@ -660,6 +665,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private void timeOut(Worker w, Invocation inv) {
     if (w.end(inv, () -> {
       timeouts.incrementAndGet();
+      TenantTally.count(inv, TenantTally.TIMEOUT);
       overdue.incrementAndGet();
     })) {
       platform.events.timedOut(name, timeout);
@@ -673,6 +679,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private void exceedBudget(Worker w, Invocation inv, long used) {
     if (w.end(inv, () -> {
       otherFailures.incrementAndGet();
+      TenantTally.count(inv, TenantTally.FAILURE);
       overdue.incrementAndGet();
     })) {
       Duration budget = Duration.ofNanos(budgetNanos);
@@ -696,7 +703,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     RuntimeClosedException closed = closedBeforeFinishing();
     live.forEach(w -> {
       Invocation running = w.current();
-      if (running != null && w.end(running, this::countAbandonedRunning)) {
+      if (running != null && w.end(running, () -> countAbandonedRunning(running))) {
         running.completeExceptionally(closed);
       }
     });
@@ -704,7 +711,8 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     settled.run();
   }
 
-  private void countAbandonedRunning() {
+  private void countAbandonedRunning(Invocation inv) {
+    TenantTally.count(inv, TenantTally.REJECTED);
     abandoned.incrementAndGet();
     overdue.incrementAndGet();
   }
@@ -727,6 +735,8 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
       account.add(shared, counter, 1);
     }
     account.add(shared, Meter.FINISHED, 1);
+    TenantTally.count(inv, counter == Meter.FAILURES ? TenantTally.FAILURE
+        : counter == Meter.CANCELLED ? TenantTally.CANCELLED : TenantTally.REJECTED);
     if (failure != null) {
       inv.completeExceptionally(failure);
     }

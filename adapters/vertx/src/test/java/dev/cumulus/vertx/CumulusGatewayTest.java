@@ -175,6 +175,32 @@ class CumulusGatewayTest {
   }
 
   @Test
+  void invoke_withATenantHeader_isACallForThatTenant() {
+    HttpResponse<Buffer> r = Await.result(json(client.post("/functions/word-count"))
+        .putHeader(CumulusGateway.TENANT_HEADER, "acme").sendBuffer(Buffer.buffer("\"a b\"")));
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.bodyAsString()).isEqualTo("2");
+    post("/functions/word-count", "\"no tenant\"");
+    assertThat(cumulus.usage().byTenant()).containsOnlyKeys("acme");
+    assertThat(cumulus.usage().byTenant().get("acme").functions()).singleElement().satisfies(s -> {
+      assertThat(s.name()).isEqualTo("word-count");
+      assertThat(s.invocations()).isEqualTo(1);
+      assertThat(s.successes()).isEqualTo(1);
+    });
+  }
+
+  @Test
+  void invoke_withABadTenantHeader_is400_andNothingRuns() {
+    HttpResponse<Buffer> r = Await.result(json(client.post("/functions/word-count"))
+        .putHeader(CumulusGateway.TENANT_HEADER, "t".repeat(129)).sendBuffer(Buffer.buffer("\"a b\"")));
+    assertThat(r.statusCode()).isEqualTo(400);
+    JsonObject body = r.bodyAsJsonObject();
+    assertThat(body.getString("error")).isEqualTo("bad_request");
+    assertThat(body.getString("message")).startsWith("header Cumulus-Tenant: tenant must be 1 to 128 characters");
+    assertThat(cumulus.function("word-count").stats().invocations()).isZero();
+  }
+
+  @Test
   void invoke_runsOnACumulusVirtualThread_neverOnAnEventLoop() {
     post("/functions/word-count", "\"x\"");
 
