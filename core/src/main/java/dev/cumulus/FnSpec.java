@@ -39,7 +39,7 @@ import org.jspecify.annotations.Nullable;
  *       capacity</td></tr>
  *   <tr><td>{@code queueCapacity}</td><td>{@value #DEFAULT_QUEUE_CAPACITY}</td></tr>
  *   <tr><td>{@code timeout}</td><td>60 s</td></tr>
- *   <tr><td>{@code keepAlive}</td><td>30 s</td></tr>
+ *   <tr><td>{@code keepAlive}</td><td>30 s, fixed</td></tr>
  *   <tr><td>{@code minInstances}</td><td>0</td></tr>
  *   <tr><td>{@code inputType} / {@code outputType}</td><td>unchecked ({@code Object})</td></tr>
  *   <tr><td>{@code tenantWeight}</td><td>every tenant weighs 1</td></tr>
@@ -76,7 +76,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   private final @Nullable ConcurrencyLimit concurrency;
   private final int queueCapacity;
   private final Duration timeout;
-  private final Duration keepAlive;
+  private final KeepAlive keepAlive;
   private final int minInstances;
   private final Class<I> inputType;
   private final Class<O> outputType;
@@ -93,7 +93,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     this.concurrency = b.concurrency;
     this.queueCapacity = b.queueCapacity == UNSET ? DEFAULT_QUEUE_CAPACITY : b.queueCapacity;
     this.timeout = b.timeout == null ? DEFAULT_TIMEOUT : b.timeout;
-    this.keepAlive = b.keepAlive == null ? DEFAULT_KEEP_ALIVE : b.keepAlive;
+    this.keepAlive = b.keepAlive == null ? KeepAlive.fixed(DEFAULT_KEEP_ALIVE) : b.keepAlive;
     this.minInstances = b.minInstances == UNSET ? 0 : b.minInstances;
     this.inputType = b.inputType;
     this.outputType = b.outputType;
@@ -221,8 +221,19 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return timeout;
   }
 
-  /** {@return how long an idle warm instance is kept} */
+  /**
+   * Returns how long an idle warm instance is kept: the fixed keep-alive, or, for an
+   * {@linkplain KeepAlive#adaptive() adaptive} one, its fallback (what it keeps while it has not
+   * learnt the function's idle times).
+   *
+   * @return the keep-alive
+   */
   public Duration keepAlive() {
+    return keepAlive.duration();
+  }
+
+  /** {@return the keep-alive policy: {@link KeepAlive#fixed} (the default, 30 s) or adaptive} */
+  public KeepAlive keepAlivePolicy() {
     return keepAlive;
   }
 
@@ -288,7 +299,8 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return "FnSpec{name=" + name
         + (concurrency instanceof ConcurrencyLimit.Adaptive a ? ", concurrency=" + a
             : ", maxConcurrency=" + (concurrency instanceof ConcurrencyLimit.Fixed f ? f.max() : "unreserved"))
-        + ", queueCapacity=" + queueCapacity + ", timeout=" + timeout + ", keepAlive=" + keepAlive
+        + ", queueCapacity=" + queueCapacity + ", timeout=" + timeout
+        + ", keepAlive=" + (keepAlive instanceof KeepAlive.Adaptive a ? a : keepAlive.duration())
         + ", minInstances=" + minInstances + ", inputType=" + inputType.getSimpleName()
         + ", outputType=" + outputType.getSimpleName()
         + (cpuBudget == null ? "" : ", cpuBudget=" + cpuBudget)
@@ -324,7 +336,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     private @Nullable ConcurrencyLimit concurrency;
     private int queueCapacity = UNSET;
     private @Nullable Duration timeout;
-    private @Nullable Duration keepAlive;
+    private @Nullable KeepAlive keepAlive;
     private int minInstances = UNSET;
     private Class<I> inputType;
     private Class<O> outputType;
@@ -430,7 +442,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
 
     /**
      * Sets how long an idle warm instance is kept before it is discarded (and closed, if it is
-     * {@link AutoCloseable}).
+     * {@link AutoCloseable}). The same as {@code keepAlive(KeepAlive.fixed(keepAlive))}.
      *
      * @param keepAlive positive (default 30 s)
      * @return this builder
@@ -438,9 +450,36 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
      * @throws IllegalStateException if already set
      */
     public Builder<I, O> keepAlive(Duration keepAlive) {
-      requireState(this.keepAlive == null, "keepAlive was already set to %s", this.keepAlive);
-      this.keepAlive = Checks.positive("keepAlive", keepAlive);
+      requireKeepAliveUnset();
+      this.keepAlive = KeepAlive.fixed(Checks.positive("keepAlive", keepAlive));
       return this;
+    }
+
+    /**
+     * Sets how the function's idle warm instances are kept: {@link KeepAlive#fixed(Duration)} (what
+     * {@link #keepAlive(Duration)} sets), or {@link KeepAlive#adaptive()}, which learns the
+     * function's idle times and keeps instances, or creates them ahead of a call, when a call is
+     * likely.
+     *
+     * <pre>{@code
+     * FnSpec.of("hourly-sync", (String s) -> sync(s)).keepAlive(KeepAlive.adaptive())
+     * }</pre>
+     *
+     * @param keepAlive the policy
+     * @return this builder
+     * @throws IllegalStateException if already set
+     */
+    public Builder<I, O> keepAlive(KeepAlive keepAlive) {
+      Objects.requireNonNull(keepAlive, "keepAlive");
+      requireKeepAliveUnset();
+      this.keepAlive = keepAlive;
+      return this;
+    }
+
+    private void requireKeepAliveUnset() {
+      KeepAlive set = keepAlive;
+      requireState(set == null, "keepAlive was already set to %s",
+          set instanceof KeepAlive.Fixed f ? f.duration() : set);
     }
 
     /**

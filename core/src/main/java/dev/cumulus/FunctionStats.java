@@ -56,6 +56,9 @@ import java.util.Objects;
  *     {@linkplain ConcurrencyLimit#adaptive() adaptive} limit at this moment, its
  *     {@linkplain ConcurrencyLimit#fixed(int) fixed} limit, or, for a function without a limit of its
  *     own, what the runtime leaves unreserved
+ * @param preWarms instances created ahead of a call by an {@linkplain KeepAlive#adaptive() adaptive
+ *     keep-alive}, because its idle times said one was due (their init time is in {@code initTime};
+ *     they are not cold starts: no call waited for them)
  */
 public record FunctionStats(
     String name,
@@ -81,7 +84,8 @@ public record FunctionStats(
     long billedCpuMillis,
     Percentiles latency,
     Percentiles cpuPerInvocation,
-    int concurrencyLimit) {
+    int concurrencyLimit,
+    long preWarms) {
 
   /**
    * Checks the snapshot.
@@ -145,7 +149,7 @@ public record FunctionStats(
         billedMillis + other.billedMillis, billedCpuMillis + other.billedCpuMillis,
         other.latency.samples() > 0 ? other.latency : latency,
         other.cpuPerInvocation.samples() > 0 ? other.cpuPerInvocation : cpuPerInvocation,
-        other.concurrencyLimit);
+        other.concurrencyLimit, preWarms + other.preWarms);
   }
 
   /**
@@ -169,7 +173,8 @@ public record FunctionStats(
         less(cpuTime, earlier.cpuTime), less(wallTime, earlier.wallTime),
         less(queueWait, earlier.queueWait), less(initTime, earlier.initTime),
         less(allocatedBytes, earlier.allocatedBytes), less(billedMillis, earlier.billedMillis),
-        less(billedCpuMillis, earlier.billedCpuMillis), latency, cpuPerInvocation, concurrencyLimit);
+        less(billedCpuMillis, earlier.billedCpuMillis), latency, cpuPerInvocation, concurrencyLimit,
+        less(preWarms, earlier.preWarms));
   }
 
   private static long less(long a, long b) {
@@ -196,7 +201,7 @@ public record FunctionStats(
         + ", timed out " + timeouts + ", throttled " + throttles + ", rejected " + rejected
         + ", cancelled " + cancelled + "), inFlight=" + inFlight + ", queued=" + queued
         + ", warm=" + warmInstances + ", coldStarts=" + coldStarts
-        + ", peak=" + peakConcurrency + ", limit=" + concurrencyLimit
+        + (preWarms > 0 ? ", preWarms=" + preWarms : "") + ", peak=" + peakConcurrency + ", limit=" + concurrencyLimit
         + (overdue > 0 ? ", overdue=" + overdue : "")
         + ", cpu=" + Durations.format(cpuTime) + ", wall=" + Durations.format(wallTime)
         + ", init=" + Durations.format(initTime) + ", allocated=" + allocatedBytes + " B"
@@ -233,6 +238,7 @@ public record FunctionStats(
     private Percentiles latency = Percentiles.EMPTY;
     private Percentiles cpuPerInvocation = Percentiles.EMPTY;
     private int concurrencyLimit;
+    private long preWarms;
 
     private Builder(String name) {
       this.name = Objects.requireNonNull(name, "name");
@@ -498,6 +504,17 @@ public record FunctionStats(
     }
 
     /**
+     * Sets {@link FunctionStats#preWarms()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder preWarms(long n) {
+      this.preWarms = n;
+      return this;
+    }
+
+    /**
      * Builds the snapshot.
      *
      * @return the snapshot
@@ -506,7 +523,7 @@ public record FunctionStats(
       return new FunctionStats(name, invocations, successes, failures, timeouts, throttles, rejected,
           cancelled, coldStarts, inFlight, queued, warmInstances, peakConcurrency, overdue, cpuTime,
           wallTime, queueWait, initTime, allocatedBytes, billedMillis, billedCpuMillis, latency,
-          cpuPerInvocation, concurrencyLimit);
+          cpuPerInvocation, concurrencyLimit, preWarms);
     }
   }
 }

@@ -3,6 +3,7 @@ package dev.cumulus;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.time.Duration;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -99,6 +100,58 @@ class AdaptiveOptionsValidationTest {
         .hasMessage("minInstances (5) must not exceed the adaptive concurrency max (2) of function 'f'");
     assertThat(FnSpec.of("g", Function.identity()).concurrency(ConcurrencyLimit.adaptive()).minInstances(5)
         .build().minInstances()).isEqualTo(5);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // KeepAlive
+
+  @Test
+  void keepAlive_defaults() {
+    KeepAlive.Adaptive a = KeepAlive.adaptive();
+    assertThat(a.fallback()).isEqualTo(Duration.ofSeconds(30)).isEqualTo(a.duration());
+    assertThat(a.range()).isEqualTo(Duration.ofHours(4));
+    assertThat(a.toString()).isEqualTo("Adaptive[fallback=PT30S, range=PT4H]");
+    assertThat(a.withFallback(Duration.ofMinutes(1)).withRange(Duration.ofHours(1)))
+        .isEqualTo(a.withRange(Duration.ofHours(1)).withFallback(Duration.ofMinutes(1)))
+        .isNotEqualTo(a);
+    assertThat(a.withRange(KeepAlive.Adaptive.MIN_RANGE).range()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(a.withRange(KeepAlive.Adaptive.MAX_RANGE).range()).isEqualTo(Duration.ofDays(30));
+    assertThat(KeepAlive.fixed(Duration.ofMinutes(10)).duration()).isEqualTo(Duration.ofMinutes(10));
+  }
+
+  @Test
+  void keepAlive_badValues_nameTheOptionAndTheValue() {
+    assertThatThrownBy(() -> KeepAlive.fixed(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("keepAlive must be positive but was PT0S");
+    assertThatThrownBy(() -> KeepAlive.fixed(null))
+        .isInstanceOf(NullPointerException.class).hasMessage("keepAlive");
+    assertThatThrownBy(() -> KeepAlive.adaptive().withFallback(Duration.ofSeconds(-3)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("adaptive keepAlive fallback must be positive but was PT-3S");
+    assertThatThrownBy(() -> KeepAlive.adaptive().withFallback(null))
+        .isInstanceOf(NullPointerException.class).hasMessage("adaptive keepAlive fallback");
+    assertThatThrownBy(() -> KeepAlive.adaptive().withRange(Duration.ofSeconds(9)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("adaptive keepAlive range must be between PT10S and PT720H but was PT9S");
+    assertThatThrownBy(() -> KeepAlive.adaptive().withRange(Duration.ofDays(31)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("adaptive keepAlive range must be between PT10S and PT720H but was PT744H");
+    assertThatThrownBy(() -> KeepAlive.adaptive().withRange(null))
+        .isInstanceOf(NullPointerException.class).hasMessage("adaptive keepAlive range");
+  }
+
+  @Test
+  void keepAlive_setTwice_inEitherForm_isIllegalState() {
+    assertThatThrownBy(() -> spec().keepAlive(KeepAlive.adaptive()).keepAlive(Duration.ofSeconds(5)))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("keepAlive was already set to Adaptive[fallback=PT30S, range=PT4H]");
+    assertThatThrownBy(() -> spec().keepAlive(Duration.ofSeconds(5)).keepAlive(KeepAlive.adaptive()))
+        .isInstanceOf(IllegalStateException.class).hasMessage("keepAlive was already set to PT5S");
+    assertThatThrownBy(() -> spec().keepAlive((KeepAlive) null))
+        .isInstanceOf(NullPointerException.class).hasMessage("keepAlive");
+    FnSpec<String, Integer> s = spec().keepAlive(KeepAlive.adaptive().withFallback(Duration.ofMinutes(2))).build();
+    assertThat(s.keepAlive()).isEqualTo(Duration.ofMinutes(2));
+    assertThat(s.keepAlivePolicy()).isEqualTo(KeepAlive.adaptive().withFallback(Duration.ofMinutes(2)));
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import dev.cumulus.Fn;
 import dev.cumulus.FnSpec;
 import dev.cumulus.FunctionStats;
 import dev.cumulus.InvalidInputException;
+import dev.cumulus.KeepAlive;
 import dev.cumulus.Percentiles;
 import dev.cumulus.UnknownFunctionException;
 import java.time.Duration;
@@ -65,8 +66,10 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     io.micrometer.core.instrument.Clock mc = Distribution.micrometerClock(platform.clock);
     this.latency = new Distribution(mc, platform.meter.sharedLane);
     this.cpuPerInvocation = new Distribution(mc, platform.meter.sharedLane);
-    this.instances = new InstancePool(name, platform.clock, spec.keepAlive().toNanos(), spec.minInstances(),
-        code.init(spec), task -> platform.startMetered(account, task));
+    this.instances = new InstancePool(name, platform.clock, spec.keepAlive().toNanos(),
+        spec.keepAlivePolicy() instanceof KeepAlive.Adaptive a
+            ? new IdleHistogram(a.range().toNanos(), a.fallback().toNanos()) : null,
+        spec.minInstances(), code.init(spec), task -> platform.startMetered(account, task));
     this.outstanding = new Outstanding(account);
     this.pool = new WorkerPool(name, platform, id, code.handler(spec), code.function(spec), instances, account, latency,
         cpuPerInvocation, new CallQueue(new InvocationQueue(id)), outstanding, spec.timeout(),
@@ -237,6 +240,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
         .rejected(refused + pool.abandoned())
         .cancelled(account.sum(Meter.CANCELLED))
         .coldStarts(account.sum(Meter.COLD_STARTS))
+        .preWarms(instances.preWarms())
         .inFlight((int) Math.max(0, started - finished))
         .queued((int) Math.max(0, accepted - started))
         .warmInstances(instances.live())

@@ -5,6 +5,7 @@ import dev.cumulus.Cumulus;
 import dev.cumulus.Fn;
 import dev.cumulus.FnSpec;
 import dev.cumulus.FunctionStats;
+import dev.cumulus.KeepAlive;
 import dev.cumulus.MeteringMode;
 import dev.cumulus.Percentiles;
 import dev.cumulus.PriceModel;
@@ -649,6 +650,7 @@ public final class CumulusGateway {
         .put("queueCapacity", spec.queueCapacity())
         .put("timeoutMs", spec.timeout().toMillis())
         .put("keepAliveMs", spec.keepAlive().toMillis())
+        .put("keepAlive", spec.keepAlivePolicy() instanceof KeepAlive.Adaptive ? "adaptive" : "fixed")
         .put("minInstances", spec.minInstances())
         .put("inputType", spec.inputType().getSimpleName())
         .put("outputType", spec.outputType().getSimpleName())
@@ -666,6 +668,7 @@ public final class CumulusGateway {
         .put("rejected", s.rejected())
         .put("cancelled", s.cancelled())
         .put("coldStarts", s.coldStarts())
+        .put("preWarms", s.preWarms())
         .put("inFlight", s.inFlight())
         .put("queued", s.queued())
         .put("warmInstances", s.warmInstances())

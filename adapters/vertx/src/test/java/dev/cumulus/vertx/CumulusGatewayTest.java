@@ -484,6 +484,9 @@ class CumulusGatewayTest {
     assertThat(wc.getJsonObject("config").getLong("timeoutMs")).isEqualTo(60_000L);
     assertThat(wc.getJsonObject("config").getInteger("queueCapacity")).isEqualTo(10_000);
     assertThat(wc.getJsonObject("config").getValue("maxConcurrency")).isNull();
+    assertThat(wc.getJsonObject("config").getString("keepAlive")).isEqualTo("fixed");
+    assertThat(wc.getJsonObject("config").getLong("keepAliveMs")).isEqualTo(30_000L);
+    assertThat(wc.getJsonObject("stats").getLong("preWarms")).isZero();
     assertThat(wc.getJsonObject("stats").getLong("invocations")).isEqualTo(2L);
     assertThat(wc.getJsonObject("stats").getLong("successes")).isEqualTo(2L);
     assertThat(wc.getJsonObject("stats").getJsonObject("latency").getLong("samples")).isEqualTo(2L);
