@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.cumulus.internal.RuntimeEvents;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -107,7 +108,14 @@ class AdaptiveConcurrencyTest {
 
   @Test
   void aFunctionThatCanTakeMore_getsMore() {
-    try (Cumulus c = Cumulus.builder().clock(clock).build()) {
+    List<int[]> changes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RuntimeEvents events = new RuntimeEvents() {
+      @Override
+      public void concurrencyLimitChanged(String function, int from, int to) {
+        changes.add(new int[] {from, to});
+      }
+    };
+    try (Cumulus c = Cumulus.builder().clock(clock).events(events).build()) {
       Gauge gauge = new Gauge();
       Fn<Integer, Integer> f = c.register(FnSpec.of("flat", (Integer i) -> {
         gauge.enter();
@@ -123,6 +131,14 @@ class AdaptiveConcurrencyTest {
       }
       assertThat(f.stats().concurrencyLimit()).isGreaterThanOrEqualTo(16);
       assertThat(gauge.max.get()).isGreaterThan(2);
+      // Every move of the limit was an event, in order: a chain from the initial limit to the one in force.
+      assertThat(changes).isNotEmpty();
+      assertThat(changes.get(0)[0]).isEqualTo(2);
+      for (int i = 1; i < changes.size(); i++) {
+        assertThat(changes.get(i)[0]).as("change %d starts where change %d ended", i, i - 1)
+            .isEqualTo(changes.get(i - 1)[1]);
+      }
+      assertThat(changes.get(changes.size() - 1)[1]).isEqualTo(f.stats().concurrencyLimit());
     }
   }
 

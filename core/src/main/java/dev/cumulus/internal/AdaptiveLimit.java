@@ -78,14 +78,37 @@ final class AdaptiveLimit {
   private volatile int limit;
   private volatile long lastLatencyNanos;
   private final AtomicLong windows = new AtomicLong();
+  private final Listener listener;
+
+  /** Told of every change of the limit, in order (by the thread that closes a window). */
+  @FunctionalInterface
+  interface Listener {
+    /** Told nothing. */
+    Listener NONE = (from, to) -> {};
+
+    /**
+     * The limit moved.
+     *
+     * @param from the limit before
+     * @param to the limit now
+     */
+    void changed(int from, int to);
+  }
+
+  AdaptiveLimit(int min, int max, int initial, long startNanos) {
+    this(min, max, initial, startNanos, Listener.NONE);
+  }
 
   /**
    * @param min the lowest limit, at least 1
    * @param max the highest limit
    * @param initial where it starts, in {@code [min, max]}
    * @param startNanos the clock now: the first window starts here
+   * @param listener told of each change, in order, while the window that made it is closing: it
+   *     must be quick and must not throw
    */
-  AdaptiveLimit(int min, int max, int initial, long startNanos) {
+  AdaptiveLimit(int min, int max, int initial, long startNanos, Listener listener) {
+    this.listener = listener;
     this.min = min;
     this.max = max;
     this.estimate = initial;
@@ -206,7 +229,11 @@ final class AdaptiveLimit {
 
   private void set(double next) {
     estimate = next;
+    int before = limit;
     limit = (int) next;
+    if (limit != before) {
+      listener.changed(before, limit);
+    }
   }
 
   @Override

@@ -112,7 +112,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
       CallQueue queue, Outstanding outstanding, Duration timeout,
       long budgetNanos, ConcurrencyLimit.@Nullable Adaptive adaptive, Runnable settled) {
     super(name, platform, handler, function, instances, account, latency, cpuPerInvocation,
-        adaptive == null ? null : adaptiveLimit(adaptive, platform));
+        adaptive == null ? null : adaptiveLimit(name, adaptive, platform));
     this.queue = queue;
     this.outstanding = outstanding;
     this.capacity = platform.capacity;
@@ -128,10 +128,13 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   }
 
   /** The estimator of an adaptive limit, within what the runtime's capacity allows. */
-  private static AdaptiveLimit adaptiveLimit(ConcurrencyLimit.Adaptive spec, Platform platform) {
+  private static AdaptiveLimit adaptiveLimit(String name, ConcurrencyLimit.Adaptive spec, Platform platform) {
     int max = Math.min(spec.max(), platform.capacity.max());
     int min = Math.min(spec.min(), max);
-    return new AdaptiveLimit(min, max, Math.max(min, Math.min(max, spec.initial())), platform.clock.nanoTime());
+    RuntimeEvents events = platform.events;
+    return new AdaptiveLimit(min, max, Math.max(min, Math.min(max, spec.initial())), platform.clock.nanoTime(),
+        events == RuntimeEvents.NONE ? AdaptiveLimit.Listener.NONE
+            : (from, to) -> events.concurrencyLimitChanged(name, from, to));
   }
 
   // ---------------------------------------------------------------------------------------------
