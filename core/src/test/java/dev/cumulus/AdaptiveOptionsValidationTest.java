@@ -10,8 +10,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Every bad value of the adaptive options (concurrency limits, tenants, keep-alive, the warm
- * instance budget) fails where it enters, with an exception that names the option and the value.
+ * Every bad value of the adaptive options (concurrency limits, tenants, keep-alive) fails where it
+ * enters, with an exception that names the option and the value.
  */
 class AdaptiveOptionsValidationTest {
   private static FnSpec.Builder<String, Integer> spec() {
