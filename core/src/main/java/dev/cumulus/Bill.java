@@ -37,19 +37,20 @@ public record Bill(PriceModel model, MeteringMode meteringMode, List<Line> lines
   /**
    * Prices every function of a usage.
    *
-   * @param usage the usage
+   * @param functions each function's stats
+   * @param meteringMode how they were metered
    * @param model the model
    * @return the bill
    */
-  static Bill of(Usage usage, PriceModel model) {
+  static Bill of(List<FunctionStats> functions, MeteringMode meteringMode, PriceModel model) {
     List<Line> lines = new ArrayList<>();
     BigDecimal total = BigDecimal.ZERO.setScale(PriceModel.SCALE);
-    for (FunctionStats s : usage.functions()) {
-      Line line = model.price(s, usage.meteringMode());
+    for (FunctionStats s : functions) {
+      Line line = model.price(s, meteringMode);
       lines.add(line);
       total = total.add(line.total());
     }
-    return new Bill(model, usage.meteringMode(), lines, total);
+    return new Bill(model, meteringMode, lines, total);
   }
 
   /**
@@ -77,7 +78,7 @@ public record Bill(PriceModel model, MeteringMode meteringMode, List<Line> lines
     }
     rows.add(new String[] {"TOTAL", Long.toString(requests), plain(usage), money(requestCost, scale),
         money(computeCost, scale), money(total, scale)});
-    return "Bill (" + model.description() + ", metering " + meteringMode + ")\n" + Table.format(rows, 1);
+    return "Bill (" + model.description() + ", metering " + meteringMode + ")\n" + TextTable.format(rows, 1);
   }
 
   @Override
@@ -140,38 +141,6 @@ public record Bill(PriceModel model, MeteringMode meteringMode, List<Line> lines
      */
     public BigDecimal total() {
       return requestCost.add(computeCost);
-    }
-  }
-
-  /** Left-aligns the first column, right-aligns the others. */
-  static final class Table {
-    private Table() {}
-
-    static String format(List<String[]> rows, int leftColumns) {
-      int columns = rows.get(0).length;
-      int[] width = new int[columns];
-      for (String[] row : rows) {
-        for (int i = 0; i < columns; i++) {
-          width[i] = Math.max(width[i], row[i].length());
-        }
-      }
-      StringBuilder sb = new StringBuilder();
-      for (int r = 0; r < rows.size(); r++) {
-        String[] row = rows.get(r);
-        for (int i = 0; i < columns; i++) {
-          String format = i < leftColumns ? "%-" + width[i] + "s" : "%" + width[i] + "s";
-          sb.append(i == 0 ? "" : "  ").append(String.format(Locale.ROOT, format, row[i]));
-        }
-        sb.append('\n');
-        if (r == 0 || r == rows.size() - 2) {
-          int total = 0;
-          for (int w : width) {
-            total += w;
-          }
-          sb.append("-".repeat(total + 2 * (columns - 1))).append('\n');
-        }
-      }
-      return sb.toString();
     }
   }
 }

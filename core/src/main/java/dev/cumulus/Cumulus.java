@@ -3,13 +3,15 @@ package dev.cumulus;
 import static dev.cumulus.Checks.requireArgument;
 import static dev.cumulus.Checks.requireState;
 
-import dev.cumulus.internal.Beans;
 import dev.cumulus.internal.Clock;
-import dev.cumulus.internal.Deployment;
 import dev.cumulus.internal.Engine;
-import dev.cumulus.internal.FunctionExecutor;
-import dev.cumulus.internal.FunctionProxy;
-import dev.cumulus.internal.MethodFunction;
+import dev.cumulus.internal.RuntimeEvents;
+import dev.cumulus.internal.SpecCode;
+import dev.cumulus.internal.wrap.Beans;
+import dev.cumulus.internal.wrap.FunctionExecutor;
+import dev.cumulus.internal.wrap.FunctionProxy;
+import dev.cumulus.internal.wrap.MethodFunction;
+import java.lang.invoke.MethodType;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +19,10 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -53,6 +58,8 @@ public final class Cumulus implements AutoCloseable {
   public static final Duration DEFAULT_CARRIER_KEEP_ALIVE = Duration.ofSeconds(1);
   /** Default time {@link #close()} lets accepted invocations finish. */
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
+  /** Default deepest chain of synchronous calls from inside functions. */
+  public static final int DEFAULT_MAX_CALL_DEPTH = 16;
 
   private static final System.Logger LOG = System.getLogger("dev.cumulus");
 
@@ -99,7 +106,7 @@ public final class Cumulus implements AutoCloseable {
   @SuppressWarnings("unchecked")
   public <I extends @Nullable Object, O extends @Nullable Object> Fn<I, O> register(FnSpec<I, O> spec) {
     Objects.requireNonNull(spec, "spec");
-    Fn<I, O> fn = (Fn<I, O>) (Fn<?, ?>) engine.register(spec, spec.init(), spec.handler());
+    Fn<I, O> fn = (Fn<I, O>) engine.register(spec);
     registrationChanged(spec.name());
     return fn;
   }
@@ -177,8 +184,8 @@ public final class Cumulus implements AutoCloseable {
     Fn<?, ?> fn = engine.function(name);
     Class<?> in = fn.spec().inputType();
     Class<?> out = fn.spec().outputType();
-    requireArgument((in == Object.class || in == Beans.box(inputType))
-            && (out == Object.class || out == Beans.box(outputType)),
+    requireArgument((in == Object.class || in == box(inputType))
+            && (out == Object.class || out == box(outputType)),
         "function '%s' takes %s and returns %s, not %s and %s", name, in.getName(), out.getName(),
         inputType.getName(), outputType.getName());
     return (Fn<I, O>) fn;
@@ -305,7 +312,7 @@ public final class Cumulus implements AutoCloseable {
    */
   public List<Fn<?, ?>> registerAll(Object bean) {
     Objects.requireNonNull(bean, "bean");
-    return List.copyOf(registerEach(Beans.plan(engine, bean)));
+    return List.copyOf(registerEach(Beans.plan(bean, engine::registered)));
   }
 
   /**
@@ -359,7 +366,7 @@ public final class Cumulus implements AutoCloseable {
   public <T> T proxy(Class<T> iface, T target) {
     Objects.requireNonNull(iface, "iface");
     Objects.requireNonNull(target, "target");
-    List<MethodFunction> planned = FunctionProxy.plan(engine, iface, target);
+    List<MethodFunction> planned = FunctionProxy.plan(iface, target, engine::registered);
     return FunctionProxy.create(iface, target, planned, registerEach(planned));
   }
 
@@ -440,23 +447,27 @@ public final class Cumulus implements AutoCloseable {
     return executor;
   }
 
-  /** Registers functions all or none: if one fails, the ones registered before it are unregistered. */
-  private List<Deployment> registerEach(List<MethodFunction> functions) {
-    List<Deployment> registered = new ArrayList<>(functions.size());
+  /** Registers functions all or none: if one fails, the ones registered before it are taken back. */
+  private List<Fn<?, ?>> registerEach(List<MethodFunction> functions) {
+    List<Fn<?, ?>> registered = new ArrayList<>(functions.size());
     try {
       for (MethodFunction f : functions) {
-        registered.add(engine.register(f.spec(), f.spec().init(), f));
+        registered.add(engine.register(f.spec()));
       }
     } catch (RuntimeException | Error e) {
-      for (Deployment d : registered) {
-        engine.discard(d);
+      for (Fn<?, ?> fn : registered) {
+        engine.discard(fn);
       }
       throw e;
     }
-    for (Deployment d : registered) {
-      registrationChanged(d.name());
+    for (Fn<?, ?> fn : registered) {
+      registrationChanged(fn.name());
     }
     return registered;
+  }
+
+  private static Class<?> box(Class<?> type) {
+    return MethodType.methodType(type).wrap().returnType();
   }
 
   /**
@@ -526,7 +537,9 @@ public final class Cumulus implements AutoCloseable {
     private int carrierThreads = -1;
     private @Nullable Duration carrierKeepAlive;
     private @Nullable Duration drainTimeout;
+    private int maxCallDepth = -1;
     private @Nullable Clock clock;
+    private RuntimeEvents events = RuntimeEvents.NONE;
     private boolean built;
 
     private Builder() {}
@@ -611,6 +624,32 @@ public final class Cumulus implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Sets how deep a chain of synchronous calls from inside functions may go ({@code a} calls
+     * {@code b}, which calls {@code c}, ...): a call that would make the chain deeper fails at once
+     * with a {@link CumulusException} naming the chain, as the platforms guard against runaway
+     * recursion. (A call that could only wait for slots held by its own chain fails at once too,
+     * whatever the depth.)
+     *
+     * @param maxCallDepth at least 1 (default {@value Cumulus#DEFAULT_MAX_CALL_DEPTH}); 1 allows
+     *     no call from inside a function to wait for another
+     * @return this builder
+     * @throws IllegalArgumentException if not positive
+     * @throws IllegalStateException if already set
+     */
+    public Builder maxCallDepth(int maxCallDepth) {
+      requireState(this.maxCallDepth == -1, "maxCallDepth was already set to %s", this.maxCallDepth);
+      requireArgument(maxCallDepth > 0, "maxCallDepth must be positive but was %s", maxCallDepth);
+      this.maxCallDepth = maxCallDepth;
+      return this;
+    }
+
+    /** Tells {@code events} the runtime's moments (package-private: tests only, for now). */
+    Builder events(RuntimeEvents events) {
+      this.events = Objects.requireNonNull(events, "events");
+      return this;
+    }
+
     /** Drives time from a test clock instead of the system's (package-private: tests only). */
     Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
@@ -628,13 +667,39 @@ public final class Cumulus implements AutoCloseable {
       requireState(!built, "this builder already built a runtime; start a new one with Cumulus.builder()");
       built = true;
       int carriers = carrierThreads == -1 ? Runtime.getRuntime().availableProcessors() : carrierThreads;
-      return new Cumulus(new Engine(
+      return new Cumulus(new Engine(new Engine.Config(
           maxConcurrency == -1 ? DEFAULT_MAX_CONCURRENCY : maxConcurrency,
           meteringMode,
           carriers,
           carrierKeepAlive == null ? DEFAULT_CARRIER_KEEP_ALIVE : carrierKeepAlive,
           drainTimeout == null ? DEFAULT_DRAIN_TIMEOUT : drainTimeout,
-          clock));
+          maxCallDepth == -1 ? DEFAULT_MAX_CALL_DEPTH : maxCallDepth,
+          clock,
+          events,
+          new SpecAccess())));
+    }
+  }
+
+  /** How the engine reaches the code of a spec, which the public API keeps to this package. */
+  private static final class SpecAccess implements SpecCode {
+    @Override
+    public Supplier<?> init(FnSpec<?, ?> spec) {
+      return spec.init();
+    }
+
+    @Override
+    public BiFunction<Object, Object, Object> handler(FnSpec<?, ?> spec) {
+      return spec.handler();
+    }
+
+    @Override
+    public @Nullable Function<@Nullable Object, @Nullable Object> function(FnSpec<?, ?> spec) {
+      return spec.function();
+    }
+
+    @Override
+    public @Nullable Consumer<Object> inputCheck(FnSpec<?, ?> spec) {
+      return spec.inputCheck();
     }
   }
 }

@@ -3,7 +3,7 @@ package dev.cumulus;
 import static dev.cumulus.Checks.requireArgument;
 import static dev.cumulus.Checks.requireState;
 
-import dev.cumulus.internal.Beans;
+import java.lang.invoke.MethodType;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -63,6 +63,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   private final String name;
   private final Supplier<?> init;
   private final BiFunction<Object, Object, Object> handler;
+  private final @Nullable Function<@Nullable Object, @Nullable Object> function;
   private final boolean stateful;
   private final int maxConcurrency;
   private final int queueCapacity;
@@ -72,11 +73,13 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   private final Class<I> inputType;
   private final Class<O> outputType;
   private final @Nullable Duration cpuBudget;
+  private final @Nullable Consumer<Object> inputCheck;
 
   private FnSpec(Builder<I, O> b) {
     this.name = b.name;
     this.init = b.init;
     this.handler = b.handler;
+    this.function = b.function;
     this.stateful = b.stateful;
     this.maxConcurrency = b.maxConcurrency;
     this.queueCapacity = b.queueCapacity == UNSET ? DEFAULT_QUEUE_CAPACITY : b.queueCapacity;
@@ -86,6 +89,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     this.inputType = b.inputType;
     this.outputType = b.outputType;
     this.cpuBudget = b.cpuBudget;
+    this.inputCheck = b.inputCheck;
   }
 
   /**
@@ -103,8 +107,8 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
       String name, Function<? super I, ? extends O> function) {
     Objects.requireNonNull(function, "function");
     @SuppressWarnings("unchecked")
-    Function<Object, Object> f = (Function<Object, Object>) function;
-    return new Builder<>(name, () -> STATELESS, (instance, input) -> f.apply(input), false,
+    Function<@Nullable Object, @Nullable Object> f = (Function<@Nullable Object, @Nullable Object>) function;
+    return new Builder<>(name, () -> STATELESS, (instance, input) -> f.apply(input), f, false,
         objectClass(), objectClass());
   }
 
@@ -121,7 +125,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   public static <O extends @Nullable Object> Builder<@Nullable Void, O> ofSupplier(
       String name, Supplier<? extends O> supplier) {
     Objects.requireNonNull(supplier, "supplier");
-    return new Builder<>(name, () -> STATELESS, (instance, input) -> supplier.get(), false,
+    return new Builder<>(name, () -> STATELESS, (instance, input) -> supplier.get(), null, false,
         voidClass(), objectClass());
   }
 
@@ -143,7 +147,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return new Builder<>(name, () -> STATELESS, (instance, input) -> {
       c.accept(input);
       return null;
-    }, false, objectClass(), voidClass());
+    }, null, false, objectClass(), voidClass());
   }
 
   /**
@@ -168,7 +172,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     Objects.requireNonNull(handler, "handler");
     @SuppressWarnings("unchecked")
     BiFunction<Object, Object, Object> h = (BiFunction<Object, Object, Object>) handler;
-    return new Builder<>(name, init, h, true, objectClass(), objectClass());
+    return new Builder<>(name, init, h, null, true, objectClass(), objectClass());
   }
 
   /** {@return the function's name} */
@@ -238,6 +242,15 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return handler;
   }
 
+  /** The code of a function made {@link #of} a {@link Function}, which takes the input alone; else null. */
+  @Nullable Function<@Nullable Object, @Nullable Object> function() {
+    return function;
+  }
+
+  @Nullable Consumer<Object> inputCheck() {
+    return inputCheck;
+  }
+
   @Override
   public String toString() {
     return "FnSpec{name=" + name
@@ -272,6 +285,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     private final String name;
     private final Supplier<?> init;
     private final BiFunction<Object, Object, Object> handler;
+    private final @Nullable Function<@Nullable Object, @Nullable Object> function;
     private final boolean stateful;
     private int maxConcurrency = UNSET;
     private int queueCapacity = UNSET;
@@ -283,13 +297,15 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     private boolean inputTypeSet;
     private boolean outputTypeSet;
     private @Nullable Duration cpuBudget;
+    private @Nullable Consumer<Object> inputCheck;
     private boolean built;
 
     private Builder(String name, Supplier<?> init, BiFunction<Object, Object, Object> handler,
-        boolean stateful, Class<I> inputType, Class<O> outputType) {
+        @Nullable Function<@Nullable Object, @Nullable Object> function, boolean stateful, Class<I> inputType, Class<O> outputType) {
       this.name = Checks.functionName(name);
       this.init = init;
       this.handler = handler;
+      this.function = function;
       this.stateful = stateful;
       this.inputType = inputType;
       this.outputType = outputType;
@@ -425,6 +441,32 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
       return this;
     }
 
+    /**
+     * Checks every input before admission, beyond its {@linkplain #inputType(Class) type}: the check
+     * throws {@link IllegalArgumentException} to refuse an input, and the call then fails with an
+     * {@link InvalidInputException} carrying its message; nothing runs and the call is not counted.
+     * It runs on the caller's thread, for every call by any path (direct, by name, adapters), so it
+     * must be quick and thread-safe.
+     *
+     * <pre>{@code
+     * FnSpec.of("resize", (Integer px) -> resize(px))
+     *     .inputType(Integer.class)
+     *     .inputCheck(px -> { if (px <= 0) throw new IllegalArgumentException("px must be positive"); })
+     * }</pre>
+     *
+     * @param inputCheck throws {@code IllegalArgumentException} (its message says what is wrong) for
+     *     an input the function must not get
+     * @return this builder
+     * @throws IllegalStateException if already set
+     */
+    @SuppressWarnings("unchecked")
+    public Builder<I, O> inputCheck(Consumer<? super I> inputCheck) {
+      Objects.requireNonNull(inputCheck, "inputCheck");
+      requireState(this.inputCheck == null, "inputCheck was already set");
+      this.inputCheck = (Consumer<Object>) inputCheck;
+      return this;
+    }
+
     @Override
     public String toString() {
       return "FnSpec.Builder{name=" + name + (built ? ", built" : "") + "}";
@@ -448,7 +490,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
 
     @SuppressWarnings("unchecked")
     private static <T> Class<T> wrap(Class<T> type) {
-      return (Class<T>) Beans.box(type);
+      return (Class<T>) MethodType.methodType(type).wrap().returnType();
     }
   }
 }

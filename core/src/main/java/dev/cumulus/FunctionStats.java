@@ -14,6 +14,12 @@ import java.util.Objects;
  * <p>CPU time and allocated bytes are measured only in {@link MeteringMode#EXACT}; in
  * {@link MeteringMode#WALL_CLOCK_ONLY} they are zero, never an estimate.
  *
+ * <p>Snapshots combine like Caffeine's {@code CacheStats}: {@link #plus} adds two (the lines of two
+ * registrations of one name), {@link #minus} gives what was used between an earlier snapshot and this
+ * one. This record gains components as Cumulus grows, so its canonical constructor's parameter list
+ * (and a record pattern over it) may change in a minor release: to make one, start from
+ * {@link #builder(String)} or {@link #empty(String)}, which keep compiling when components are added.
+ *
  * @param name the function's name
  * @param invocations calls that reached admission
  * @param successes invocations that returned a result
@@ -88,6 +94,86 @@ public record FunctionStats(
   }
 
   /**
+   * Returns the stats of a function that has done nothing yet: every counter, gauge and duration
+   * zero, no percentiles.
+   *
+   * @param name the function's name
+   * @return the empty snapshot
+   * @throws NullPointerException if {@code name} is null
+   */
+  public static FunctionStats empty(String name) {
+    return builder(name).build();
+  }
+
+  /**
+   * Returns a builder of a snapshot, every figure zero until set. Use it (rather than the canonical
+   * constructor) to make a snapshot by hand, in a test say: it keeps compiling as components are added.
+   *
+   * @param name the function's name
+   * @return a new builder
+   * @throws NullPointerException if {@code name} is null
+   */
+  public static Builder builder(String name) {
+    return new Builder(name);
+  }
+
+  /**
+   * Returns the sum of this snapshot and {@code other}, as for two registrations of one name: counters,
+   * gauges, durations and bytes are added, the peak is the larger one, and the percentiles are
+   * {@code other}'s when it has samples (else this one's). The name is this one's.
+   *
+   * @param other the snapshot to add
+   * @return the sum
+   * @throws NullPointerException if {@code other} is null
+   */
+  public FunctionStats plus(FunctionStats other) {
+    Objects.requireNonNull(other, "other");
+    return new FunctionStats(name,
+        invocations + other.invocations, successes + other.successes, failures + other.failures,
+        timeouts + other.timeouts, throttles + other.throttles, rejected + other.rejected,
+        cancelled + other.cancelled, coldStarts + other.coldStarts,
+        inFlight + other.inFlight, queued + other.queued, warmInstances + other.warmInstances,
+        Math.max(peakConcurrency, other.peakConcurrency), overdue + other.overdue,
+        cpuTime.plus(other.cpuTime), wallTime.plus(other.wallTime), queueWait.plus(other.queueWait),
+        initTime.plus(other.initTime), allocatedBytes + other.allocatedBytes,
+        billedMillis + other.billedMillis, billedCpuMillis + other.billedCpuMillis,
+        other.latency.samples() > 0 ? other.latency : latency,
+        other.cpuPerInvocation.samples() > 0 ? other.cpuPerInvocation : cpuPerInvocation);
+  }
+
+  /**
+   * Returns what was used between {@code earlier} and this snapshot: counters, durations and bytes
+   * are the differences (never below zero), while gauges ({@code inFlight}, {@code queued},
+   * {@code warmInstances}, {@code overdue}), the peak and the percentiles are this snapshot's.
+   *
+   * @param earlier a snapshot of the same function taken before this one
+   * @return the difference
+   * @throws NullPointerException if {@code earlier} is null
+   */
+  public FunctionStats minus(FunctionStats earlier) {
+    Objects.requireNonNull(earlier, "earlier");
+    return new FunctionStats(name,
+        less(invocations, earlier.invocations), less(successes, earlier.successes),
+        less(failures, earlier.failures), less(timeouts, earlier.timeouts),
+        less(throttles, earlier.throttles), less(rejected, earlier.rejected),
+        less(cancelled, earlier.cancelled), less(coldStarts, earlier.coldStarts),
+        inFlight, queued, warmInstances, peakConcurrency, overdue,
+        less(cpuTime, earlier.cpuTime), less(wallTime, earlier.wallTime),
+        less(queueWait, earlier.queueWait), less(initTime, earlier.initTime),
+        less(allocatedBytes, earlier.allocatedBytes), less(billedMillis, earlier.billedMillis),
+        less(billedCpuMillis, earlier.billedCpuMillis), latency, cpuPerInvocation);
+  }
+
+  private static long less(long a, long b) {
+    return Math.max(0, a - b);
+  }
+
+  private static Duration less(Duration a, Duration b) {
+    Duration d = a.minus(b);
+    return d.isNegative() ? Duration.ZERO : d;
+  }
+
+  /**
    * Returns the invocations that ended, one way or another.
    *
    * @return {@code successes + failures + timeouts + throttles + rejected + cancelled}
@@ -107,5 +193,299 @@ public record FunctionStats(
         + ", init=" + Durations.format(initTime) + ", allocated=" + allocatedBytes + " B"
         + ", billed=" + billedMillis + " ms (cpu " + billedCpuMillis + " ms)"
         + ", latency[" + latency + "]";
+  }
+
+  /**
+   * Collects the figures of a {@link FunctionStats}; every figure not set is zero (percentiles
+   * {@link Percentiles#EMPTY}). Not thread-safe; {@link #build()} may be called more than once.
+   */
+  public static final class Builder {
+    private final String name;
+    private long invocations;
+    private long successes;
+    private long failures;
+    private long timeouts;
+    private long throttles;
+    private long rejected;
+    private long cancelled;
+    private long coldStarts;
+    private int inFlight;
+    private int queued;
+    private int warmInstances;
+    private int peakConcurrency;
+    private int overdue;
+    private Duration cpuTime = Duration.ZERO;
+    private Duration wallTime = Duration.ZERO;
+    private Duration queueWait = Duration.ZERO;
+    private Duration initTime = Duration.ZERO;
+    private long allocatedBytes;
+    private long billedMillis;
+    private long billedCpuMillis;
+    private Percentiles latency = Percentiles.EMPTY;
+    private Percentiles cpuPerInvocation = Percentiles.EMPTY;
+
+    private Builder(String name) {
+      this.name = Objects.requireNonNull(name, "name");
+    }
+
+    /**
+     * Sets {@link FunctionStats#invocations()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder invocations(long n) {
+      this.invocations = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#successes()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder successes(long n) {
+      this.successes = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#failures()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder failures(long n) {
+      this.failures = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#timeouts()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder timeouts(long n) {
+      this.timeouts = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#throttles()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder throttles(long n) {
+      this.throttles = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#rejected()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder rejected(long n) {
+      this.rejected = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#cancelled()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder cancelled(long n) {
+      this.cancelled = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#coldStarts()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder coldStarts(long n) {
+      this.coldStarts = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#inFlight()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder inFlight(int n) {
+      this.inFlight = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#queued()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder queued(int n) {
+      this.queued = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#warmInstances()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder warmInstances(int n) {
+      this.warmInstances = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#peakConcurrency()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder peakConcurrency(int n) {
+      this.peakConcurrency = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#overdue()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder overdue(int n) {
+      this.overdue = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#cpuTime()}.
+     *
+     * @param d the value
+     * @return this builder
+     * @throws NullPointerException if {@code d} is null
+     */
+    public Builder cpuTime(Duration d) {
+      this.cpuTime = Objects.requireNonNull(d, "cpuTime");
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#wallTime()}.
+     *
+     * @param d the value
+     * @return this builder
+     * @throws NullPointerException if {@code d} is null
+     */
+    public Builder wallTime(Duration d) {
+      this.wallTime = Objects.requireNonNull(d, "wallTime");
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#queueWait()}.
+     *
+     * @param d the value
+     * @return this builder
+     * @throws NullPointerException if {@code d} is null
+     */
+    public Builder queueWait(Duration d) {
+      this.queueWait = Objects.requireNonNull(d, "queueWait");
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#initTime()}.
+     *
+     * @param d the value
+     * @return this builder
+     * @throws NullPointerException if {@code d} is null
+     */
+    public Builder initTime(Duration d) {
+      this.initTime = Objects.requireNonNull(d, "initTime");
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#allocatedBytes()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder allocatedBytes(long n) {
+      this.allocatedBytes = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#billedMillis()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder billedMillis(long n) {
+      this.billedMillis = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#billedCpuMillis()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder billedCpuMillis(long n) {
+      this.billedCpuMillis = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#latency()}.
+     *
+     * @param p the value
+     * @return this builder
+     * @throws NullPointerException if {@code p} is null
+     */
+    public Builder latency(Percentiles p) {
+      this.latency = Objects.requireNonNull(p, "latency");
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#cpuPerInvocation()}.
+     *
+     * @param p the value
+     * @return this builder
+     * @throws NullPointerException if {@code p} is null
+     */
+    public Builder cpuPerInvocation(Percentiles p) {
+      this.cpuPerInvocation = Objects.requireNonNull(p, "cpuPerInvocation");
+      return this;
+    }
+
+    /**
+     * Builds the snapshot.
+     *
+     * @return the snapshot
+     */
+    public FunctionStats build() {
+      return new FunctionStats(name, invocations, successes, failures, timeouts, throttles, rejected,
+          cancelled, coldStarts, inFlight, queued, warmInstances, peakConcurrency, overdue, cpuTime,
+          wallTime, queueWait, initTime, allocatedBytes, billedMillis, billedCpuMillis, latency,
+          cpuPerInvocation);
+    }
   }
 }

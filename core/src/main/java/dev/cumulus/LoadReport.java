@@ -39,7 +39,8 @@ import java.util.Objects;
  *     (billable requests only: throttled and rejected calls are free)
  * @param priceModel the description of the price model
  * @param meteringMode how the runtime metered the function
- * @param peakConcurrency the most invocations of the function that ran at once since it was registered
+ * @param peakConcurrency the most invocations of the function that ran at once during the run (calls
+ *     of other callers meanwhile included; the function's peak since registration is in its stats)
  * @param coldStarts instances the function created during the run
  */
 public record LoadReport(

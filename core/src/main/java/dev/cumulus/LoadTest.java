@@ -4,6 +4,7 @@ import static dev.cumulus.Checks.requireArgument;
 import static dev.cumulus.Checks.requireState;
 
 import dev.cumulus.internal.LoadDriver;
+import dev.cumulus.internal.PeakWindow;
 import dev.cumulus.internal.ProgressLine;
 import java.io.PrintStream;
 import java.math.BigDecimal;
@@ -202,14 +203,20 @@ public final class LoadTest {
     PriceModel model = priceModel != null ? priceModel
         : mode == MeteringMode.EXACT ? PriceModel.cloudflareWorkers() : PriceModel.awsLambdaX86(128);
     FunctionStats before = fn.stats();
-    model.price(delta(before, before), mode); // fails now, not after the run, if it cannot price this mode
+    model.price(before.minus(before), mode); // fails now, not after the run, if it cannot price this mode
     int callers = concurrency == 0 ? DEFAULT_CONCURRENCY : concurrency;
     long durationNanos = invocations > 0 ? 0 : (duration == null ? DEFAULT_DURATION : duration).toNanos();
     Fn<@Nullable Object, @Nullable Object> target = fn;
     LoadDriver driver = new LoadDriver(fn.name(), input -> target.invokeAsync(input), inputs, callers,
         invocations, durationNanos, progress == null ? ProgressLine.console() : progress);
-    LoadDriver.Result r = driver.run();
-    FunctionStats used = delta(before, fn.stats());
+    LoadDriver.Result r;
+    int peak;
+    // The run's own peak: the function's since registration may come from earlier load.
+    try (PeakWindow window = cumulus.engine().openPeakWindow(fn)) {
+      r = driver.run();
+      peak = window.peak();
+    }
+    FunctionStats used = fn.stats().minus(before);
 
     long metered = used.successes() + used.failures() + used.timeouts();
     Duration cpuPerInvocation = mode == MeteringMode.EXACT && metered > 0
@@ -224,34 +231,7 @@ public final class LoadTest {
         new Percentiles(r.calls(), Duration.ofNanos(r.p50()), Duration.ofNanos(r.p90()),
             Duration.ofNanos(r.p99()), Duration.ofNanos(r.max())),
         cpuPerInvocation, costPerMillion, model.description(), mode,
-        fn.stats().peakConcurrency(), used.coldStarts());
-  }
-
-  /** What the function used between two snapshots (gauges and percentiles from the later one). */
-  private static FunctionStats delta(FunctionStats a, FunctionStats b) {
-    return new FunctionStats(b.name(),
-        b.invocations() - a.invocations(),
-        b.successes() - a.successes(),
-        b.failures() - a.failures(),
-        b.timeouts() - a.timeouts(),
-        b.throttles() - a.throttles(),
-        b.rejected() - a.rejected(),
-        b.cancelled() - a.cancelled(),
-        b.coldStarts() - a.coldStarts(),
-        b.inFlight(),
-        b.queued(),
-        b.warmInstances(),
-        b.peakConcurrency(),
-        b.overdue(),
-        b.cpuTime().minus(a.cpuTime()),
-        b.wallTime().minus(a.wallTime()),
-        b.queueWait().minus(a.queueWait()),
-        b.initTime().minus(a.initTime()),
-        b.allocatedBytes() - a.allocatedBytes(),
-        b.billedMillis() - a.billedMillis(),
-        b.billedCpuMillis() - a.billedCpuMillis(),
-        b.latency(),
-        b.cpuPerInvocation());
+        peak, used.coldStarts());
   }
 
   @Override

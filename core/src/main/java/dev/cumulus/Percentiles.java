@@ -6,7 +6,7 @@ import java.util.Objects;
 /**
  * A distribution of durations over a sliding window: median, 90th and 99th percentile and maximum.
  * The percentiles come from an HdrHistogram (within 1 % of the true value) fed by every invocation
- * of a quiet function and, on a busy one, by at most one invocation per worker every 50 µs (20 000 a
+ * of a quiet function and, on a busy one, by at most one invocation per carrier every 200 µs (5 000 a
  * second), chosen when it starts; the maximum is exact, over every invocation.
  *
  * @param samples how many invocations fed the percentiles

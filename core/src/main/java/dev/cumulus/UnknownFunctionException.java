@@ -25,6 +25,18 @@ public final class UnknownFunctionException extends CumulusException {
   }
 
   /**
+   * Creates the exception with a message of its own, for a function that is not registered under
+   * that name any more (a handle kept after {@code unregister}, say).
+   *
+   * @param functionName the function's name
+   * @param message what happened to it
+   */
+  public UnknownFunctionException(String functionName, String message) {
+    super(functionName, message, null);
+    this.nearNames = List.of();
+  }
+
+  /**
    * Returns the registered names closest to the one asked for, closest first.
    *
    * @return the near names, possibly empty
@@ -35,9 +47,21 @@ public final class UnknownFunctionException extends CumulusException {
 
   private static String message(String name, List<String> near) {
     if (near.isEmpty()) {
-      return "no function named '" + name + "' is registered";
+      return "no function named " + shown(name) + " is registered";
     }
-    return "no function named '" + name + "' is registered; did you mean "
+    return "no function named " + shown(name) + " is registered; did you mean "
         + String.join(" or ", near.stream().map(n -> "'" + n + "'").toList()) + "?";
   }
+
+  /**
+   * The name as the message shows it: a name can arrive from outside (an HTTP path), so one longer
+   * than any function name (128 characters) is cut, saying how long it was; {@link #functionName()}
+   * keeps it whole.
+   */
+  private static String shown(String name) {
+    return name.length() <= SHOWN ? "'" + name + "'"
+        : "'" + name.substring(0, SHOWN) + "...' (" + name.length() + " characters)";
+  }
+
+  private static final int SHOWN = 128;
 }

@@ -74,7 +74,7 @@ public record Usage(MeteringMode meteringMode, Instant since, Instant until, Lis
    */
   public Bill bill(PriceModel model) {
     Objects.requireNonNull(model, "model");
-    return Bill.of(this, model);
+    return Bill.of(functions, meteringMode, model);
   }
 
   /** Formats the usage as an aligned table, one line per function and a total. */
@@ -100,7 +100,7 @@ public record Usage(MeteringMode meteringMode, Instant since, Instant until, Lis
         Durations.format(cpuTime()), Durations.format(wallTime()), bytes(allocatedBytes()),
         Long.toString(billedMillis()), Long.toString(billedCpuMillis()), "", ""});
     return "Usage over " + Durations.format(window()) + " (metering " + meteringMode + ")\n"
-        + Bill.Table.format(rows, 1);
+        + TextTable.format(rows, 1);
   }
 
   private static String bytes(long b) {

@@ -35,6 +35,8 @@ class CumulusBuilderTest {
         .isInstanceOf(IllegalArgumentException.class).hasMessage("drainTimeout must not be negative but was PT-1S");
     assertThatThrownBy(() -> Cumulus.builder().meteringMode(null))
         .isInstanceOf(NullPointerException.class).hasMessage("meteringMode");
+    assertThatThrownBy(() -> Cumulus.builder().maxCallDepth(0))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("maxCallDepth must be positive but was 0");
   }
 
   @Test
@@ -43,6 +45,8 @@ class CumulusBuilderTest {
         .isInstanceOf(IllegalStateException.class).hasMessage("maxConcurrency was already set to 5");
     assertThatThrownBy(() -> Cumulus.builder().meteringMode(MeteringMode.EXACT).meteringMode(MeteringMode.WALL_CLOCK_ONLY))
         .isInstanceOf(IllegalStateException.class).hasMessage("meteringMode was already set to EXACT");
+    assertThatThrownBy(() -> Cumulus.builder().maxCallDepth(3).maxCallDepth(4))
+        .isInstanceOf(IllegalStateException.class).hasMessage("maxCallDepth was already set to 3");
   }
 
   @Test

@@ -86,6 +86,8 @@ class FnSpecValidationTest {
         .isInstanceOf(IllegalStateException.class).hasMessage("timeout was already set to PT1S");
     assertThatThrownBy(() -> spec().inputType(String.class).inputType(String.class))
         .isInstanceOf(IllegalStateException.class).hasMessage("inputType was already set to java.lang.String");
+    assertThatThrownBy(() -> spec().inputCheck(s -> { }).inputCheck(s -> { }))
+        .isInstanceOf(IllegalStateException.class).hasMessage("inputCheck was already set");
   }
 
   @Test
@@ -139,6 +141,8 @@ class FnSpecValidationTest {
         .isInstanceOf(NullPointerException.class).hasMessage("init");
     assertThatThrownBy(() -> FnSpec.withInstance("f", Object::new, null))
         .isInstanceOf(NullPointerException.class).hasMessage("handler");
+    assertThatThrownBy(() -> FnSpec.of("f", Function.identity()).inputCheck(null))
+        .isInstanceOf(NullPointerException.class).hasMessage("inputCheck");
   }
 
   @Test

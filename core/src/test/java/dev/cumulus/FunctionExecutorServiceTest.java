@@ -228,7 +228,11 @@ class FunctionExecutorServiceTest {
     List<Future<String>> fs = e.invokeAll(List.of(() -> "quick", blocked("slow", interrupts)),
         1, TimeUnit.SECONDS);
     assertThat(fs).hasSize(2).allMatch(Future::isDone);
-    assertThat(fs.get(0).get()).isEqualTo("quick");
+    // The quick task finished in time, unless the machine was too busy to run it within the second:
+    // then it was cancelled, which the contract allows too. The slow one never finishes.
+    if (!fs.get(0).isCancelled()) {
+      assertThat(fs.get(0).get()).isEqualTo("quick");
+    }
     assertThat(fs.get(1).isCancelled()).isTrue();
     assertThatThrownBy(() -> fs.get(1).get()).isInstanceOf(CancellationException.class);
     e.shutdown();

@@ -2,13 +2,18 @@ package dev.cumulus;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -119,15 +124,41 @@ class LoadTestTest {
   @Test
   void cpuAndCost_comeFromTheMeteredUsage_withCpuPricingWhenExact() {
     assertThat(cumulus.meteringMode()).isEqualTo(MeteringMode.EXACT);
-    cumulus.register(FnSpec.of("burn", (Long ms) -> TestFunctions.burn(ms)).build());
+    // CPU work, not wall time: a busy machine gives a wall-clock loop less CPU than it asks for.
+    cumulus.register(FnSpec.of("burn", (Long ms) -> TestFunctions.spinCpu(ms)).build());
 
-    LoadReport report = LoadTest.of(cumulus, "burn", () -> 2L).concurrency(2).invocations(20).quiet().run();
+    LoadReport report = LoadTest.of(cumulus, "burn", () -> 5L).concurrency(2).invocations(20).quiet().run();
 
     assertThat(report.meteringMode()).isEqualTo(MeteringMode.EXACT);
     assertThat(report.cpuPerInvocation()).isGreaterThan(Duration.ofMillis(1));
     assertThat(report.priceModel()).isEqualTo(PriceModel.cloudflareWorkers().description());
-    // 0.30 per 1M requests plus at least 2 billed CPU-ms per call at 0.02 per 1M CPU-ms.
+    // 0.30 per 1M requests plus at least 2 billed CPU-ms per call (about 5 spun) at 0.02 per 1M CPU-ms.
     assertThat(report.costPerMillion()).isGreaterThanOrEqualTo(new BigDecimal("0.34"));
+  }
+
+  @Test
+  void peakConcurrency_isTheRunsOwn_notTheFunctionsSinceRegistration() {
+    CountDownLatch gate = new CountDownLatch(1);
+    Fn<Integer, Integer> f = cumulus.register(FnSpec.of("peaky", (Integer i) -> {
+      if (i == 0) {
+        TestFunctions.await(gate);
+      }
+      return i;
+    }).build());
+    List<CompletableFuture<Integer>> burst = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      burst.add(f.invokeAsync(0));
+    }
+    await().until(() -> f.stats().inFlight() == 5);
+    gate.countDown();
+    burst.forEach(CompletableFuture::join);
+    assertThat(f.stats().peakConcurrency()).isEqualTo(5);
+
+    LoadReport report = LoadTest.of(cumulus, "peaky", () -> 1).concurrency(1).invocations(50).quiet().run();
+
+    assertThat(report.peakConcurrency()).as("one caller, one call at a time").isEqualTo(1);
+    assertThat(report.toString()).contains("peak concurrency  1");
+    assertThat(f.stats().peakConcurrency()).as("the function's own peak is unchanged").isEqualTo(5);
   }
 
   @Test
@@ -166,15 +197,27 @@ class LoadTestTest {
 
   @Test
   void runsOverTwoSeconds_printProgressLines_andShortOnesDoNot() {
+    // Calls wait until two progress lines are out, so the run lasts until they are, however late
+    // a busy machine wakes the progress ticker: the check does not depend on timing.
+    CountDownLatch twoLines = new CountDownLatch(2);
     cumulus.register(FnSpec.of("steady", (Integer i) -> {
-      TestFunctions.sleep(5);
+      if (i == 1) {
+        TestFunctions.await(twoLines);
+      }
       return i;
     }).build());
     ByteArrayOutputStream longRun = new ByteArrayOutputStream();
+    PrintStream counting = new PrintStream(longRun, true, StandardCharsets.UTF_8) {
+      @Override
+      public void println(String line) {
+        super.println(line);
+        twoLines.countDown();
+      }
+    };
     LoadTest.of(cumulus, "steady", () -> 1).concurrency(2).duration(Duration.ofMillis(2_500))
-        .progress(new PrintStream(longRun, true, StandardCharsets.UTF_8)).run();
+        .progress(counting).run();
     ByteArrayOutputStream shortRun = new ByteArrayOutputStream();
-    LoadTest.of(cumulus, "steady", () -> 1).concurrency(2).invocations(10)
+    LoadTest.of(cumulus, "steady", () -> 0).concurrency(2).invocations(10)
         .progress(new PrintStream(shortRun, true, StandardCharsets.UTF_8)).run();
 
     String printed = longRun.toString(StandardCharsets.UTF_8);

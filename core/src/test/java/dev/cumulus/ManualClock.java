@@ -19,12 +19,14 @@ final class ManualClock implements Clock {
     final long due;
     final long seq;
     final Runnable body;
+    final boolean idle;
     volatile boolean cancelled;
 
-    Task(long due, long seq, Runnable body) {
+    Task(long due, long seq, Runnable body, boolean idle) {
       this.due = due;
       this.seq = seq;
       this.body = body;
+      this.idle = idle;
     }
 
     @Override
@@ -45,19 +47,23 @@ final class ManualClock implements Clock {
 
   @Override
   public Timer schedule(Runnable task, long delayNanos) {
+    return add(task, delayNanos, false);
+  }
+
+  @Override
+  public Timer scheduleIdle(Runnable task, long delayNanos) {
+    return add(task, delayNanos, true);
+  }
+
+  private Timer add(Runnable task, long delayNanos, boolean idle) {
     lock.lock();
     try {
-      Task t = new Task(now + Math.max(0, delayNanos), seq++, task);
+      Task t = new Task(now + Math.max(0, delayNanos), seq++, task, idle);
       tasks.add(t);
       return t;
     } finally {
       lock.unlock();
     }
-  }
-
-  @Override
-  public Timer scheduleIdle(Runnable task, long delayNanos) {
-    return schedule(task, delayNanos);
   }
 
   @Override
@@ -68,6 +74,20 @@ final class ManualClock implements Clock {
     lock.lock();
     try {
       return (int) tasks.stream().filter(t -> !t.cancelled).count();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Number of precise timers ({@link #schedule}: timeouts, CPU budgets, the drain deadline) pending,
+   * not counting the idle housekeeping ones ({@link #scheduleIdle}: instance expiry). On the system
+   * clock each of them keeps the platform timer thread alive.
+   */
+  int pendingPreciseTimers() {
+    lock.lock();
+    try {
+      return (int) tasks.stream().filter(t -> !t.cancelled && !t.idle).count();
     } finally {
       lock.unlock();
     }

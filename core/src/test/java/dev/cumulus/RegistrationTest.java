@@ -110,6 +110,24 @@ class RegistrationTest {
   }
 
   @Test
+  void inputCheck_refusesBeforeAdmission_withItsMessage_onEveryPath_andCountsNothing() {
+    Fn<Integer, Integer> px = cumulus.register(FnSpec.of("px", (Integer i) -> i).inputType(Integer.class)
+        .inputCheck(i -> {
+          if (i <= 0) {
+            throw new IllegalArgumentException("px must be positive but was " + i);
+          }
+        }).build());
+    assertThat(px.invoke(3)).isEqualTo(3);
+    assertThatThrownBy(() -> px.invoke(-1))
+        .isInstanceOf(InvalidInputException.class).hasMessage("px must be positive but was -1");
+    assertThatThrownBy(() -> cumulus.invoke("px", 0))
+        .isInstanceOf(InvalidInputException.class).hasMessage("px must be positive but was 0");
+    assertThat(px.invokeAsync(-2)).failsWithin(java.time.Duration.ZERO).withThrowableThat()
+        .havingCause().isInstanceOf(InvalidInputException.class);
+    assertThat(px.stats().invocations()).isEqualTo(1);
+  }
+
+  @Test
   void boxedPrimitiveInputs_work() {
     cumulus.register(FnSpec.of("twice", (Integer i) -> i * 2).inputType(int.class).build());
     assertThat(cumulus.invoke("twice", 21)).isEqualTo(42);

@@ -52,8 +52,7 @@ class ReviewRegressionTest {
 
   @Test
   void sharedCapacityUnderChurn_neverStrandsAnAcceptedCall() throws Exception {
-    long seed = System.nanoTime();
-    System.out.println("ReviewRegressionTest sharedCapacity seed=" + seed);
+    long seed = TestFunctions.seed("ReviewRegressionTest.sharedCapacityUnderChurn");
     Random random = new Random(seed);
     try (Cumulus c = Cumulus.builder().maxConcurrency(2).build()) {
       List<Fn<Integer, Integer>> fns = new ArrayList<>();

@@ -103,6 +103,43 @@ final class TestFunctions {
     }
   }
 
+  /**
+   * Waits for {@code latch} as code that ignores interrupts does (a timed-out handler that keeps its
+   * slot): an interrupt is noted and the wait goes on; the interrupt status is set again at the end.
+   */
+  static void awaitIgnoringInterrupts(CountDownLatch latch) {
+    boolean interrupted = false;
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    try {
+      for (;;) {
+        try {
+          if (latch.await(Math.max(0, end - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+            return;
+          }
+          throw new IllegalStateException("latch not released within 30 s");
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /**
+   * The seed of a randomised test: {@code -Dcumulus.seed=} if given, else a fresh one. Printed, so
+   * that a failure can be rerun with the same seed.
+   */
+  static long seed(String test) {
+    String given = System.getProperty("cumulus.seed");
+    long seed = given == null || given.isBlank() ? System.nanoTime() ^ System.identityHashCode(new Object())
+        : Long.parseLong(given.trim());
+    System.out.println(test + " seed=" + seed + " (rerun with -Dcumulus.seed=" + seed + ")");
+    return seed;
+  }
+
   /** Live platform threads whose name starts with {@code cumulus-}. */
   static List<String> cumulusThreads() {
     return Thread.getAllStackTraces().keySet().stream()

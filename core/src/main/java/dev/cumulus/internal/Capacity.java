@@ -14,14 +14,32 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Waiters are woken by a drain loop that one thread runs at a time (a work-in-progress counter,
  * as in reactive libraries): every release or new waiter while it runs makes it pass over the
- * waiters once more, so no slot is released unseen. Everything here is lock-free: it runs on
- * carriers.
+ * waiters once more, so no slot is released unseen. A waiter that throws is logged and dropped from
+ * this pass, never leaving the counters behind. Everything here is lock-free: it runs on carriers.
  */
 final class Capacity {
+  private static final System.Logger LOG = System.getLogger("dev.cumulus");
+
+  /** A function that needs a worker slot. Its methods must not block. */
+  interface Waiter {
+    /** Starts a worker if one is needed and a slot is free; false if one is needed but none was free. */
+    boolean tryStartWorker();
+
+    /** Whether it still needs a worker. */
+    boolean needsWorker();
+
+    /** Marks it as waiting here; false if it already was. */
+    boolean markWaiting();
+
+    void clearWaiting();
+
+    boolean isWaiting();
+  }
+
   private final int max;
   /** Total slots in use (high 32 bits) and slots in use by unreserved functions (low 32 bits). */
   private final AtomicLong inUse = new AtomicLong();
-  private final ConcurrentLinkedQueue<Deployment> waiters = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
   private final AtomicInteger waiting = new AtomicInteger();
   private final AtomicInteger wip = new AtomicInteger();
   private volatile int reserved;
@@ -38,8 +56,9 @@ final class Capacity {
     return reserved;
   }
 
+  /** Sets aside (or, negative, gives back) reserved slots; callers hold the registration lock. */
   void reserve(int delta) {
-    reserved += delta; // callers hold the registration lock
+    reserved += delta;
     if (delta < 0 && waiting.get() > 0) {
       wakeWaiters(); // a reservation given back is capacity for those waiting
     }
@@ -55,7 +74,6 @@ final class Capacity {
     int total = max - (int) (s >>> 32);
     return shared ? Math.min(total, unreservedLimit() - (int) s) : total;
   }
-
 
   boolean tryAcquire(boolean shared) {
     for (;;) {
@@ -80,16 +98,16 @@ final class Capacity {
   }
 
   /** Whether a function other than {@code self} waits for a slot. */
-  boolean othersWait(Deployment self) {
+  boolean othersWait(Waiter self) {
     int n = waiting.get();
-    return n > (self.isWaiting() ? 1 : 0);
+    return n > (n > 0 && self.isWaiting() ? 1 : 0);
   }
 
-  /** Queues {@code d} to get a worker when a slot frees up. */
-  void await(Deployment d) {
-    if (d.markWaiting()) {
-      waiters.offer(d);
+  /** Queues {@code w} to get a worker when a slot frees up. */
+  void await(Waiter w) {
+    if (w.markWaiting()) {
       waiting.incrementAndGet();
+      waiters.offer(w);
     }
     // A slot may have been released between the caller's failed attempt and the offer.
     wakeWaiters();
@@ -102,14 +120,21 @@ final class Capacity {
     int missed = 1;
     do {
       for (int n = waiting.get(); n > 0; n--) {
-        Deployment d = waiters.poll();
-        if (d == null) {
+        Waiter w = waiters.poll();
+        if (w == null) {
           break;
         }
-        d.clearWaiting();
+        w.clearWaiting();
         // Still counted in `waiting` during the attempt, so that a release meanwhile calls us again.
-        if (!d.tryStartWorker() && d.needsWorker() && d.markWaiting()) {
-          waiters.offer(d); // no slot of its kind is free: it keeps waiting, at the back
+        boolean again;
+        try {
+          again = !w.tryStartWorker() && w.needsWorker() && w.markWaiting();
+        } catch (Throwable e) {
+          LOG.log(System.Logger.Level.ERROR, "starting a worker for a function waiting for capacity failed", e);
+          again = false;
+        }
+        if (again) {
+          waiters.offer(w); // no slot of its kind is free: it keeps waiting, at the back
         } else {
           waiting.decrementAndGet();
         }

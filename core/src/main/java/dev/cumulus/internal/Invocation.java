@@ -3,32 +3,41 @@ package dev.cumulus.internal;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.LockSupport;
 import org.jspecify.annotations.Nullable;
 
 /**
- * One accepted call of a function: its input, its timestamps and metered figures, and the future
- * its caller waits on. The state decides, exactly once, who ends a running invocation: its worker
- * (it returned) or the runtime (it timed out, ran over its CPU budget, or was abandoned by close).
+ * One accepted call of a function: its input, when it was queued, the call it was made from (a
+ * synchronous call from inside a function), and the future its caller holds. Its state decides, once,
+ * who ends it: its worker (the code returned) or the runtime (timeout, CPU budget, close).
+ *
+ * <p>It is also its function's queue node ({@link InvocationQueue}): a consumed node links to itself,
+ * so a caller that keeps this future keeps no later invocation reachable.
  */
 final class Invocation extends CompletableFuture<@Nullable Object> {
   static final int QUEUED = 0;
   static final int RUNNING = 1;
   static final int DONE = 2;
+  /** Ended by the runtime while it ran; its worker may not absorb the interrupt yet. */
   static final int ABANDONED = 3;
-  static final int CANCELLED = 4;
+  /** Ended by the runtime, which has delivered its interrupt. */
+  static final int ENDED = 4;
+  static final int CANCELLED = 5;
   /** Taken back before any worker started it, by the runtime (close, no worker): settled there. */
-  static final int WITHDRAWN = 5;
+  static final int WITHDRAWN = 6;
 
+  /** How long a waiter spins on a running invocation before it parks: about a microsecond. */
+  private static final int WAIT_SPINS = 32;
   private static final VarHandle STATE;
-  private static final VarHandle CPU;
   private static final VarHandle NEXT;
+  private static final VarHandle WAITER;
 
   static {
     try {
       MethodHandles.Lookup lookup = MethodHandles.lookup();
       STATE = lookup.findVarHandle(Invocation.class, "state", int.class);
-      CPU = lookup.findVarHandle(Invocation.class, "cpuOfEndedSegments", long.class);
       NEXT = lookup.findVarHandle(Invocation.class, "next", Invocation.class);
+      WAITER = lookup.findVarHandle(Invocation.class, "waiter", Thread.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -36,32 +45,32 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
 
   final @Nullable Object input;
   final long enqueuedNanos;
+  /** The function called, to follow a call chain. */
+  final FunctionId function;
+  /** The running invocation that made this call and waits for it, or null. */
+  final @Nullable Invocation caller;
 
   @SuppressWarnings("unused") // STATE
   private volatile int state;
-  /** {@link System#nanoTime()} when it started. */
-  long startNanos;
-  /** The runtime clock when it started (equal to startNanos unless a test drives the clock). */
-  long startTick;
-  /** When the runtime next checks its CPU budget, on the runtime clock. */
-  long nextBudgetCheck;
-  @SuppressWarnings("unused") // CPU
-  private volatile long cpuOfEndedSegments;
-  /** The invocation queued after this one ({@link InvocationQueue}). */
   @SuppressWarnings("unused") // NEXT
   private volatile @Nullable Invocation next;
+  /** A caller parked in get or join until this completes. */
+  @SuppressWarnings("unused") // WAITER
+  private volatile @Nullable Thread waiter;
 
-  Invocation(@Nullable Object input, long enqueuedNanos) {
+  Invocation(@Nullable Object input, long enqueuedNanos, FunctionId function, @Nullable Invocation caller) {
     this.input = input;
     this.enqueuedNanos = enqueuedNanos;
+    this.function = function;
+    this.caller = caller;
   }
 
-  /**
-   * The worker starts it; false if its caller cancelled it first (then it never runs).
-   */
-  boolean start(long nanos, long tick) {
-    startNanos = nanos;
-    startTick = tick;
+  /** A worker starts it; false if its caller cancelled or settled it, or the runtime took it back. */
+  boolean start() {
+    if (isDone()) {
+      STATE.compareAndSet(this, QUEUED, CANCELLED); // settled by its caller: it never runs
+      return false;
+    }
     return STATE.compareAndSet(this, QUEUED, RUNNING);
   }
 
@@ -72,7 +81,128 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
   @Override
   public boolean cancel(boolean mayInterruptIfRunning) {
     STATE.compareAndSet(this, QUEUED, CANCELLED);
-    return super.cancel(mayInterruptIfRunning);
+    boolean cancelled = super.cancel(mayInterruptIfRunning);
+    wake();
+    return cancelled;
+  }
+
+  @Override
+  public boolean complete(@Nullable Object value) {
+    boolean completed = super.complete(value);
+    wake();
+    return completed;
+  }
+
+  @Override
+  public boolean completeExceptionally(Throwable failure) {
+    boolean completed = super.completeExceptionally(failure);
+    wake();
+    return completed;
+  }
+
+  /**
+   * Whether stages wait for this future: {@code get} and {@code join} park without adding one (see
+   * below), so these are stages a caller attached, which run on the thread that completes it.
+   */
+  boolean hasDependents() {
+    return getNumberOfDependents() != 0;
+  }
+
+  /**
+   * Waits as {@link CompletableFuture#get()} does, but parks on this invocation instead of adding a
+   * waiting node to the future: the worker that completes it then knows that no caller stage runs on
+   * its thread, only a wake-up. A second concurrent waiter uses the future's own way.
+   */
+  @Override
+  public @Nullable Object get() throws InterruptedException, java.util.concurrent.ExecutionException {
+    spinWhileRunning();
+    if (!isDone() && WAITER.compareAndSet(this, null, Thread.currentThread())) {
+      try {
+        while (!isDone()) {
+          LockSupport.park(this);
+          if (Thread.interrupted()) {
+            throw new InterruptedException();
+          }
+        }
+      } finally {
+        waiter = null;
+      }
+    }
+    return super.get();
+  }
+
+  @Override
+  public @Nullable Object get(long timeout, java.util.concurrent.TimeUnit unit)
+      throws InterruptedException, java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
+    long deadline = System.nanoTime() + unit.toNanos(timeout);
+    if (!isDone() && WAITER.compareAndSet(this, null, Thread.currentThread())) {
+      try {
+        for (long left; !isDone() && (left = deadline - System.nanoTime()) > 0; ) {
+          LockSupport.parkNanos(this, left);
+          if (Thread.interrupted()) {
+            throw new InterruptedException();
+          }
+        }
+      } finally {
+        waiter = null;
+      }
+    }
+    return super.get(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * A caller that waits for an invocation already running spins a moment first: a short call ends
+   * sooner than a park and an unpark take (microseconds each for a platform thread).
+   */
+  private void spinWhileRunning() {
+    for (int i = 0; i < WAIT_SPINS && !isDone() && (int) STATE.getOpaque(this) == RUNNING; i++) {
+      Thread.onSpinWait();
+    }
+  }
+
+  /** Waits as {@link CompletableFuture#join()} does (not interruptible), parked on this invocation. */
+  @Override
+  public @Nullable Object join() {
+    spinWhileRunning();
+    if (!isDone() && WAITER.compareAndSet(this, null, Thread.currentThread())) {
+      boolean interrupted = false;
+      try {
+        while (!isDone()) {
+          LockSupport.park(this);
+          interrupted |= Thread.interrupted();
+        }
+      } finally {
+        waiter = null;
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+    return super.join();
+  }
+
+  /**
+   * Waits until this completes, for a synchronous caller: parks without adding a dependent, so the
+   * worker that completes it runs nothing of the caller's.
+   *
+   * @throws InterruptedException if the caller is interrupted while it waits (the call goes on)
+   */
+  void awaitDone() throws InterruptedException {
+    if (isDone()) {
+      return;
+    }
+    try {
+      get();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.CancellationException settled) {
+      // done: the caller reads the outcome
+    }
+  }
+
+  private void wake() {
+    Thread t = waiter;
+    if (t != null) {
+      LockSupport.unpark(t);
+    }
   }
 
   /**
@@ -102,20 +232,29 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
     return STATE.compareAndSet(this, RUNNING, ABANDONED);
   }
 
+  /** The runtime has delivered the interrupt of {@link #abandon}. */
+  void ended() {
+    STATE.setRelease(this, ENDED);
+  }
+
+  /** Whether the runtime has finished ending it (its interrupt, if any, was delivered). */
+  boolean isEnded() {
+    return (int) STATE.getAcquire(this) == ENDED;
+  }
+
+  // Queue links (InvocationQueue)
+
   @Nullable Invocation next() {
     return (Invocation) NEXT.getAcquire(this);
   }
 
-  void setNext(Invocation successor) {
-    NEXT.setVolatile(this, successor);
+  /** Links the invocation queued after this one: a release store, the only write of the link. */
+  void linkNext(Invocation successor) {
+    NEXT.setRelease(this, successor);
   }
 
-  /** Adds the CPU of a segment that ended while this invocation was running (carrier side). */
-  void addSegmentCpu(long nanos) {
-    CPU.getAndAdd(this, nanos);
-  }
-
-  long cpuOfEndedSegments() {
-    return (long) CPU.getVolatile(this);
+  /** Marks this consumed node: it links to itself, holding nothing queued after it. */
+  void unlink() {
+    NEXT.setRelease(this, this);
   }
 }

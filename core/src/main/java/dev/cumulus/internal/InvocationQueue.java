@@ -7,14 +7,18 @@ import org.jspecify.annotations.Nullable;
 /**
  * The FIFO queue of a function's accepted invocations: unbounded (admission bounds it), many
  * producers, many consumers, linked through the invocations themselves. Producers swap the tail
- * (one atomic exchange, wait-free) and then link the previous tail to the new one; consumers advance
- * the head with a CAS. The consumed invocation becomes the head's placeholder until the next poll.
+ * (one atomic exchange, wait-free) and then link the previous tail to the new one with a release
+ * store; consumers advance the head with a CAS. The consumed invocation becomes the head's
+ * placeholder until the next poll, which links the old placeholder to itself (as
+ * {@code ConcurrentLinkedQueue} and JCTools do), so a consumed invocation a caller still holds
+ * references nothing queued after it.
  *
  * <p>Why not {@link java.util.concurrent.ConcurrentLinkedQueue}: when workers keep up with callers
  * the queue is almost always nearly empty, and there its head and tail fields (side by side in one
- * object) and each node's item and link (in one small node) are written by the caller and the worker
- * in turn, so every call moved the same cache lines back and forth between their cores, and cost a
- * node. Here head and tail sit on cache lines of their own, and nothing is allocated.
+ * object) and each node's item and link are written by the caller and the worker in turn, and each
+ * call costs a node. Here head and tail sit on cache lines of their own, and nothing is allocated.
+ * Another discipline (weighted round-robin between tenants, say) replaces this class alone: its
+ * users only offer, poll and ask whether it is empty.
  */
 final class InvocationQueue {
   private static final VarHandle HEAD;
@@ -42,10 +46,16 @@ final class InvocationQueue {
   @SuppressWarnings("unused")
   private long p21, p22, p23, p24, p25, p26, p27;
 
-  InvocationQueue() {
-    Invocation placeholder = new Invocation(null, 0);
-    head = placeholder;
-    tail = placeholder;
+  private final FunctionId function;
+  /** The placeholder the queue started with, or last put in place of a consumed invocation. */
+  private volatile Invocation placeholder;
+
+  InvocationQueue(FunctionId function) {
+    this.function = function;
+    Invocation empty = new Invocation(null, 0, function, null);
+    placeholder = empty;
+    head = empty;
+    tail = empty;
   }
 
   /** Appends {@code inv}, which must never have been queued before. */
@@ -53,16 +63,17 @@ final class InvocationQueue {
     Invocation previous = (Invocation) TAIL.getAndSet(this, inv);
     // Between the exchange and this store, consumers see the queue as not empty but cannot yet
     // reach inv: poll then waits for the link (a few instructions), it never loses an invocation.
-    previous.setNext(inv);
+    previous.linkNext(inv);
   }
 
   /** Removes and returns the oldest invocation, or {@code null} if the queue is empty. */
+  @SuppressWarnings("ThreadPriorityCheck") // a producer descheduled mid-offer: let it run
   @Nullable Invocation poll() {
     for (int spins = 0; ; spins++) {
       Invocation h = (Invocation) HEAD.getAcquire(this);
       Invocation next = h.next();
       if (next == null) {
-        if (TAIL.getVolatile(this) == h) {
+        if (TAIL.getAcquire(this) == h) {
           return null; // empty
         }
         // A producer swapped the tail but has not linked it yet (it is between two instructions,
@@ -74,15 +85,40 @@ final class InvocationQueue {
         }
         continue;
       }
-      // The consumed invocation becomes the placeholder: nothing older stays reachable from here.
+      if (next == h) {
+        continue; // h was consumed meanwhile (it links to itself): read the head again
+      }
       if (HEAD.compareAndSet(this, h, next)) {
+        h.unlink();
         return next;
       }
     }
   }
 
+  /**
+   * If the queue is empty, puts a fresh placeholder in place of the consumed invocation it keeps as
+   * its head, so that an idle function holds no call (nor its result). Called by a worker that runs
+   * out of work; a producer or a poller racing with it only ever sees an empty queue or the new
+   * placeholder.
+   */
+  @SuppressWarnings("ReferenceEquality") // nodes are their identity
+  void forgetLast() {
+    Invocation h = (Invocation) HEAD.getAcquire(this);
+    if (h == placeholder || h.next() != null || TAIL.getAcquire(this) != h) {
+      return; // nothing consumed to forget, or not empty
+    }
+    Invocation empty = new Invocation(null, 0, function, null);
+    // Producers only swap the tail: once it is the new placeholder, nothing links to h any more.
+    if (TAIL.compareAndSet(this, h, empty)) {
+      placeholder = empty;
+      HEAD.setRelease(this, empty);
+      h.unlink(); // a poller still looking at h reads the head again
+    }
+  }
+
   /** Whether no invocation is queued (one being offered right now counts as queued). */
+  @SuppressWarnings("ReferenceEquality") // nodes are their identity
   boolean isEmpty() {
-    return HEAD.getVolatile(this) == TAIL.getVolatile(this);
+    return HEAD.getAcquire(this) == TAIL.getAcquire(this);
   }
 }

@@ -26,7 +26,7 @@ import org.jspecify.annotations.Nullable;
  *       runtime.
  * </ul>
  */
-public final class SystemClock implements Clock {
+final class SystemClock implements Clock {
   private static final System.Logger LOG = System.getLogger("dev.cumulus");
   private static final AtomicInteger TIMER_THREADS = new AtomicInteger();
   private static final AtomicLong SEQUENCE = new AtomicLong();
@@ -44,7 +44,7 @@ public final class SystemClock implements Clock {
    * @param keepAliveNanos how long the platform timer thread stays after its last timer
    * @param idleThreads makes the virtual thread that waits for idle timers
    */
-  public SystemClock(long keepAliveNanos, ThreadFactory idleThreads) {
+  SystemClock(long keepAliveNanos, ThreadFactory idleThreads) {
     this.idleThreads = idleThreads;
     this.precise = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "cumulus-timer-" + TIMER_THREADS.incrementAndGet());

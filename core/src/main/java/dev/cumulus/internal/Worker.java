@@ -1,9 +1,12 @@
 package dev.cumulus.internal;
 
+import dev.cumulus.CumulusException;
 import dev.cumulus.FunctionFailedException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.Executor;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -11,106 +14,222 @@ import org.jspecify.annotations.Nullable;
  * one, keeps its instance warm between them, and ends when the queue stays empty. Non-blocking work
  * is therefore drained by a few workers; blocking work gets one worker per concurrent invocation.
  *
- * <p>On Cumulus carriers the worker also observes its own segments: when it unmounts in the middle
- * of an invocation (it blocked), its function may start another worker on the freed carrier.
+ * <p>On Cumulus carriers the worker is its own thread's scheduler and observes its segments: it
+ * learns which carrier's lane to count on, and when it unmounts in the middle of an invocation and
+ * is not runnable again already (it blocked; a yield is not blocking), its function may start another
+ * worker on the freed carrier.
+ *
+ * <p>Every path that takes an invocation settles it: once {@link Invocation#start} succeeded, a throw
+ * of the runtime's own code fails the invocation visibly before the worker ends.
  */
-final class Worker implements Runnable, Carriers.SegmentObserver {
+final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
   private static final VarHandle CURRENT;
   private static final VarHandle SEGMENT;
-  /** Above this much mounted time an invocation's CPU share is read from the carrier's clock. */
-  private static final long EXACT_READ_NANOS = 100_000;
+  private static final VarHandle ENDED_CPU;
+  private static final VarHandle SUBMISSIONS;
+  /** An invocation's part of a segment this long ends with a reading of the carrier's CPU clock. */
+  private static final long EXACT_PART_NANOS = Meter.READ_INTERVAL_NANOS;
   /**
    * A worker that has held its carrier this long yields it between invocations, so that a function
    * draining a long queue of CPU work cannot starve others sharing the carriers.
    */
   private static final long SLICE_NANOS = 2_000_000;
-  /** At most one sample per this long per worker: 20 000 a second. */
-  private static final long SAMPLE_EVERY_NANOS = 50_000;
   /** {@link #segment} once the worker has ended: no segment may count it as blocked any more. */
   private static final long ENDED = -1;
+  /** The worker on this thread when functions run on the JDK's own scheduler (no carrier to ask). */
+  private static final ThreadLocal<Worker> UNCARRIED = new ThreadLocal<>();
 
   static {
     try {
       MethodHandles.Lookup lookup = MethodHandles.lookup();
       CURRENT = lookup.findVarHandle(Worker.class, "current", Invocation.class);
       SEGMENT = lookup.findVarHandle(Worker.class, "segment", long.class);
+      ENDED_CPU = lookup.findVarHandle(Worker.class, "cpuOfEndedParts", long.class);
+      SUBMISSIONS = lookup.findVarHandle(Worker.class, "submissions", int.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
   }
 
-  final Deployment deployment;
-  final Tally tally = new Tally();
-  /** Taken by the runtime to end a running invocation, and by the worker when that happened. */
-  final ReentrantLock endLock = new ReentrantLock();
+  /**
+   * What a worker serves: its function's code, instances and figures, and the decisions that are
+   * the function's to make (which invocation next, when to end, what blocking means).
+   */
+  abstract static class Pool {
+    final String name;
+    final Platform platform;
+    final BiFunction<Object, Object, Object> handler;
+    /** The code of a stateless function that takes its input alone, called directly; or null. */
+    final @Nullable Function<@Nullable Object, @Nullable Object> function;
+    final InstancePool instances;
+    final Meter.Account account;
+    final Distribution latency;
+    final Distribution cpuPerInvocation;
+
+    Pool(String name, Platform platform, BiFunction<Object, Object, Object> handler,
+        @Nullable Function<@Nullable Object, @Nullable Object> function, InstancePool instances, Meter.Account account,
+        Distribution latency, Distribution cpuPerInvocation) {
+      this.name = name;
+      this.platform = platform;
+      this.handler = handler;
+      this.function = function;
+      this.instances = instances;
+      this.account = account;
+      this.latency = latency;
+      this.cpuPerInvocation = cpuPerInvocation;
+    }
+
+    /** The next invocation for {@code w}, or null when it should end (its slot is then released). */
+    abstract @Nullable Invocation next(Worker w);
+
+    /** {@code w} started an invocation (it is {@code w}'s current one). */
+    abstract void started(Worker w);
+
+    /** Close gave up on the function: whether nothing may start any more. */
+    abstract boolean abandoning();
+
+    /** Ends an invocation that started after close gave up on the function. */
+    abstract void abandon(Worker w, Invocation inv);
+
+    /** A worker is (+1) or no longer (-1) completing a future whose dependents run on its thread. */
+    abstract void completing(int delta);
+
+    /** An invocation the runtime ended (timeout, budget, close) has returned from its code. */
+    abstract void overdueReturned();
+
+    /** A worker unmounted in the middle of its work (carrier side): its carrier is free. */
+    abstract void blocked();
+
+    abstract void unblocked();
+
+    /** {@code w} ends; {@code instance} is its warm instance, to return, or null. */
+    abstract void ended(Worker w, @Nullable Object instance);
+
+    /** The runtime's own bookkeeping failed on {@code w}, which ends. */
+    abstract void failed(Worker w, Throwable e);
+  }
+
+  final Pool pool;
   @Nullable Thread thread;
+  /** The next worker of its function's {@link LiveWorkers}. */
+  volatile @Nullable Worker nextLive;
+  /** Whether it ended (it may still be linked in its function's {@link LiveWorkers}). */
+  volatile boolean ended;
   /** Whether it ran an invocation: only then may it hand its slot to a waiting function. */
   boolean ranAny;
   /** Whether it holds a worker slot (of its function's limit and of the runtime's capacity). */
   boolean holdsSlot;
+  /** True only while it goes straight on to the next queued invocation (see {@link #lastEnd}). */
+  boolean lastEndIsNow;
 
   @SuppressWarnings("unused") // CURRENT
   private volatile @Nullable Invocation current;
   /**
-   * The generation of the segment mounted now (shifted left by two) and, in the low bits, whether
-   * the worker is counted as blocked: {@code 01} blocked in an invocation, {@code 11} blocked while
-   * completing an invocation's future (in a dependent stage: its invocation is over, so it counts as
-   * free, but it cannot take work). A segment that ends late, after the thread already mounted
+   * The generation of the segment mounted now (shifted left by one) and, in the low bit, whether
+   * the worker is counted as blocked. A segment that ends late, after the thread already mounted
    * again elsewhere, carries an old generation and cannot mark the running worker as blocked.
    */
   @SuppressWarnings("unused") // SEGMENT
   private volatile long segment;
+  /** The CPU of the current invocation's parts of segments that ended (carrier side). */
+  @SuppressWarnings("unused") // ENDED_CPU
+  private volatile long cpuOfEndedParts;
+  /** How many times its thread was handed to a carrier (one at a time: the JDK submits it once per wake-up). */
+  @SuppressWarnings("unused") // SUBMISSIONS
+  private volatile int submissions;
+  /** {@link #submissions} when the mounted segment started (carrier side). */
+  private int mountedAt;
+  /** The runtime clock when the current invocation started (its deadline counts from here). */
+  private volatile long startTick;
+  private long startNanos;
+  /** When the runtime next checks the current invocation's CPU budget, on the runtime clock. */
+  long nextBudgetCheck;
   /** While it runs an invocation's code (init included). */
   private boolean busy;
   /** While it completes an invocation's future, which runs the future's dependent stages. */
   private boolean completing;
-  private @Nullable Object instance;
-  /**
-   * The next invocation to start at or after this time feeds the percentiles. Sampling by time caps
-   * the cost at {@link #SAMPLE_EVERY_NANOS} per sample on a busy worker and records every call of a
-   * quiet one; deciding at the start (not the end) keeps long calls from being favoured, as they
-   * would be if the call that straddles a tick were the one taken.
-   */
-  private long nextSampleAt;
   private boolean sampled;
   private boolean yielding;
+  private @Nullable Object instance;
   /**
-   * When the last invocation ended, and whether that is still "now": true only while this worker
-   * goes straight on to the next queued invocation in the same segment, with no spinning, no
-   * dependent stage of a caller run on its thread and no unmount in between. Then the next
-   * invocation starts at that time instead of reading the clock again (one read per call saved).
+   * When the last invocation ended. While {@link #lastEndIsNow} (nothing ran in between: no spin,
+   * no dependent stage, no unmount), the next invocation starts at that time instead of reading
+   * the clock again.
    */
   private long lastEnd;
-  boolean lastEndIsNow;
-
-  // The segment now mounted; written by the carrier before the thread runs, read by the thread.
-  private @Nullable Carrier segmentCarrier;
+  /** The lane of the carrier it is mounted on (the shared lane off Cumulus carriers). */
+  private int lane;
   private long segmentStart;
-  private long segmentCpuAtStart;
+  /** Where the mounted segment's part not yet read from the carrier's clock starts. */
+  private long pieceStart;
 
-  Worker(Deployment deployment) {
-    this.deployment = deployment;
+  Worker(Pool pool) {
+    this.pool = pool;
+    this.lane = pool.platform.meter.sharedLane;
   }
 
+  /** The invocation running on the calling thread, if it is a Cumulus worker's; else null. */
+  static @Nullable Invocation runningHere() {
+    Object owner = CarrierPool.currentOwner();
+    if (owner == null && Thread.currentThread().isVirtual()) {
+      owner = UNCARRIED.get();
+    }
+    return owner instanceof Worker w ? w.current() : null;
+  }
+
+  /** Whether the calling thread is a worker of a function of {@code platform}. */
+  static boolean runsHere(Platform platform) {
+    Object owner = CarrierPool.currentOwner();
+    if (owner == null && Thread.currentThread().isVirtual()) {
+      owner = UNCARRIED.get();
+    }
+    return owner instanceof Worker w && w.pool.platform == platform;
+  }
+
+  /**
+   * Drains the function's queue. The function's code is called from this frame itself, between
+   * {@link #begin} and {@link #end}: a parked invocation keeps only this frame of the runtime's
+   * under its code, which is most of what it costs over a parked virtual thread.
+   */
   @Override
   public void run() {
-    Deployment d = deployment;
+    Pool p = pool;
+    if (p.platform.carriers == null) {
+      UNCARRIED.set(this);
+    }
     try {
       Invocation inv;
-      while ((inv = d.next(this)) != null) {
-        runOne(inv);
+      while ((inv = p.next(this)) != null) {
+        if (!begin(inv)) {
+          continue;
+        }
+        Object result = null;
+        Throwable failure = null;
+        busy = true;
+        try {
+          Object target = instance;
+          if (target == null) {
+            target = coldStart();
+          }
+          Function<@Nullable Object, @Nullable Object> f = p.function;
+          result = f != null ? f.apply(inv.input) : p.handler.apply(target, inv.input);
+        } catch (Throwable t) {
+          failure = t;
+        }
+        busy = false;
+        end(inv, result, failure);
       }
     } catch (Throwable e) {
-      // Only the runtime's own bookkeeping can get here (the handler's failures are caught).
-      d.workerFailed(this, e);
+      p.failed(this, e); // only the runtime's own code gets here: handlers' failures are caught
     } finally {
       long s = (long) SEGMENT.getAndSet(this, ENDED);
       if (s != ENDED && (s & 1) == 1) {
-        d.unblocked((s & 2) != 0);
+        p.unblocked();
       }
+      CURRENT.setRelease(this, null);
       Object i = instance;
       instance = null;
-      d.workerEnded(this, i);
+      p.ended(this, i);
     }
   }
 
@@ -118,152 +237,226 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
     return (Invocation) CURRENT.getAcquire(this);
   }
 
-  private void runOne(Invocation inv) {
-    Deployment d = deployment;
-    long start = lastEndIsNow ? lastEnd : System.nanoTime();
-    lastEndIsNow = false;
-    if (inv.isDone() || !inv.start(start, d.tick(start))) {
-      if (inv.isWithdrawn()) {
-        tally.started--; // the runtime took it back and settled it: it was never this worker's
-        return;
-      }
-      // Its caller cancelled (or completed) the future before it started: it never runs.
-      tally.cancelled++;
-      d.finishedOne();
-      return;
-    }
-    busy = true;
-    CURRENT.setRelease(this, inv);
-    ranAny = true;
-    sampled = start - nextSampleAt >= 0;
-    if (sampled) {
-      nextSampleAt = start + SAMPLE_EVERY_NANOS;
-    }
-    d.started(inv);
-    tally.queueWaitNanos += Math.max(0, start - inv.enqueuedNanos);
+  /** The runtime clock when the current invocation started. */
+  long startTick() {
+    return startTick;
+  }
 
-    Object result = null;
-    Throwable failure = null;
-    try {
-      Object target = instance;
-      if (target == null) {
-        target = coldStart();
+  /**
+   * Starts {@code inv} on this worker.
+   *
+   * @return whether its code is to run now; false when its caller or the runtime settled it first
+   */
+  private boolean begin(Invocation inv) {
+    Pool p = pool;
+    // Straight on from the previous invocation: it starts when that one ended, or when it was
+    // queued if that was later (its caller queued it as the previous one completed).
+    long start = lastEndIsNow ? Math.max(lastEnd, inv.enqueuedNanos) : System.nanoTime();
+    lastEndIsNow = false;
+    Meter.Account account = p.account;
+    if (!inv.start()) {
+      // Its caller cancelled (or settled) it before it started, or the runtime took it back and
+      // settled it: it never runs.
+      if (!inv.isWithdrawn()) {
+        account.add(lane, Meter.STARTED, 1);
+        account.add(lane, Meter.CANCELLED, 1);
+        account.add(lane, Meter.FINISHED, 1);
       }
-      result = d.handler.apply(target, inv.input);
-    } catch (Throwable t) {
-      failure = t;
+      return false;
     }
-    long end = System.nanoTime();
+    try {
+      account.add(lane, Meter.STARTED, 1);
+      startTick = p.platform.tick(start);
+      startNanos = start;
+      nextBudgetCheck = 0;
+      ENDED_CPU.setOpaque(this, 0L);
+      CURRENT.setRelease(this, inv);
+      if (p.abandoning()) {
+        // Close gave up on the function just as this was taken (its pass over the workers may
+        // have seen it, or not): it does not run, and ends as an abandoned running one does.
+        p.abandon(this, inv);
+        returned(inv);
+        return false;
+      }
+      ranAny = true;
+      sampled = p.latency.sample(lane, start);
+      p.started(this);
+      account.add(lane, Meter.QUEUE_WAIT, Math.max(0, start - inv.enqueuedNanos));
+      return true;
+    } catch (Throwable bookkeeping) {
+      failed(inv, bookkeeping);
+      throw bookkeeping;
+    }
+  }
+
+  /** {@code inv}'s code returned {@code result} or threw {@code failure}. */
+  private void end(Invocation inv, @Nullable Object result, @Nullable Throwable failure) {
+    try {
+      settle(inv, startNanos, System.nanoTime(), result, failure);
+    } catch (Throwable bookkeeping) {
+      failed(inv, bookkeeping);
+      throw bookkeeping;
+    }
+  }
+
+  /** The runtime's own code threw after {@code inv} started: fails it, visibly; the worker then ends. */
+  private void failed(Invocation inv, Throwable bookkeeping) {
     busy = false;
+    CURRENT.setRelease(this, null);
+    if (inv.finish()) {
+      pool.account.add(lane, Meter.FAILURES, 1);
+      pool.account.add(lane, Meter.FINISHED, 1);
+      inv.completeExceptionally(new CumulusException(pool.name, "the Cumulus runtime failed while running"
+          + " an invocation of function '" + pool.name + "': " + bookkeeping, bookkeeping));
+    }
+  }
+
+  /** The code returned (or threw): count, record and complete, unless the runtime ended it first. */
+  @SuppressWarnings("ThreadPriorityCheck") // the slice: give the carrier to others, on purpose
+  private void settle(Invocation inv, long start, long end, @Nullable Object result, @Nullable Throwable failure) {
+    Pool p = pool;
     boolean ours = inv.finish(); // false: the runtime already ended it (timeout, budget, close)
     try {
-      try {
-        record(inv, start, end);
-      } catch (Throwable e) {
-        d.bookkeepingFailed(e); // figures only; the invocation itself is settled below
-      }
-      if (ours) {
-        // Counted before the future completes, so that its caller's next stats() includes it, and
-        // free before it completes, so that the caller's next call finds this worker free.
-        if (failure == null) {
-          tally.successes++;
-        } else {
-          tally.failures++;
-        }
-        d.finishedOne();
-        // Only this worker's bookkeeping runs before its next poll, unless the caller attached
-        // stages (or waits): they run on this thread when the future completes.
-        lastEndIsNow = inv.getNumberOfDependents() == 0;
-        lastEnd = end;
-        completing = true;
-        if (failure == null) {
-          inv.complete(result);
-        } else {
-          inv.completeExceptionally(failure instanceof FunctionFailedException f && d.name.equals(f.functionName())
-              ? f : new FunctionFailedException(d.name, failure));
-        }
-      } else {
-        // The runtime ended it and counted it; wait until it has delivered its interrupt, then
-        // absorb that interrupt so it cannot hit the next invocation. The instance was interrupted
-        // in the middle of its work: it is not trusted again.
-        endLock.lock();
-        try {
-          CURRENT.setRelease(this, null);
-          d.overdueReturned();
-        } finally {
-          endLock.unlock();
-        }
-        discardInstance();
-        d.finishedOne();
-      }
-    } finally {
-      completing = false;
-      busy = false;
-      Thread.interrupted();
+      record(inv, start, end);
+    } catch (Throwable e) {
+      p.platform.log(System.Logger.Level.ERROR, "metering an invocation of function '" + p.name + "' failed", e);
     }
-    if (d.parallelism > 0 && end - segmentStart > SLICE_NANOS) {
+    if (ours) {
+      if (failure instanceof Error) {
+        discardInstance(); // an Error may have left the instance broken
+      }
+      CURRENT.setRelease(this, null); // the worker holds nothing of a call that is over
+      // Counted before the future completes, so that its caller's next stats() includes it, and
+      // free before it completes, so that the caller's next call finds this worker free.
+      p.account.add(lane, failure == null ? Meter.SUCCESSES : Meter.FAILURES, 1);
+      p.account.add(lane, Meter.FINISHED, 1);
+      lastEnd = end;
+      complete(inv, result, failure);
+    } else {
+      discardInstance(); // interrupted in the middle of its work: not trusted again
+      returned(inv);
+    }
+    Thread.interrupted();
+    if (segmentStart != 0 && end - segmentStart > SLICE_NANOS && p.platform.carriers != null) {
       yielding = true;
       Thread.yield();
     }
   }
 
-  private void record(Invocation inv, long start, long end) {
-    Deployment d = deployment;
-    long wall = end - start;
-    long cpu = d.exact ? cpuOf(inv, end) : 0;
-    tally.wallNanos += wall;
-    tally.billedMillis += Tally.billed(wall);
-    if (d.exact) {
-      tally.billedCpuMillis += Tally.billed(cpu);
+  /**
+   * The runtime ended {@code inv} (and counted it): waits until it has delivered its interrupt, then
+   * absorbs that interrupt so it cannot hit the next invocation.
+   */
+  private void returned(Invocation inv) {
+    while (!inv.isEnded()) {
+      Thread.onSpinWait();
     }
-    long now = d.tick(end); // the clock the windows rotate on
-    d.latency.record(end - inv.enqueuedNanos, now, sampled);
-    if (d.exact) {
-      d.cpuPerInvocation.record(cpu, now, sampled);
+    Thread.interrupted();
+    CURRENT.setRelease(this, null);
+    pool.account.add(lane, Meter.FINISHED, 1);
+    pool.overdueReturned();
+  }
+
+  /**
+   * Completes the future, which runs the stages its caller attached on this thread. When there are
+   * some, this worker is not free meanwhile: its function may start another for its queue.
+   */
+  private void complete(Invocation inv, @Nullable Object result, @Nullable Throwable failure) {
+    Pool p = pool;
+    boolean stages = inv.hasDependents();
+    completing = true;
+    if (stages) {
+      p.completing(1);
+    }
+    try {
+      if (failure == null) {
+        inv.complete(result);
+      } else {
+        inv.completeExceptionally(failure instanceof FunctionFailedException f && p.name.equals(f.functionName())
+            ? f : new FunctionFailedException(p.name, failure));
+      }
+    } finally {
+      if (stages) {
+        p.completing(-1);
+      }
+      completing = false;
+    }
+    lastEndIsNow = !stages; // stages ran on this thread: the next start reads the clock
+  }
+
+  private void record(Invocation inv, long start, long end) {
+    Pool p = pool;
+    boolean clocks = p.platform.meter.clocks;
+    long wall = end - start;
+    long cpu = clocks ? cpuOf(end) : 0;
+    int l = lane;
+    p.account.add(l, Meter.WALL, wall);
+    p.account.add(l, Meter.BILLED, Meter.billedMillis(wall));
+    long now = p.platform.tick(end);
+    p.latency.record(end - inv.enqueuedNanos, now, sampled, l);
+    if (clocks) {
+      p.account.add(l, Meter.BILLED_CPU, Meter.billedMillis(cpu));
+      p.cpuPerInvocation.record(cpu, now, sampled, l);
     }
   }
 
-  /** Ends {@code inv} on behalf of the runtime, interrupting the handler if it still runs it. */
-  boolean end(Invocation inv, Runnable count) {
-    endLock.lock();
-    try {
-      if (!inv.abandon()) {
-        return false;
-      }
-      count.run();
-      Thread t = thread;
-      if (t != null && current() == inv) {
-        t.interrupt();
-      }
-      return true;
-    } finally {
-      endLock.unlock();
+  /**
+   * The current invocation's CPU time: its parts of segments that ended, plus its part of the
+   * segment mounted now. A short part is taken at its length (a mounted virtual thread runs
+   * without pause); a long one ends with a reading of the carrier's clock.
+   */
+  private long cpuOf(long end) {
+    long cpu = (long) ENDED_CPU.getOpaque(this);
+    long from = Math.max(startNanos, pieceStart);
+    long part = end - from;
+    if (part >= EXACT_PART_NANOS && lane != pool.platform.meter.sharedLane) {
+      long pieceWall = end - pieceStart;
+      long pieceCpu = pool.platform.meter.lane(lane).readAt(end);
+      pieceStart = end;
+      return cpu + (pieceWall > 0 ? (long) (pieceCpu * ((double) part / pieceWall)) : pieceCpu);
     }
+    return cpu + Math.max(0, part);
+  }
+
+  /** CPU used so far by {@code inv} if this worker runs it, for CPU budgets (timer thread); else -1. */
+  long cpuSoFar(Invocation inv) {
+    if (current() != inv || !inv.isRunning()) {
+      return -1;
+    }
+    long cpu = (long) ENDED_CPU.getOpaque(this);
+    int l = lane;
+    if (l != pool.platform.meter.sharedLane) {
+      long live = pool.platform.meter.lane(l).liveCpu(this, startNanos);
+      if (live > 0) {
+        cpu += live;
+      }
+    }
+    return cpu;
   }
 
   private Object coldStart() {
-    Deployment d = deployment;
-    Object warm = d.instances.acquire();
+    Pool p = pool;
+    Object warm = p.instances.acquire();
     if (warm != null) {
       instance = warm;
       return warm;
     }
     long t0 = System.nanoTime();
+    Object created;
     try {
-      Object created = d.init.get();
-      if (created == null) {
-        throw new NullPointerException("init of function '" + d.name + "' returned null");
-      }
-      tally.coldStarts++;
-      tally.initNanos += System.nanoTime() - t0;
-      instance = created;
-      return created;
+      created = p.instances.create();
     } catch (Throwable t) {
-      tally.initNanos += System.nanoTime() - t0;
-      d.instances.createFailed();
-      throw new FunctionFailedException(d.name,
-          "init of a new instance of function '" + d.name + "' failed: " + t, t);
+      pool.account.add(lane, Meter.INIT, System.nanoTime() - t0);
+      p.instances.createFailed();
+      throw new FunctionFailedException(p.name,
+          "init of a new instance of function '" + p.name + "' failed: " + t, t);
     }
+    long init = System.nanoTime() - t0;
+    p.account.add(lane, Meter.COLD_STARTS, 1);
+    p.account.add(lane, Meter.INIT, init);
+    p.platform.events.coldStart(p.name, init);
+    instance = created;
+    return created;
   }
 
   /** Gives the warm instance back to the pool before this worker may end (it can take it again). */
@@ -271,7 +464,7 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
     Object i = instance;
     instance = null;
     if (i != null) {
-      deployment.instances.release(i);
+      pool.instances.release(i);
     }
   }
 
@@ -279,72 +472,61 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
     Object i = instance;
     instance = null;
     if (i != null) {
-      deployment.instances.discard(i);
+      pool.instances.discard(i);
     }
   }
 
   /**
-   * The invocation's CPU time: its share of the segments that ended while it ran (scaled by their
-   * CPU/wall ratio on the carrier) plus its part of the segment running now. A short part is taken
-   * at face value (a mounted virtual thread runs without pause); a long one is scaled by the
-   * carrier's clock, read once.
+   * Ends {@code inv} on behalf of the runtime, interrupting the handler if it still runs it.
+   *
+   * @param count counts the ending; runs only if this call ends it
+   * @return whether this call ended it (false: it had already ended)
    */
-  private long cpuOf(Invocation inv, long end) {
-    long portion = end - Math.max(inv.startNanos, segmentStart);
-    long cpu = inv.cpuOfEndedSegments();
-    Carrier c = segmentCarrier;
-    if (portion > EXACT_READ_NANOS && c != null) {
-      long segmentCpu = CpuClock.threadCpu(c.threadId()) - segmentCpuAtStart;
-      long segmentWall = end - segmentStart;
-      if (segmentCpu >= 0 && segmentWall > 0) {
-        return cpu + share(segmentCpu, portion, segmentWall);
-      }
+  boolean end(Invocation inv, Runnable count) {
+    if (!inv.abandon()) {
+      return false;
     }
-    return cpu + Math.max(0, portion);
+    try {
+      count.run();
+      Thread t = thread;
+      if (t != null && current() == inv) {
+        t.interrupt(); // the worker waits for ended() below before it absorbs this
+      }
+    } finally {
+      inv.ended();
+    }
+    return true;
   }
 
-  /**
-   * The part of a segment's CPU that falls to an invocation mounted for {@code portion} of the
-   * segment's {@code wall} time: a mounted virtual thread runs without pause, so CPU follows time.
-   */
-  private static long share(long segmentCpu, long portion, long wall) {
-    return (long) (segmentCpu * Math.min(1.0, (double) portion / wall));
-  }
+  // ---------------------------------------------------------------------------------------------
+  // Its thread's scheduler and segment observer (carrier side)
 
-  /** CPU used so far by {@code inv} if this worker runs it, for CPU budgets; -1 if not running. */
-  long cpuSoFar(Invocation inv) {
-    if (current() != inv || !inv.isRunning()) {
-      return -1;
+  @Override
+  public void execute(Runnable continuation) {
+    CarrierPool c = pool.platform.carriers;
+    if (c == null) {
+      throw new IllegalStateException("no Cumulus carriers");
     }
-    long cpu = inv.cpuOfEndedSegments();
-    Carrier c = segmentCarrier;
-    if (c != null) {
-      long live = c.liveCpu(this); // -1 unless this very worker is mounted on c right now
-      if (live > 0) {
-        long now = System.nanoTime();
-        long segmentWall = now - segmentStart;
-        long portion = now - Math.max(inv.startNanos, segmentStart);
-        cpu += segmentWall <= 0 ? live : share(live, portion, segmentWall);
-      }
-    }
-    return cpu;
+    SUBMISSIONS.setRelease(this, (int) SUBMISSIONS.getOpaque(this) + 1);
+    c.schedule(continuation, pool.account, this);
   }
 
   @Override
-  public long segmentStarted(Carrier carrier, long startNanos, long cpuNanos) {
+  public long segmentStarted(int lane, long startNanos) {
     lastEndIsNow = false;
-    segmentCarrier = carrier;
+    this.lane = lane;
     segmentStart = startNanos;
-    segmentCpuAtStart = cpuNanos;
+    pieceStart = startNanos;
+    mountedAt = (int) SUBMISSIONS.getAcquire(this);
     for (;;) {
       long s = (long) SEGMENT.getVolatile(this);
       if (s == ENDED) {
         return ENDED;
       }
-      long next = ((s >>> 2) + 1) << 2;
+      long next = ((s >>> 1) + 1) << 1;
       if (SEGMENT.compareAndSet(this, s, next)) {
         if ((s & 1) == 1) {
-          deployment.unblocked((s & 2) != 0);
+          pool.unblocked();
         }
         return next;
       }
@@ -352,20 +534,20 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
   }
 
   @Override
-  public void segmentEnded(long token, long startNanos, long endNanos, long cpuNanos) {
-    Invocation inv = current();
-    if (inv != null && inv.isRunning() && cpuNanos > 0 && endNanos > startNanos) {
-      // The thread unmounted in the middle of an invocation: charge it its share of the segment.
-      long portion = endNanos - Math.max(startNanos, inv.startNanos);
-      if (portion > 0) {
-        inv.addSegmentCpu(share(cpuNanos, portion, endNanos - startNanos));
+  public void segmentEnded(long token, long pieceStart, long endNanos, long cpuNanos) {
+    if (cpuNanos > 0 && endNanos > pieceStart && (busy || completing)) {
+      // The thread unmounted in the middle of an invocation: charge it its part of the piece.
+      long part = endNanos - Math.max(pieceStart, startNanos);
+      if (part > 0) {
+        ENDED_CPU.getAndAdd(this, (long) (cpuNanos * Math.min(1.0, (double) part / (endNanos - pieceStart))));
       }
     }
     // It blocked in an invocation, or in a dependent stage of its future: its carrier is free for
-    // another worker. Only if no later segment of this thread has started meanwhile.
-    long kind = busy ? 1 : completing ? 3 : 0;
-    if (kind != 0 && token != ENDED && SEGMENT.compareAndSet(this, token, token | kind)) {
-      deployment.blocked(kind == 3);
+    // another worker. Not if it is runnable again already (it yielded, or its wake-up came first),
+    // nor if a later segment of this thread has started meanwhile.
+    boolean runnable = (int) SUBMISSIONS.getAcquire(this) != mountedAt;
+    if ((busy || completing) && !runnable && token != ENDED && SEGMENT.compareAndSet(this, token, token | 1)) {
+      pool.blocked();
     }
   }
 

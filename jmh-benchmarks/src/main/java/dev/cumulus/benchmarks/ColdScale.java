@@ -26,7 +26,7 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  * until all {@value #TASKS} run; beside it (JMH secondary results) the time to the first start, the
  * 99th percentile of start latency (submit to handler entry), and — for Cumulus — how long after the
  * last invocation returned its threads were all gone (carrier keep-alive 1 s). The baseline is a
- * virtual thread per task. Target: p99 start latency &lt; 50 ms; back to zero live Cumulus
+ * virtual thread per task. Target: p99 start latency ≤ 10 ms; back to zero live Cumulus
  * threads within keep-alive + 1 s.
  *
  * <p>Run: {@code java -jar jmh-benchmarks/target/benchmarks.jar ColdScale}

@@ -39,8 +39,10 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>{@link #main} prints the accuracy report: functions burning a calibrated 200 ms of CPU (the
  * reference is the same work timed with the CPU clock of a platform thread) are metered within ±5 %;
- * a function sleeping 100 ms is metered under 2 ms of CPU; and the sum over all functions is within
- * 10 % of the process's CPU time over the same run.
+ * a function sleeping 100 ms is metered under 2 ms of CPU; the sum over all functions is within
+ * 10 % of the process's CPU time over the same run; and among {@value #MIXED} concurrent invocations,
+ * half 1 ms CPU spins and half 1 ms sleeps, the spins' per-invocation CPU (p50 and p99) is within
+ * ±10 % of the same spin on a platform thread.
  *
  * <p>Run: {@code java -jar jmh-benchmarks/target/benchmarks.jar MeteringOverhead}; the report:
  * {@code java --add-opens=java.base/java.lang=ALL-UNNAMED -cp jmh-benchmarks/target/benchmarks.jar
@@ -131,14 +133,7 @@ public class MeteringOverhead {
     long roundsFor200ms = calibrate(threads, 200);
     try (Cumulus cumulus = Cumulus.builder().meteringMode(MeteringMode.EXACT).build()) {
       Fn<Long, Integer> burn = cumulus.register(FnSpec.of("burn-200ms", (Long rounds) -> spin(7, rounds)).build());
-      Fn<Integer, Integer> sleep = cumulus.register(FnSpec.of("sleep-100ms", (Integer ms) -> {
-        try {
-          Thread.sleep(ms);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        return ms;
-      }).build());
+      Fn<Integer, Integer> sleep = registerSleep(cumulus, "sleep-100ms");
       // Warm both paths (JIT), then measure from a clean slate of the totals.
       burn.invoke(roundsFor200ms / 20);
       sleep.invoke(1);
@@ -173,6 +168,7 @@ public class MeteringOverhead {
         }
       }
       double meanBurn = metered.stream().mapToLong(Long::longValue).average().orElse(0);
+      Percentiles mixed = mixedSpins(cumulus, threads, roundsFor200ms / 200);
       double sumError = (burnTotal + sleepTotal - processDelta) / (double) processDelta;
 
       StringBuilder sb = new StringBuilder();
@@ -188,8 +184,57 @@ public class MeteringOverhead {
       sb.append(row("sum over functions vs process CPU delta",
           String.format(Locale.ROOT, "%.1f ms vs %.1f ms (%s)", (burnTotal + sleepTotal) / 1e6,
               processDelta / 1e6, pct(sumError)), "within 10 %", verdict(Math.abs(sumError) <= 0.10)));
+      for (String p : List.of("p50", "p99")) {
+        double error = (p.equals("p50") ? mixed.p50 : mixed.p99) / mixed.reference - 1;
+        sb.append(row("per-invocation CPU of 1 ms spins among " + MIXED + " mixed spins and sleeps, " + p,
+            String.format(Locale.ROOT, "%.3f ms vs reference %.3f ms (%s)",
+                (p.equals("p50") ? mixed.p50 : mixed.p99) / 1e6, mixed.reference / 1e6, pct(error)),
+            "within ±10 %", verdict(Math.abs(error) <= 0.10)));
+      }
       return sb.toString();
     }
+  }
+
+  /** Concurrent invocations of the mixed run: half 1 ms CPU spins, half 1 ms sleeps. */
+  static final int MIXED = 1_000;
+
+  /** Per-invocation CPU of the spins of a mixed run, against the spin's CPU on a platform thread. */
+  record Percentiles(double p50, double p99, double reference) {}
+
+  /** Registers a function that sleeps its input's milliseconds and returns it. */
+  private static Fn<Integer, Integer> registerSleep(Cumulus cumulus, String name) {
+    return cumulus.register(FnSpec.of(name, (Integer ms) -> {
+      try {
+        Thread.sleep(ms);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return ms;
+    }).build());
+  }
+
+  /**
+   * Runs {@value #MIXED} invocations at once, half spinning {@code roundsFor1ms} (about 1 ms of CPU)
+   * and half sleeping 1 ms, and reads the spin function's per-invocation CPU percentiles.
+   */
+  private static Percentiles mixedSpins(Cumulus cumulus, com.sun.management.ThreadMXBean threads,
+      long roundsFor1ms) {
+    Fn<Long, Integer> spin = cumulus.register(FnSpec.of("spin-1ms", (Long rounds) -> spin(3, rounds)).build());
+    Fn<Integer, Integer> nap = registerSleep(cumulus, "sleep-1ms");
+    long[] reference = new long[21];
+    for (int i = 0; i < reference.length; i++) {
+      long c0 = threads.getCurrentThreadCpuTime();
+      spin(3, roundsFor1ms);
+      reference[i] = threads.getCurrentThreadCpuTime() - c0;
+    }
+    java.util.Arrays.sort(reference);
+    List<CompletableFuture<Integer>> calls = new ArrayList<>();
+    for (int i = 0; i < MIXED; i++) {
+      calls.add(i % 2 == 0 ? spin.invokeAsync(roundsFor1ms) : nap.invokeAsync(1));
+    }
+    calls.forEach(CompletableFuture::join);
+    dev.cumulus.Percentiles p = spin.stats().cpuPerInvocation();
+    return new Percentiles(p.p50().toNanos(), p.p99().toNanos(), reference[reference.length / 2]);
   }
 
   /** How many rounds of {@link #spin} take {@code millis} of CPU on this thread. */

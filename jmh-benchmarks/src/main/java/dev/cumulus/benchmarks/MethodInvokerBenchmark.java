@@ -26,7 +26,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * invocation: {@link Method#invoke} (reflection), a {@link MethodHandle} adapted once to a generic
  * {@code (Object) -> Object} shape, or a class spun by {@link LambdaMetafactory}; the baseline is a
  * hand-written lambda calling the method directly, i.e. what the user would write with
- * {@code FnSpec.of(name, bean::method)}. The production invoker ({@code dev.cumulus.internal.MethodInvoker})
+ * {@code FnSpec.of(name, bean::method)}. The production invoker ({@code dev.cumulus.internal.wrap.MethodInvoker})
  * is measured beside them.
  *
  * <p>Every strategy is a {@code Function<Object, Object>} taking the invocation's input (the argument,
@@ -154,7 +154,7 @@ public class MethodInvokerBenchmark {
       reflection[i] = reflectionOf(m, bean, arity);
       methodHandle[i] = methodHandleOf(m, bean, arity);
       lambdaMetafactory[i] = lambdaMetafactoryOf(m, bean, arity);
-      cumulus[i] = dev.cumulus.internal.MethodInvoker.of(m, bean)::call;
+      cumulus[i] = dev.cumulus.internal.wrap.MethodInvoker.of(m, bean)::call;
       Object expected = direct[i].apply(inputs[i]);
       for (Function<Object, Object> f : new Function[] {reflection[i], methodHandle[i], lambdaMetafactory[i], cumulus[i]}) {
         if (!expected.equals(f.apply(inputs[i]))) {

@@ -1,4 +1,4 @@
-package dev.cumulus.internal;
+package dev.cumulus.internal.wrap;
 
 import dev.cumulus.FunctionFailedException;
 import java.lang.invoke.MethodHandles;
@@ -16,7 +16,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A task of a {@link FunctionExecutor} and its {@code Future}. Admitted to the executor, it runs as
+ * A task of a {@code FunctionExecutor} and its {@code Future}. Admitted to the executor, it runs as
  * one invocation of the executor's function; its outcome is published once that invocation has
  * completed, so the function's stats already count it. Run directly ({@link #run()}, as
  * {@code invokeAny} does), it runs on the calling thread like a {@code FutureTask}.
@@ -28,6 +28,19 @@ import org.jspecify.annotations.Nullable;
  * open until both its invocation has completed and its code is not running, whichever is last.
  */
 final class ExecutorTask<V extends @Nullable Object> implements RunnableFuture<V> {
+  /** The executor a task belongs to. */
+  interface Owner {
+    /** Returns the executor's name, for messages. @return the name */
+    String name();
+
+    /**
+     * An accepted task will not run any more: it ran, or it never will.
+     *
+     * @param task the task
+     */
+    void finished(ExecutorTask<?> task);
+  }
+
   private static final System.Logger LOG = System.getLogger("dev.cumulus");
   static final int NEW = 0;
   static final int RUNNING = 1;
@@ -49,7 +62,7 @@ final class ExecutorTask<V extends @Nullable Object> implements RunnableFuture<V
     }
   }
 
-  final FunctionExecutor owner;
+  final Owner owner;
   private final Callable<V> callable;
   /** What {@code shutdownNow} returns for it: the command given to execute, or this task. */
   private final Runnable submitted;
@@ -72,7 +85,7 @@ final class ExecutorTask<V extends @Nullable Object> implements RunnableFuture<V
   private volatile boolean ranAsInvocation;
   private volatile @Nullable Throwable thrown;
 
-  private ExecutorTask(FunctionExecutor owner, Callable<V> callable, @Nullable Runnable submitted,
+  private ExecutorTask(Owner owner, Callable<V> callable, @Nullable Runnable submitted,
       boolean fireAndForget) {
     this.owner = owner;
     this.callable = callable;
@@ -81,12 +94,12 @@ final class ExecutorTask<V extends @Nullable Object> implements RunnableFuture<V
   }
 
   /** A task made by submit, invokeAll or invokeAny. */
-  static <V extends @Nullable Object> ExecutorTask<V> of(FunctionExecutor owner, Callable<V> callable) {
+  static <V extends @Nullable Object> ExecutorTask<V> of(Owner owner, Callable<V> callable) {
     return new ExecutorTask<>(owner, callable, null, false);
   }
 
   /** A task made for a command given to execute. */
-  static ExecutorTask<@Nullable Void> wrapping(FunctionExecutor owner, Runnable command) {
+  static ExecutorTask<@Nullable Void> wrapping(Owner owner, Runnable command) {
     return new ExecutorTask<@Nullable Void>(owner, Executors.callable(command, null), command, true);
   }
 
@@ -159,7 +172,7 @@ final class ExecutorTask<V extends @Nullable Object> implements RunnableFuture<V
         LOG.log(System.Logger.Level.WARNING, "a task run by executor '" + owner.name() + "' failed", t);
       }
       // Fails the invocation, so that the function's stats count a failure.
-      throw Beans.<RuntimeException>sneaky(t);
+      throw MethodInvoker.<RuntimeException>sneaky(t);
     }
     return value;
   }

@@ -1,7 +1,7 @@
-package dev.cumulus.internal;
+package dev.cumulus.internal.wrap;
 
 import dev.cumulus.FnSpec;
-import dev.cumulus.InvalidInputException;
+import java.lang.invoke.MethodType;
 import java.lang.reflect.Method;
 import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.Type;
@@ -10,8 +10,11 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import java.util.function.BiFunction;
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -19,13 +22,19 @@ import org.jspecify.annotations.Nullable;
  * of a bean ({@link Beans}) or a method of an interface implementation ({@link FunctionProxy}).
  *
  * <p>Its input is what {@link MethodInvoker} takes: nothing, the single argument, or an
- * {@code Object[]} of several. As the runtime's handler it also checks, before admission, the arity
- * and element types of such an array ({@link InputCheck}). A method that returns a future (a proxy
- * method declared to return one) is waited for on the function's virtual thread, so the invocation
- * lasts, and is limited, timed out and metered, until the future completes; its value is the
- * invocation's result.
+ * {@code Object[]} of several; the spec's {@linkplain FnSpec.Builder#inputCheck input check} checks
+ * the arity and element types of such an array before admission. A method that returns a future (a
+ * proxy method declared to return one) is waited for on the function's virtual thread, so the
+ * invocation lasts, and is limited, timed out and metered, until the future completes; its value is
+ * the invocation's result.
+ *
+ * <p>It is made of the public API alone: its spec is an ordinary {@link FnSpec} whose function is
+ * {@link #apply}.
  */
-public final class MethodFunction implements BiFunction<Object, Object, Object>, InputCheck {
+public final class MethodFunction implements Function<@Nullable Object, @Nullable Object> {
+  /** The function behind each spec made here, to recognise a registered one (keys held weakly). */
+  private static final Map<FnSpec<?, ?>, MethodFunction> BY_SPEC = Collections.synchronizedMap(new WeakHashMap<>());
+
   private final String name;
   private final Object target;
   private final @Nullable Class<?> iface;
@@ -42,12 +51,15 @@ public final class MethodFunction implements BiFunction<Object, Object, Object>,
     this.invoker = MethodInvoker.of(method, target);
     this.parameterTypes = method.getParameterTypes();
     this.awaitsFuture = awaitsFuture;
-    FnSpec.Builder<@Nullable Object, @Nullable Object> builder =
-        FnSpec.<@Nullable Object, @Nullable Object>of(name, this::checkedCall)
-            .inputType(objectClass(inputTypeOf(method)))
-            .outputType(objectClass(awaitsFuture ? futureValueType(method) : method.getReturnType()));
+    FnSpec.Builder<@Nullable Object, @Nullable Object> builder = FnSpec.<@Nullable Object, @Nullable Object>of(name, this)
+        .inputType(objectClass(inputTypeOf(method)))
+        .outputType(objectClass(awaitsFuture ? futureValueType(method) : method.getReturnType()));
+    if (parameterTypes.length > 1) {
+      builder.inputCheck(this::checkArguments);
+    }
     options.accept(builder);
     this.spec = builder.build();
+    BY_SPEC.put(spec, this);
   }
 
   /**
@@ -116,50 +128,45 @@ public final class MethodFunction implements BiFunction<Object, Object, Object>,
     return iface;
   }
 
-  /** The runtime's handler: the input was checked before admission. */
+  /**
+   * The function a spec made by this class calls, or null for any other spec.
+   *
+   * @param spec a registered function's spec
+   * @return its method function, or null
+   */
+  static @Nullable MethodFunction behind(FnSpec<?, ?> spec) {
+    return BY_SPEC.get(spec);
+  }
+
+  /** Calls the method; the input was checked before admission. */
   @Override
-  public @Nullable Object apply(@Nullable Object instance, @Nullable Object input) {
-    return call(input);
-  }
-
-  /** The spec's function, for a spec registered again elsewhere: checks, then calls. */
-  private @Nullable Object checkedCall(@Nullable Object input) {
-    InvalidInputException invalid = check(name, input);
-    if (invalid != null) {
-      throw invalid;
-    }
-    return call(input);
-  }
-
-  private @Nullable Object call(@Nullable Object input) {
+  public @Nullable Object apply(@Nullable Object input) {
     Object result = invoker.call(input);
     return awaitsFuture && result != null ? await(result) : result;
   }
 
-  @Override
-  public @Nullable InvalidInputException check(String functionName, @Nullable Object input) {
-    if (parameterTypes.length < 2 || !(input instanceof Object[] args)) {
-      return null; // the declared input type covers it
+  /** The spec's input check of an {@code Object[]} of several arguments: arity and element types. */
+  private void checkArguments(Object input) {
+    if (!(input instanceof Object[] args)) {
+      return; // the declared input type covers it
     }
     if (args.length != parameterTypes.length) {
-      return new InvalidInputException(functionName, "function '" + functionName + "' takes "
-          + parameterTypes.length + " arguments " + Beans.parameterList(parameterTypes)
-          + " as an Object[] but got " + args.length);
+      throw new IllegalArgumentException("function '" + name + "' takes " + parameterTypes.length
+          + " arguments " + MethodNames.parameterList(parameterTypes) + " as an Object[] but got " + args.length);
     }
     for (int i = 0; i < args.length; i++) {
       Class<?> expected = parameterTypes[i];
       Object arg = args[i];
       if (arg == null) {
         if (expected.isPrimitive()) {
-          return new InvalidInputException(functionName, "function '" + functionName + "' expects args["
-              + i + "] of type " + expected.getName() + " but got null");
+          throw new IllegalArgumentException("function '" + name + "' expects args[" + i + "] of type "
+              + expected.getName() + " but got null");
         }
-      } else if (!Beans.box(expected).isInstance(arg)) {
-        return new InvalidInputException(functionName, "function '" + functionName + "' expects args["
-            + i + "] of type " + expected.getTypeName() + " but got " + arg.getClass().getTypeName());
+      } else if (!MethodType.methodType(expected).wrap().returnType().isInstance(arg)) {
+        throw new IllegalArgumentException("function '" + name + "' expects args[" + i + "] of type "
+            + expected.getTypeName() + " but got " + arg.getClass().getTypeName());
       }
     }
-    return null;
   }
 
   /**
@@ -170,7 +177,7 @@ public final class MethodFunction implements BiFunction<Object, Object, Object>,
     Future<?> future;
     if (result instanceof CompletionStage<?> stage) {
       // Not get() on it: a minimal stage (CompletableFuture.completedStage) refuses it.
-      CompletableFuture<@Nullable Object> bridge = new CompletableFuture<>();
+      CompletableFuture<Object> bridge = new CompletableFuture<>();
       stage.whenComplete((v, e) -> {
         if (e != null) {
           bridge.completeExceptionally(e);
@@ -187,7 +194,7 @@ public final class MethodFunction implements BiFunction<Object, Object, Object>,
     try {
       return future.get();
     } catch (ExecutionException e) {
-      throw Beans.<RuntimeException>sneaky(unwrap(e.getCause()));
+      throw MethodInvoker.<RuntimeException>sneaky(unwrap(e.getCause()));
     } catch (InterruptedException e) {
       if (result instanceof Future<?> f) {
         try {
@@ -196,7 +203,7 @@ public final class MethodFunction implements BiFunction<Object, Object, Object>,
           // nothing to cancel through
         }
       }
-      throw Beans.<RuntimeException>sneaky(e);
+      throw MethodInvoker.<RuntimeException>sneaky(e);
     }
   }
 
@@ -211,6 +218,6 @@ public final class MethodFunction implements BiFunction<Object, Object, Object>,
 
   @Override
   public String toString() {
-    return "MethodFunction[" + name + " -> " + Beans.describe(invoker.method()) + "]";
+    return "MethodFunction[" + name + " -> " + MethodNames.describe(invoker.method()) + "]";
   }
 }

@@ -1,4 +1,4 @@
-package dev.cumulus.internal;
+package dev.cumulus.internal.wrap;
 
 import dev.cumulus.Fn;
 import dev.cumulus.FunctionFailedException;
@@ -19,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Future;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -68,15 +69,17 @@ public final class FunctionProxy implements InvocationHandler {
   /**
    * Describes the functions of a proxy of {@code iface} over {@code target}; nothing registered.
    *
-   * @param engine the runtime, to report a second proxy of the same interface clearly
    * @param iface the interface
    * @param target its implementation
+   * @param registered the function registered under a name, or null: to report a second proxy of the
+   *     same interface clearly
    * @return one function per abstract method of the interface, in a stable order
    * @throws IllegalArgumentException if {@code iface} is not an interface that a proxy can
    *     implement, has no abstract method, or {@code target} does not implement it
    * @throws IllegalStateException if a function of one of the names is registered already
    */
-  public static List<MethodFunction> plan(Engine engine, Class<?> iface, Object target) {
+  public static List<MethodFunction> plan(Class<?> iface, Object target,
+      Function<String, @Nullable Fn<?, ?>> registered) {
     if (!iface.isInterface() || iface.isAnnotation()) {
       throw new IllegalArgumentException("proxy needs an interface but " + iface.getName() + " is "
           + (iface.isAnnotation() ? "an annotation type" : iface.isEnum() ? "an enum"
@@ -101,32 +104,33 @@ public final class FunctionProxy implements InvocationHandler {
     for (Method m : methods) {
       perName.merge(m.getName(), 1L, Long::sum);
     }
-    String prefix = Beans.simpleName(iface);
+    String prefix = MethodNames.simpleName(iface);
     Map<String, Method> byName = new HashMap<>();
     List<MethodFunction> functions = new ArrayList<>();
     for (Method m : methods) {
       String name = prefix + "." + m.getName()
-          + (perName.getOrDefault(m.getName(), 0L) > 1 ? Beans.parameterList(m.getParameterTypes()) : "");
+          + (perName.getOrDefault(m.getName(), 0L) > 1 ? MethodNames.parameterList(m.getParameterTypes()) : "");
       Method clash = byName.put(name, m);
       if (clash != null) {
-        throw new IllegalArgumentException("methods " + Beans.describe(clash) + " and "
-            + Beans.describe(m) + " would both be function '" + name + "' (their parameter types"
+        throw new IllegalArgumentException("methods " + MethodNames.describe(clash) + " and "
+            + MethodNames.describe(m) + " would both be function '" + name + "' (their parameter types"
             + " have the same simple names)");
       }
       functions.add(MethodFunction.of(name, m, target, iface, isAsync(m), b -> {}));
     }
     for (MethodFunction f : functions) {
-      Deployment existing = Beans.registered(engine, f.name());
+      Fn<?, ?> existing = registered.apply(f.name());
       if (existing == null) {
         continue;
       }
-      if (existing.handler instanceof MethodFunction mf && mf.iface() == iface) {
+      MethodFunction mf = MethodFunction.behind(existing.spec());
+      if (mf != null && mf.iface() == iface) {
         throw new IllegalStateException("proxy(" + iface.getSimpleName() + ") was already called on"
-            + " this runtime: its functions (" + Beans.names(functions) + ") are registered; reuse"
+            + " this runtime: its functions (" + MethodNames.names(functions) + ") are registered; reuse"
             + " the proxy it returned, or unregister those functions first");
       }
       throw new IllegalStateException("proxy(" + iface.getSimpleName() + ") cannot register function '"
-          + f.name() + "' for method " + Beans.describe(f.method()) + ": a function of that name is"
+          + f.name() + "' for method " + MethodNames.describe(f.method()) + ": a function of that name is"
           + " already registered");
     }
     return functions;
@@ -170,7 +174,7 @@ public final class FunctionProxy implements InvocationHandler {
       if (!Modifier.isAbstract(m.getModifiers()) || isObjectMethod(m)) {
         continue;
       }
-      String key = m.getName() + Beans.parameterListOfNames(m.getParameterTypes());
+      String key = m.getName() + MethodNames.parameterListOfNames(m.getParameterTypes());
       Method seen = bySignature.get(key);
       // Same signature from two superinterfaces: keep the most specific return type.
       if (seen == null || seen.getReturnType().isAssignableFrom(m.getReturnType())) {
@@ -179,7 +183,7 @@ public final class FunctionProxy implements InvocationHandler {
     }
     List<Method> methods = new ArrayList<>(bySignature.values());
     methods.sort(Comparator.comparing(Method::getName)
-        .thenComparing(m -> Beans.parameterListOfNames(m.getParameterTypes())));
+        .thenComparing(m -> MethodNames.parameterListOfNames(m.getParameterTypes())));
     return methods;
   }
 
@@ -244,7 +248,7 @@ public final class FunctionProxy implements InvocationHandler {
       @Nullable Object[] actual = args == null ? NO_ARGS : args; // a local: invokeExact takes static types
       return (Object) special.invokeExact(proxy, actual);
     }
-    throw new IllegalStateException("no function for " + Beans.describe(method) + " in the proxy of "
+    throw new IllegalStateException("no function for " + MethodNames.describe(method) + " in the proxy of "
         + iface.getName());
   }
 

@@ -1,4 +1,4 @@
-package dev.cumulus.internal;
+package dev.cumulus.internal.wrap;
 
 import dev.cumulus.Fn;
 import dev.cumulus.RuntimeClosedException;
@@ -33,7 +33,7 @@ import org.jspecify.annotations.Nullable;
  * tasks that never started (their invocations are cancelled, so they never run here); the executor
  * is terminated once it is shut down and no accepted task is queued or running.
  */
-public final class FunctionExecutor extends AbstractExecutorService {
+public final class FunctionExecutor extends AbstractExecutorService implements ExecutorTask.Owner {
   private static final long SHUTDOWN = 1L << 62;
 
   private final String name;
@@ -65,6 +65,7 @@ public final class FunctionExecutor extends AbstractExecutorService {
   }
 
   /** Returns the function's name. @return the name */
+  @Override
   public String name() {
     return name;
   }
@@ -141,8 +142,8 @@ public final class FunctionExecutor extends AbstractExecutorService {
     }
   }
 
-  /** An accepted task will not run here any more: it ran, or it never will. */
-  void finished(ExecutorTask<?> task) {
+  @Override
+  public void finished(ExecutorTask<?> task) {
     live.remove(task);
     if (ctl.decrementAndGet() == SHUTDOWN) {
       terminated.countDown();

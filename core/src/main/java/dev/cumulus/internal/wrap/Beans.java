@@ -1,24 +1,25 @@
-package dev.cumulus.internal;
+package dev.cumulus.internal.wrap;
 
+import dev.cumulus.Fn;
 import dev.cumulus.FnSpec;
 import dev.cumulus.Serverless;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 
 /**
  * Finds the {@link Serverless} methods of a bean and describes one function per method, for
- * {@code Cumulus.registerAll}. Also the naming and type helpers that bean functions and proxies share.
+ * {@code Cumulus.registerAll}.
  *
  * <p>Rules: the functions are the public instance methods of the bean's class, declared or inherited
  * from a superclass, that carry the annotation, on the method itself or on the nearest superclass
@@ -32,14 +33,15 @@ public final class Beans {
   /**
    * Describes the functions of {@code bean}: names chosen, options validated, nothing registered.
    *
-   * @param engine the runtime, to tell a bean registered twice from a plain name clash
    * @param bean the object whose annotated methods become functions
+   * @param registered the function registered under a name, or null: to tell a bean registered twice
+   *     from a plain name clash
    * @return one function per annotated method, sorted by name
    * @throws IllegalArgumentException if an annotation is misplaced or invalid, two methods would get
    *     the same name, or the bean has no annotated method
    * @throws IllegalStateException if a function of one of the names is registered already
    */
-  public static List<MethodFunction> plan(Engine engine, Object bean) {
+  public static List<MethodFunction> plan(Object bean, Function<String, @Nullable Fn<?, ?>> registered) {
     Class<?> type = bean.getClass();
     if (bean instanceof Class<?> c) {
       throw new IllegalArgumentException("registerAll takes an instance whose @Serverless methods"
@@ -64,57 +66,48 @@ public final class Beans {
     }
     Map<String, Long> perMethodName = annotated.keySet().stream()
         .collect(Collectors.groupingBy(Method::getName, Collectors.counting()));
-    String prefix = simpleName(type);
+    String prefix = MethodNames.simpleName(type);
     Map<String, Method> byName = new HashMap<>();
     List<MethodFunction> functions = new ArrayList<>();
     for (Map.Entry<Method, Serverless> e : annotated.entrySet()) {
       Method m = e.getKey();
       Serverless a = e.getValue();
       String name = !a.name().isEmpty() ? a.name()
-          : perMethodName.getOrDefault(m.getName(), 0L) > 1 ? prefix + "." + m.getName() + parameterList(m.getParameterTypes())
+          : perMethodName.getOrDefault(m.getName(), 0L) > 1 ? prefix + "." + m.getName() + MethodNames.parameterList(m.getParameterTypes())
           : prefix + "." + m.getName();
       Method clash = byName.put(name, m);
       if (clash != null) {
-        throw new IllegalArgumentException("@Serverless methods " + describe(clash) + " and "
-            + describe(m) + " would both be function '" + name + "'; give one of them its own"
+        throw new IllegalArgumentException("@Serverless methods " + MethodNames.describe(clash) + " and "
+            + MethodNames.describe(m) + " would both be function '" + name + "'; give one of them its own"
             + " @Serverless(name = ...)");
       }
       try {
         functions.add(MethodFunction.of(name, m, bean, null, false, options(a)));
       } catch (IllegalArgumentException invalid) {
-        throw new IllegalArgumentException("@Serverless method " + describe(m) + ": "
+        throw new IllegalArgumentException("@Serverless method " + MethodNames.describe(m) + ": "
             + invalid.getMessage(), invalid);
       }
     }
     functions.sort(Comparator.comparing(MethodFunction::name));
     for (MethodFunction f : functions) {
-      Deployment existing = registered(engine, f.name());
+      Fn<?, ?> existing = registered.apply(f.name());
       if (existing == null) {
         continue;
       }
-      if (existing.handler instanceof MethodFunction mf && mf.target() == bean && mf.iface() == null) {
+      MethodFunction mf = MethodFunction.behind(existing.spec());
+      if (mf != null && mf.target() == bean && mf.iface() == null) {
         throw new IllegalStateException("this " + type.getName() + " bean is already registered:"
-            + " function '" + f.name() + "' of its method " + describe(f.method()) + " exists;"
+            + " function '" + f.name() + "' of its method " + MethodNames.describe(f.method()) + " exists;"
             + " register a bean once, or unregister its functions first");
       }
-      throw new IllegalStateException("cannot register @Serverless method " + describe(f.method())
+      throw new IllegalStateException("cannot register @Serverless method " + MethodNames.describe(f.method())
           + " as function '" + f.name() + "': a function of that name is already registered"
-          + (existing.handler instanceof MethodFunction mf && mf.target().getClass() == type
+          + (mf != null && mf.target().getClass() == type
               ? " (by another " + type.getSimpleName() + " bean); give the method its own"
                   + " @Serverless(name = ...)"
               : ""));
     }
     return functions;
-  }
-
-  /** The registered function of that name, or null. */
-  static @Nullable Deployment registered(Engine engine, String name) {
-    for (Deployment d : engine.functions()) {
-      if (d.name().equals(name)) {
-        return d;
-      }
-    }
-    return null;
   }
 
   private static void rejectMisplacedAnnotations(Class<?> type) {
@@ -146,7 +139,7 @@ public final class Beans {
           : Modifier.isAbstract(mod) ? "is abstract; annotate the method that implements it"
           : null;
       if (problem != null) {
-        throw new IllegalArgumentException("@Serverless method " + describe(m) + " " + problem);
+        throw new IllegalArgumentException("@Serverless method " + MethodNames.describe(m) + " " + problem);
       }
     }
   }
@@ -190,61 +183,5 @@ public final class Beans {
         b.minInstances(a.minInstances());
       }
     };
-  }
-
-  /** The simple name of {@code type}, or of its nearest named superclass if it is anonymous. */
-  static String simpleName(Class<?> type) {
-    for (Class<?> c = type; c != null; c = c.getSuperclass()) {
-      if (!c.getSimpleName().isEmpty()) {
-        return c.getSimpleName();
-      }
-    }
-    return "Object";
-  }
-
-  /** {@code (int,String[])}: simple names, no spaces, as overloaded function names use them. */
-  static String parameterList(Class<?>[] types) {
-    return Arrays.stream(types).map(Class::getSimpleName).collect(Collectors.joining(",", "(", ")"));
-  }
-
-  /** {@code com.example.Greeter.greet(String)}: how messages name a method. */
-  static String describe(Method m) {
-    Class<?> c = m.getDeclaringClass();
-    String owner = c.getCanonicalName() != null ? c.getCanonicalName() : c.getName();
-    return owner + "." + m.getName() + parameterList(m.getParameterTypes());
-  }
-
-  /** The wrapper of a primitive type; other types as they are. */
-  public static Class<?> box(Class<?> type) {
-    if (!type.isPrimitive()) {
-      return type;
-    }
-    return switch (type.getName()) {
-      case "int" -> Integer.class;
-      case "long" -> Long.class;
-      case "double" -> Double.class;
-      case "float" -> Float.class;
-      case "boolean" -> Boolean.class;
-      case "char" -> Character.class;
-      case "byte" -> Byte.class;
-      case "short" -> Short.class;
-      default -> Void.class;
-    };
-  }
-
-  /** Throws {@code t} as it is, checked or not, without wrapping it. */
-  @SuppressWarnings("unchecked")
-  static <T extends Throwable> T sneaky(Throwable t) throws T {
-    throw (T) t;
-  }
-
-  /** The names of {@code functions}, for messages. */
-  static String names(List<? extends MethodFunction> functions) {
-    return functions.stream().map(MethodFunction::name).collect(Collectors.joining(", "));
-  }
-
-  /** {@code (int,java.lang.String)}: full names, to tell signatures apart. */
-  static String parameterListOfNames(Class<?>[] types) {
-    return Arrays.stream(types).map(Class::getName).collect(Collectors.joining(",", "(", ")"));
   }
 }

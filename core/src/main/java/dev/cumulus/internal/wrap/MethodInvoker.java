@@ -1,4 +1,4 @@
-package dev.cumulus.internal;
+package dev.cumulus.internal.wrap;
 
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
@@ -42,10 +42,10 @@ public final class MethodInvoker {
    */
   public static MethodInvoker of(Method method, Object target) {
     if (Modifier.isStatic(method.getModifiers())) {
-      throw new IllegalArgumentException("method " + Beans.describe(method) + " is static");
+      throw new IllegalArgumentException("method " + MethodNames.describe(method) + " is static");
     }
     if (!method.getDeclaringClass().isInstance(target)) {
-      throw new IllegalArgumentException("method " + Beans.describe(method) + " cannot be called on a "
+      throw new IllegalArgumentException("method " + MethodNames.describe(method) + " cannot be called on a "
           + target.getClass().getName());
     }
     MethodHandle mh = unreflect(method).bindTo(target);
@@ -77,7 +77,7 @@ public final class MethodInvoker {
       } catch (IllegalAccessException | SecurityException e) {
         // fall through to the explanation below
       }
-      throw new IllegalArgumentException("Cumulus cannot call " + Beans.describe(method) + ": make "
+      throw new IllegalArgumentException("Cumulus cannot call " + MethodNames.describe(method) + ": make "
           + declaring.getName() + " public (in an exported package), or open its package to module "
           + "dev.cumulus.core");
     }
@@ -99,12 +99,18 @@ public final class MethodInvoker {
     try {
       return (Object) handle.invokeExact(input);
     } catch (Throwable t) {
-      throw Beans.<RuntimeException>sneaky(t);
+      throw MethodInvoker.<RuntimeException>sneaky(t);
     }
   }
 
   @Override
   public String toString() {
-    return "MethodInvoker[" + Beans.describe(method) + "]";
+    return "MethodInvoker[" + MethodNames.describe(method) + "]";
+  }
+
+  /** Throws {@code t} as it is, checked or not, without wrapping it. */
+  @SuppressWarnings("unchecked")
+  static <T extends Throwable> T sneaky(Throwable t) throws T {
+    throw (T) t;
   }
 }

@@ -1,0 +1,194 @@
+package dev.cumulus.internal;
+
+import dev.cumulus.CumulusException;
+import dev.cumulus.RuntimeClosedException;
+import dev.cumulus.ThrottledException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The door of one function: a call is accepted into its bounded FIFO queue, or throttled at once when
+ * the queue is full and no worker can take it; a synchronous call from inside a function that could
+ * only wait for itself is refused at once.
+ *
+ * <p>On the hot path a call reads flags that never change while the function serves, makes its
+ * invocation, and takes one compare-and-set on {@code accepted} and one exchange on the queue's tail.
+ * The queue bound is checked against a finished count seen earlier (a lower bound), so the finished
+ * counts of the workers are summed only near the bound. A call that finds the queue full is let in
+ * only if it can take a worker slot of its own at once; so no more than {@code queueCapacity} calls
+ * ever wait for a worker, whatever the carriers do.
+ */
+final class Admission {
+  private final String name;
+  private final FunctionId id;
+  private final Platform platform;
+  private final Capacity capacity;
+  private final WorkerPool pool;
+  private final Outstanding outstanding;
+  private final int queueCapacity;
+  private final LongAdder throttles = new LongAdder();
+  /** Calls refused because the runtime is closing (they were never accepted). */
+  private final LongAdder refused = new LongAdder();
+
+  Admission(FunctionId id, Platform platform, WorkerPool pool, Outstanding outstanding, int queueCapacity) {
+    this.name = id.name;
+    this.id = id;
+    this.platform = platform;
+    this.capacity = platform.capacity;
+    this.pool = pool;
+    this.outstanding = outstanding;
+    this.queueCapacity = queueCapacity;
+  }
+
+  /**
+   * Admits a call.
+   *
+   * @param input the input, already checked
+   * @param caller the running invocation that makes this call synchronously, or null
+   * @return the invocation, or a future failed with why it was not admitted
+   */
+  CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller) {
+    if (platform.isClosing()) {
+      refused.increment();
+      return CompletableFuture.failedFuture(new RuntimeClosedException(name,
+          "the Cumulus runtime is closed; function '" + name + "' accepts no more calls"));
+    }
+    Invocation inv = new Invocation(input, System.nanoTime(), id, caller);
+    Counter accepted = outstanding.accepted;
+    boolean slot = false; // a worker slot taken for this call: it is let in beyond the queue
+    for (;;) {
+      long a = accepted.get();
+      // Fast path: with the finished count seen last (a lower bound), the calls not finished fit
+      // in the queue. Only near the bound are the workers' finished counts summed.
+      boolean beyondQueue = false;
+      if (a + 1 - outstanding.finishedSeen() > queueCapacity) {
+        long behindWorkers = a + 1 - outstanding.finished() - (pool.workers() - (slot ? 1 : 0));
+        beyondQueue = behindWorkers > queueCapacity;
+      }
+      if (beyondQueue && !slot) {
+        // The queue is full: the call is let in only with a worker of its own, whose slot (in the
+        // function's limit and the runtime's capacity) it takes now, so that no other call counts
+        // on the same one.
+        if (!pool.reserveSlot()) {
+          return throttle();
+        }
+        slot = true;
+      } else if (!beyondQueue && slot) {
+        pool.releaseSlot();
+        slot = false;
+      }
+      if (noCapacityAtAll()) {
+        if (slot) {
+          pool.releaseSlot();
+        }
+        return throttle();
+      }
+      if (accepted.compareAndSet(a, a + 1)) {
+        break;
+      }
+    }
+    pool.enqueue(inv, slot);
+    return inv;
+  }
+
+  private CompletableFuture<@Nullable Object> throttle() {
+    throttles.increment();
+    ThrottledException e = throttled();
+    platform.events.throttled(name, String.valueOf(e.getMessage()));
+    return CompletableFuture.failedFuture(e);
+  }
+
+  /**
+   * An unreserved function of a runtime whose whole capacity is reserved by others can never run:
+   * its calls are throttled at once rather than queued without end.
+   */
+  private boolean noCapacityAtAll() {
+    return id.reserved == 0 && capacity.unreservedLimit() <= 0;
+  }
+
+  private ThrottledException throttled() {
+    String why;
+    if (id.reserved == 0 && capacity.unreservedLimit() <= 0) {
+      why = "no unreserved concurrency is left: the runtime's maxConcurrency " + capacity.max()
+          + " is all reserved by other functions";
+    } else {
+      // The queue is full; say what runs, and name a limit only if it is the one reached.
+      int running = pool.workers();
+      String limit = id.reserved > 0 && running >= id.reserved ? " (maxConcurrency " + id.reserved + ")"
+          : pool.carriersTaken() ? " (on every carrier: " + pool.parallelism() + ")" : "";
+      why = running + " running" + limit + " and " + queueCapacity + " waiting (queueCapacity "
+          + queueCapacity + ")";
+      if (id.reserved == 0 && capacity.available(true) <= 0) {
+        why += "; the runtime's unreserved concurrency (" + capacity.unreservedLimit()
+            + " of maxConcurrency " + capacity.max() + ") is all in use";
+      }
+    }
+    return new ThrottledException(name, "function '" + name + "' is throttled: " + why);
+  }
+
+  /**
+   * Why a synchronous call from {@code caller}'s chain to this function must not wait, or null if it
+   * may: the chain is deeper than the runtime allows, or every slot this call could run in is held by
+   * calls of the chain, each waiting for the next (a wait that would never end).
+   */
+  @SuppressWarnings("ReferenceEquality") // a FunctionId and a runtime are their identity
+  @Nullable CumulusException refuseFromChain(Invocation caller) {
+    int depth = 1; // this call
+    int sameFunction = 0;
+    int sameRuntime = 0;
+    int unreserved = 0;
+    for (Invocation c = caller; c != null; c = c.caller) {
+      depth++;
+      if (c.function == id) {
+        sameFunction++;
+      }
+      if (c.function.runtime == id.runtime) {
+        sameRuntime++;
+        if (c.function.reserved == 0) {
+          unreserved++;
+        }
+      }
+    }
+    if (depth > platform.maxCallDepth) {
+      return new CumulusException(name, "call chain too deep: calling '" + name + "' makes it " + depth
+          + " calls deep (maxCallDepth " + platform.maxCallDepth + "): " + chain(caller)
+          + "; a chain this deep is taken for runaway recursion", null);
+    }
+    String slots;
+    if (id.reserved > 0 && sameFunction >= id.reserved) {
+      slots = "all " + id.reserved + " of its concurrency slots (maxConcurrency " + id.reserved + ")";
+    } else if (id.reserved == 0 && unreserved >= capacity.unreservedLimit()) {
+      slots = "all " + capacity.unreservedLimit() + " unreserved concurrency slots of the runtime";
+    } else if (sameRuntime >= capacity.max()) {
+      slots = "all " + capacity.max() + " concurrency slots of the runtime (maxConcurrency)";
+    } else {
+      return null;
+    }
+    return new CumulusException(name, "calling '" + name + "' from inside '" + caller.function.name
+        + "' would wait forever: " + slots + " are held by calls of this chain, each waiting for the"
+        + " next: " + chain(caller), null);
+  }
+
+  /** {@code a → b → this}: the chain from its first call to this one. */
+  private String chain(Invocation caller) {
+    List<String> names = new ArrayList<>();
+    for (Invocation c = caller; c != null; c = c.caller) {
+      names.add(c.function.name);
+    }
+    Collections.reverse(names);
+    names.add(name);
+    return String.join(" → ", names);
+  }
+
+  long throttles() {
+    return throttles.sum();
+  }
+
+  long refused() {
+    return refused.sum();
+  }
+}

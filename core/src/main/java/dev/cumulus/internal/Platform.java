@@ -1,0 +1,144 @@
+package dev.cumulus.internal;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What every function of one runtime shares: time, the carrier threads, the meter, the runtime-wide
+ * capacity, the deadline watch and the listener seam, and the ways to start the runtime's threads.
+ */
+final class Platform {
+  private static final System.Logger LOG = System.getLogger("dev.cumulus");
+
+  final Clock clock;
+  /** Whether {@link #clock} is {@link System#nanoTime()} (not a test's clock). */
+  final boolean systemClock;
+  /** Cumulus carriers, or null when functions run on the JDK's own virtual-thread scheduler. */
+  final @Nullable CarrierPool carriers;
+  final Meter meter;
+  final Capacity capacity;
+  final DeadlineWatch watch;
+  final RuntimeEvents events;
+  /** The deepest synchronous call chain allowed. */
+  final int maxCallDepth;
+  private volatile boolean closing;
+  private volatile boolean closed;
+
+  Platform(@Nullable Clock testClock, @Nullable CarrierPool carriers, Meter meter, long keepAliveNanos,
+      int maxConcurrency, int maxCallDepth, RuntimeEvents events) {
+    this.carriers = carriers;
+    this.meter = meter;
+    this.clock = testClock != null ? testClock
+        : new SystemClock(keepAliveNanos, body -> newThread("cumulus-timer", meter.runtime, null, body));
+    this.systemClock = testClock == null;
+    this.capacity = new Capacity(maxConcurrency);
+    this.watch = new DeadlineWatch(clock);
+    this.events = events;
+    this.maxCallDepth = maxCallDepth;
+  }
+
+  /** Carrier threads the runtime's virtual threads share, or 0 on the JDK's default scheduler. */
+  int parallelism() {
+    CarrierPool c = carriers;
+    return c == null ? 0 : c.parallelism();
+  }
+
+  /** The runtime clock at {@code nanos} of {@link System#nanoTime()}: the same, unless a test drives it. */
+  long tick(long nanos) {
+    return systemClock ? nanos : clock.nanoTime();
+  }
+
+  boolean isClosing() {
+    return closing;
+  }
+
+  void closing() {
+    closing = true;
+  }
+
+  /**
+   * Creates an unstarted virtual thread metered as {@code account}'s, on the carriers if there are,
+   * scheduled by {@code scheduler} (a worker) or plainly.
+   */
+  Thread newThread(String name, Meter.Account account, @Nullable Executor scheduler, Runnable body) {
+    CarrierPool c = carriers;
+    if (c == null) {
+      return Thread.ofVirtual().name(name).unstarted(body);
+    }
+    return c.newThread(name, scheduler != null ? scheduler : c.scheduler(account), body);
+  }
+
+  /** Starts {@code task} on a thread metered as {@code account}'s; the future settles when it ends. */
+  CompletableFuture<Void> startMetered(Meter.Account account, Runnable task) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    newThread("cumulus-fn-" + account.name, account, null, () -> {
+      try {
+        task.run();
+        done.complete(null);
+      } catch (Throwable e) {
+        done.completeExceptionally(e);
+      }
+    }).start();
+    return done;
+  }
+
+  /** Runs {@code task} on a thread metered as {@code account}'s and waits for it, rethrowing its failure. */
+  void runMetered(Meter.Account account, Runnable task) {
+    try {
+      startMetered(account, task).join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      if (e.getCause() instanceof Error err) {
+        throw err;
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Runs short runtime work (failing a timed-out invocation's future, whose dependents then run)
+   * off the timer thread, on a virtual thread of the JDK's own scheduler: functions that keep
+   * Cumulus's carriers busy cannot delay it.
+   */
+  void runSystem(Runnable task) {
+    Thread.ofVirtual().name("cumulus-runtime").start(() -> {
+      try {
+        task.run();
+      } catch (Throwable e) {
+        LOG.log(System.Logger.Level.ERROR, "Cumulus runtime task failed", e);
+      }
+    });
+  }
+
+  /**
+   * The runtime is closed: its clock stops, and its carriers end once no function has a worker
+   * (at once, or when the last overdue invocation returns).
+   */
+  void closed() {
+    closed = true;
+    clock.shutdown();
+    shutDownIfIdle();
+  }
+
+  /** A function lost its last worker. */
+  void functionIdle() {
+    if (closed) {
+      shutDownIfIdle();
+    }
+  }
+
+  private void shutDownIfIdle() {
+    CarrierPool c = carriers;
+    if (c != null && watch.isIdle()) {
+      c.shutdown();
+    }
+  }
+
+  void log(System.Logger.Level level, String message, @Nullable Throwable e) {
+    LOG.log(level, message, e);
+  }
+}

@@ -1,0 +1,710 @@
+package dev.cumulus.internal;
+
+import dev.cumulus.CpuBudgetExceededException;
+import dev.cumulus.CumulusException;
+import dev.cumulus.FunctionTimeoutException;
+import dev.cumulus.RuntimeClosedException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The workers of one function: when one more is needed, starting it, what each takes next, and
+ * ending what runs past its deadline.
+ *
+ * <p>A call starts a new worker only if more invocations wait than there are workers that will come
+ * back to the queue, and either fewer workers than carriers exist or some of them are blocked; a
+ * worker that blocks in the middle of an invocation frees its carrier and lets another start
+ * ({@link #blocked()}). So non-blocking work is drained by a few long-lived workers and blocking work
+ * grows one worker per waiting invocation, up to the limit. The carriers are a heuristic, the queue
+ * bound is not: when more wait than the queue may hold, workers start whatever the carriers do.
+ *
+ * <p>"More wait than workers will take" is {@code outstanding > workers - completing}: running
+ * invocations never outnumber the workers running them, so the count of started invocations cancels
+ * out and none is kept on the hot path. What runs on a carrier ({@link #blocked()} and what it calls)
+ * takes no lock: a lock can be held by a virtual thread that is unmounted, waiting for a carrier.
+ */
+final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineWatch.Watched {
+  /**
+   * How long an idle worker spins for more work before it ends (a few microseconds at most), when
+   * it may be the one to take the next call; with more workers than carriers (blocking work) the
+   * others take it, and a worker that finds the queue empty ends at once.
+   */
+  private static final int LINGER_SPINS = 64;
+  /**
+   * How long a worker that ran out of work stays parked, as the function's idle worker, before it
+   * ends: a call in that time wakes it instead of starting a new worker (cheaper by microseconds, and
+   * its instance stays warm). A parked virtual thread holds no carrier.
+   */
+  private static final long LINGER_NANOS = 1_000_000;
+  private static final VarHandle IDLE;
+  private static final VarHandle PEAK_WINDOWS;
+  private static final PeakWindow[] NO_WINDOWS = {};
+
+  static {
+    try {
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      IDLE = lookup.findVarHandle(WorkerPool.class, "idle", Worker.class);
+      PEAK_WINDOWS = lookup.findVarHandle(WorkerPool.class, "peakWindows", PeakWindow[].class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+  private static final long MIN_BUDGET_CHECK_NANOS = 1_000_000;
+
+  private final InvocationQueue queue;
+  private final Outstanding outstanding;
+  private final Capacity capacity;
+  private final String threadName;
+  /** Reserved concurrency; 0 = shares the runtime's unreserved capacity. */
+  private final int reserved;
+  /** The most workers at once. The one place that reads it when starting workers: {@link #addWorkerSlot}. */
+  private final int limit;
+  private final int parallelism;
+  /** Up to this many workers, a worker that runs out of work lingers ({@link #LINGER_SPINS}). */
+  private final int lingerWorkers;
+  private final Duration timeout;
+  private final long timeoutNanos;
+  private final long budgetNanos;
+  /** Called when work ends while the function's lifecycle waits for it (drain, retirement). */
+  private final Runnable settled;
+
+  private final AtomicInteger workers = new AtomicInteger();
+  /** Workers unmounted in the middle of their work (sleeping, waiting for I/O or a lock). */
+  private final AtomicInteger blocked = new AtomicInteger();
+  /** Workers completing a future whose dependent stages run on their thread: not free meanwhile. */
+  private final AtomicInteger completing = new AtomicInteger();
+  private final AtomicInteger peak = new AtomicInteger();
+  /** Peak windows open now (load tests running): empty nearly always, read once per start. */
+  @SuppressWarnings("unused") // PEAK_WINDOWS
+  private volatile PeakWindow[] peakWindows = NO_WINDOWS;
+  private final AtomicBoolean waitingForCapacity = new AtomicBoolean();
+  /** Live workers (threads not ended), to find what runs past its deadline. */
+  private final LiveWorkers live = new LiveWorkers();
+
+  private final AtomicLong timeouts = new AtomicLong();
+  /** Invocations stopped for running over their CPU budget. */
+  private final AtomicLong otherFailures = new AtomicLong();
+  /** Accepted calls that close gave up on, queued or running. */
+  private final AtomicLong abandoned = new AtomicLong();
+  private final AtomicInteger overdue = new AtomicInteger();
+  /** Set when close() gives up on this function: nothing accepted from then on may run. */
+  private volatile boolean abandoning;
+  /** A worker parked for more work ({@link #LINGER_NANOS}), or null. */
+  @SuppressWarnings("unused") // IDLE
+  private volatile @Nullable Worker idle;
+
+  WorkerPool(String name, Platform platform, FunctionId id, BiFunction<Object, Object, Object> handler,
+      @Nullable Function<@Nullable Object, @Nullable Object> function, InstancePool instances, Meter.Account account, Distribution latency, Distribution cpuPerInvocation,
+      InvocationQueue queue, Outstanding outstanding, Duration timeout,
+      long budgetNanos, Runnable settled) {
+    super(name, platform, handler, function, instances, account, latency, cpuPerInvocation);
+    this.queue = queue;
+    this.outstanding = outstanding;
+    this.capacity = platform.capacity;
+    this.threadName = "cumulus-fn-" + name;
+    this.reserved = id.reserved;
+    this.limit = reserved > 0 ? reserved : Integer.MAX_VALUE;
+    this.parallelism = platform.parallelism();
+    this.lingerWorkers = parallelism > 0 ? parallelism : Runtime.getRuntime().availableProcessors();
+    this.timeout = timeout;
+    this.timeoutNanos = timeout.toNanos();
+    this.budgetNanos = budgetNanos;
+    this.settled = settled;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Taking work (caller side)
+
+  /**
+   * Queues an accepted invocation and makes sure a worker will take it. Settles it, visibly, if no
+   * worker can be started for it or close gave up on the function meanwhile.
+   *
+   * @param slot admission let it in beyond {@code queueCapacity} on a worker slot it took
+   *     ({@link #reserveSlot}): a worker is started with that slot, whatever the carriers do
+   */
+  void enqueue(Invocation inv, boolean slot) {
+    queue.offer(inv);
+    if (abandoning && inv.withdraw()) {
+      if (slot) {
+        releaseSlot();
+      }
+      abandonQueued(inv); // close gave up on this function between admission and the offer
+      return;
+    }
+    wakeIdle(); // a parked idle worker takes this call: it still counts as a free worker
+    try {
+      if (slot) {
+        spawn(); // releases the slot if it fails
+      } else {
+        startWorkerIfNeeded();
+      }
+    } catch (Throwable e) {
+      if (inv.withdraw()) { // no worker could start (out of memory, say): fail it, do not strand it
+        settleWithdrawn(inv, Meter.FAILURES, null);
+        inv.completeExceptionally(new CumulusException(name,
+            "could not start a worker for function '" + name + "': " + e, e));
+      }
+    }
+  }
+
+  /** Workers holding a slot now. */
+  int workers() {
+    return workers.get();
+  }
+
+  /**
+   * Workers this function could still start for calls that find the queue full, for admission's
+   * headroom: none while its runnable workers (not blocked) take every carrier, since a new one
+   * could not run; else as many as its limit and the runtime's capacity allow. A call admitted on
+   * this headroom gets its worker started at once ({@link #enqueue}), so the queue never holds
+   * more than its capacity.
+   */
+  int startable() {
+    int w = workers.get();
+    if (parallelism > 0 && w - blocked.get() >= parallelism) {
+      return 0;
+    }
+    return (int) Math.max(0, Math.min((long) limit - w, capacity.available(reserved == 0)));
+  }
+
+  /** Whether this function's runnable workers take every carrier (no new one could run). */
+  boolean carriersTaken() {
+    return parallelism > 0 && workers.get() - blocked.get() >= parallelism;
+  }
+
+  int parallelism() {
+    return parallelism;
+  }
+
+  /**
+   * Whether more workers could not run: {@code w} workers are at least one per carrier and none of
+   * them is blocked. While some are blocked the function evidently blocks, and its calls each get a
+   * worker (as a virtual thread per task would), started by whoever queues them.
+   */
+  private boolean carriersBusy(int w) {
+    return parallelism > 0 && w >= parallelism && blocked.get() == 0;
+  }
+
+  /**
+   * A new worker would help: more invocations wait than there are workers that will take them, and
+   * fewer workers than carriers are runnable (the others are blocked), or the queue would hold more
+   * than its capacity. On the JDK's default scheduler blocking cannot be seen, so only the first
+   * condition applies.
+   */
+  @Override
+  public boolean needsWorker() {
+    // Cheapest tests first: workers, blocked and completing change rarely, outstanding with every
+    // call. While this function's workers occupy every carrier, the queue holds what waits:
+    // admission keeps it within its capacity (and starts a worker itself when it lets a call in
+    // beyond it).
+    int w = workers.get();
+    if (carriersBusy(w)) {
+      return false;
+    }
+    int free = w - completing.get();
+    if (blocked.get() >= free) {
+      return !queue.isEmpty(); // every free worker is blocked in a call: a queued call needs another
+    }
+    return outstanding.atMost() > free && outstanding.now() > free;
+  }
+
+  /**
+   * Starts a worker if one is needed and a slot is free; queues for capacity if only the runtime's
+   * capacity is missing.
+   */
+  void startWorkerIfNeeded() {
+    if (!tryStartWorker() && workers.get() < limit) {
+      capacity.await(this); // blocked by the runtime-wide capacity, not by our own limit
+    }
+  }
+
+  @Override
+  public boolean tryStartWorker() {
+    return !needsWorker() || startWorker();
+  }
+
+  /**
+   * Starts a worker if a slot is free; false if none was. If the worker cannot be started (no
+   * memory for a thread, say), the oldest queued call fails with the cause rather than wait for a
+   * worker that will not come; false again if calls are still queued, so that the function tries
+   * again when capacity next frees up.
+   */
+  private boolean startWorker() {
+    if (!addWorkerSlot()) {
+      return false;
+    }
+    try {
+      spawn();
+      return true;
+    } catch (Throwable e) {
+      failOldest(e);
+      return queue.isEmpty();
+    }
+  }
+
+  /** Fails the oldest queued call because no worker could be started for it. */
+  private void failOldest(Throwable cause) {
+    for (Invocation inv; (inv = queue.poll()) != null; ) {
+      if (inv.withdraw()) {
+        settleWithdrawn(inv, Meter.FAILURES, null);
+        inv.completeExceptionally(new CumulusException(name,
+            "could not start a worker for function '" + name + "': " + cause, cause));
+        return;
+      }
+      if (!inv.isWithdrawn()) {
+        settleWithdrawn(inv, Meter.CANCELLED, null); // its caller cancelled it: it never runs
+      }
+    }
+  }
+
+  /** Takes a worker slot for a call admitted beyond the queue; false if none is free or could run. */
+  boolean reserveSlot() {
+    return startable() > 0 && addWorkerSlot();
+  }
+
+  /** Gives back a slot taken with {@link #reserveSlot} and not used. */
+  void releaseSlot() {
+    workers.decrementAndGet();
+    capacity.release(reserved == 0);
+  }
+
+  private boolean addWorkerSlot() {
+    for (;;) {
+      int w = workers.get();
+      if (w >= limit) {
+        return false;
+      }
+      if (workers.compareAndSet(w, w + 1)) {
+        break;
+      }
+    }
+    if (capacity.tryAcquire(reserved == 0)) {
+      return true;
+    }
+    workers.decrementAndGet();
+    return false;
+  }
+
+  private void releaseSlot(Worker w) {
+    if (w.holdsSlot) {
+      w.holdsSlot = false;
+      releaseSlot();
+    }
+  }
+
+  /** Starts a worker holding a slot. Lock-free: this may run on a carrier. */
+  private void spawn() {
+    Worker w = new Worker(this);
+    w.holdsSlot = true;
+    boolean linked = false;
+    try {
+      boolean first = live.add(w);
+      linked = true;
+      if (first) {
+        firstWorker();
+      }
+      Thread t = platform.newThread(threadName, account, platform.carriers != null ? w : null, w);
+      w.thread = t;
+      t.start();
+    } catch (Throwable e) {
+      releaseSlot(w);
+      if (linked) {
+        removeLive(w);
+      }
+      platform.log(System.Logger.Level.ERROR, "cannot start a worker for function '" + name + "'", e);
+      throw e;
+    }
+  }
+
+  private void firstWorker() {
+    platform.watch.watch(this);
+    platform.events.firstWorker(name);
+  }
+
+  private void removeLive(Worker w) {
+    if (live.remove(w)) {
+      platform.watch.unwatch(this, () -> live.size() > 0);
+      platform.events.scaledToZero(name);
+      platform.functionIdle();
+    }
+  }
+
+  @Override
+  public boolean markWaiting() {
+    return waitingForCapacity.compareAndSet(false, true);
+  }
+
+  @Override
+  public void clearWaiting() {
+    waitingForCapacity.set(false);
+  }
+
+  @Override
+  public boolean isWaiting() {
+    return waitingForCapacity.get();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Worker side
+
+  @Override
+  @Nullable Invocation next(Worker w) {
+    for (;;) {
+      if (w.ranAny && reserved == 0 && capacity.othersWait(this)) {
+        // Another function waits for the shared capacity: hand our slot over, queue behind it.
+        w.returnInstance();
+        releaseSlot(w);
+        if (!queue.isEmpty() && needsWorker()) {
+          capacity.await(this);
+        }
+        return null;
+      }
+      Invocation inv = queue.poll();
+      if (inv == null) {
+        w.lastEndIsNow = false;
+        if (workers.get() <= lingerWorkers) {
+          for (int i = 0; inv == null && i < LINGER_SPINS; i++) {
+            Thread.onSpinWait();
+            inv = queue.poll();
+          }
+          if (inv == null && !abandoning && !(reserved == 0 && capacity.othersWait(this))) {
+            inv = linger(w);
+          }
+        }
+      }
+      if (inv != null) {
+        if (inv.isWithdrawn()) {
+          continue; // taken back by the runtime, which settled it
+        }
+        if (abandoning) {
+          abandonQueued(inv);
+          continue;
+        }
+        return inv;
+      }
+      // Instance first, then slot: a call that sees the slot free and starts a new worker must
+      // find the instance warm (else sequential calls could create a second instance).
+      w.returnInstance();
+      releaseSlot(w);
+      // An invocation queued after our last poll may have seen this worker as free: take it back.
+      if (queue.isEmpty() || !needsWorker()) {
+        queue.forgetLast(); // an idle function holds no call
+        return null;
+      }
+      if (!addWorkerSlot()) {
+        if (workers.get() < limit) {
+          capacity.await(this);
+        }
+        return null;
+      }
+      w.holdsSlot = true;
+    }
+  }
+
+  /**
+   * Parks {@code w} as the function's idle worker until a call is queued (its caller wakes it) or
+   * {@link #LINGER_NANOS} pass; returns the next invocation, or null. Only one worker lingers.
+   */
+  private @Nullable Invocation linger(Worker w) {
+    if (!IDLE.compareAndSet(this, null, w)) {
+      return null;
+    }
+    queue.forgetLast(); // idle, however briefly: hold no call
+    Invocation inv;
+    try {
+      long deadline = System.nanoTime() + LINGER_NANOS;
+      // Registered, then polled: a caller that queued before the registration is seen here, one
+      // that queued after it sees the registration and wakes us.
+      while ((inv = queue.poll()) == null && idle == w) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          break;
+        }
+        LockSupport.parkNanos(this, left);
+      }
+    } finally {
+      IDLE.compareAndSet(this, w, null);
+    }
+    return inv != null ? inv : queue.poll();
+  }
+
+  @Override
+  void started(Worker w) {
+    // Running invocations never outnumber the workers, nor the calls not finished: while the
+    // workers are no more than the peak, nothing is read that other threads write.
+    int p = peak.get();
+    int n = workers.get();
+    PeakWindow[] open = peakWindows;
+    if (open.length != 0) {
+      offerToWindows(open, n);
+    }
+    if (n <= p) {
+      return;
+    }
+    int running = (int) Math.min(n, outstanding.atMost()); // a bound that needs no sum
+    while (running > p && !peak.compareAndSet(p, running)) {
+      p = peak.get();
+    }
+  }
+
+  private void offerToWindows(PeakWindow[] open, int n) {
+    int running = -1;
+    for (PeakWindow window : open) {
+      if (n > window.current()) {
+        if (running < 0) {
+          running = (int) Math.min(n, outstanding.now());
+        }
+        window.offer(running);
+      }
+    }
+  }
+
+  /** Starts counting the most invocations that run at once from now on; close the window when done. */
+  PeakWindow openPeakWindow() {
+    PeakWindow window = new PeakWindow(this::closePeakWindow);
+    for (;;) {
+      PeakWindow[] open = peakWindows;
+      PeakWindow[] more = Arrays.copyOf(open, open.length + 1);
+      more[open.length] = window;
+      if (PEAK_WINDOWS.compareAndSet(this, open, more)) {
+        return window;
+      }
+    }
+  }
+
+  @SuppressWarnings("ReferenceEquality") // a window is its identity
+  private void closePeakWindow(PeakWindow window) {
+    for (;;) {
+      PeakWindow[] open = peakWindows;
+      PeakWindow[] fewer = Arrays.stream(open).filter(x -> x != window).toArray(PeakWindow[]::new);
+      if (PEAK_WINDOWS.compareAndSet(this, open, fewer)) {
+        return;
+      }
+    }
+  }
+
+  @Override
+  boolean abandoning() {
+    return abandoning;
+  }
+
+  @Override
+  void abandon(Worker w, Invocation inv) {
+    if (w.end(inv, this::countAbandonedRunning)) { // else close's own pass ended it first
+      inv.completeExceptionally(closedBeforeFinishing());
+    }
+  }
+
+  @Override
+  void completing(int delta) {
+    completing.addAndGet(delta);
+    if (delta > 0 && !queue.isEmpty()) {
+      startWorkerIfNeeded(); // this worker is busy with its caller's stages: the queue must not wait
+    }
+  }
+
+  @Override
+  void overdueReturned() {
+    overdue.decrementAndGet();
+    settled.run();
+  }
+
+  @Override
+  void blocked() {
+    blocked.incrementAndGet();
+    if (!queue.isEmpty()) {
+      startWorkerIfNeeded(); // calls queued behind this worker may need another on the freed carrier
+    }
+  }
+
+  @Override
+  void unblocked() {
+    blocked.decrementAndGet();
+  }
+
+  @Override
+  void ended(Worker w, @Nullable Object instance) {
+    releaseSlot(w);
+    if (instance != null) {
+      instances.release(instance);
+    }
+    removeLive(w);
+    settled.run();
+  }
+
+  @Override
+  void failed(Worker w, Throwable e) {
+    releaseSlot(w);
+    platform.log(System.Logger.Level.ERROR, "a worker of function '" + name + "' failed", e);
+    startWorkerIfNeeded();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Deadlines: timeouts and CPU budgets (DeadlineWatch, on its timer thread)
+
+  @Override
+  public long firstCheckNanos() {
+    return budgetNanos > 0 ? Math.min(timeoutNanos, budgetNanos) : timeoutNanos;
+  }
+
+  @Override
+  public long check(long now) {
+    long[] next = {now + firstCheckNanos()};
+    live.forEach(w -> next[0] = Math.min(next[0], check(w, now)));
+    return next[0];
+  }
+
+  /** Ends {@code w}'s invocation if it is overdue; returns when to look at it again. */
+  private long check(Worker w, long now) {
+    Invocation inv = w.current();
+    if (inv == null || !inv.isRunning()) {
+      return Long.MAX_VALUE;
+    }
+    long started = w.startTick();
+    long deadline = started + timeoutNanos;
+    if (now - deadline >= 0) {
+      timeOut(w, inv);
+      return Long.MAX_VALUE;
+    }
+    if (budgetNanos == 0) {
+      return deadline;
+    }
+    if (w.nextBudgetCheck == 0) {
+      w.nextBudgetCheck = started + budgetNanos;
+    }
+    if (now - w.nextBudgetCheck >= 0) {
+      long used = w.cpuSoFar(inv);
+      if (used >= budgetNanos) {
+        exceedBudget(w, inv, used);
+        return Long.MAX_VALUE;
+      }
+      w.nextBudgetCheck = now + Math.max(MIN_BUDGET_CHECK_NANOS, budgetNanos - Math.max(0, used));
+    }
+    return Math.min(deadline, w.nextBudgetCheck);
+  }
+
+  private void timeOut(Worker w, Invocation inv) {
+    if (w.end(inv, () -> {
+      timeouts.incrementAndGet();
+      overdue.incrementAndGet();
+    })) {
+      platform.events.timedOut(name, timeout);
+      platform.runSystem(() -> {
+        inv.completeExceptionally(new FunctionTimeoutException(name, timeout));
+        settled.run();
+      });
+    }
+  }
+
+  private void exceedBudget(Worker w, Invocation inv, long used) {
+    if (w.end(inv, () -> {
+      otherFailures.incrementAndGet();
+      overdue.incrementAndGet();
+    })) {
+      Duration budget = Duration.ofNanos(budgetNanos);
+      platform.runSystem(() -> {
+        inv.completeExceptionally(new CpuBudgetExceededException(name, budget, Duration.ofNanos(used)));
+        settled.run();
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Close
+
+  /** Fails what is still queued or running (close's drain deadline passed). */
+  void abandonAll() {
+    abandoning = true;
+    Invocation inv;
+    while ((inv = queue.poll()) != null) {
+      abandonQueued(inv);
+    }
+    RuntimeClosedException closed = closedBeforeFinishing();
+    live.forEach(w -> {
+      Invocation running = w.current();
+      if (running != null && w.end(running, this::countAbandonedRunning)) {
+        running.completeExceptionally(closed);
+      }
+    });
+    wakeIdle();
+    settled.run();
+  }
+
+  private void countAbandonedRunning() {
+    abandoned.incrementAndGet();
+    overdue.incrementAndGet();
+  }
+
+  /** Settles a queued invocation close gave up on (or that its caller cancelled meanwhile). */
+  private void abandonQueued(Invocation inv) {
+    if (inv.withdraw()) {
+      abandoned.incrementAndGet();
+      settleWithdrawn(inv, -1, closedBeforeFinishing());
+    } else if (!inv.isWithdrawn()) {
+      settleWithdrawn(inv, Meter.CANCELLED, null); // its caller cancelled it: it never runs
+    }
+  }
+
+  /** Counts a withdrawn (or cancelled) invocation as taken and finished, and fails it if asked. */
+  private void settleWithdrawn(Invocation inv, int counter, @Nullable RuntimeException failure) {
+    int shared = platform.meter.sharedLane;
+    account.add(shared, Meter.STARTED, 1);
+    if (counter >= 0) {
+      account.add(shared, counter, 1);
+    }
+    account.add(shared, Meter.FINISHED, 1);
+    if (failure != null) {
+      inv.completeExceptionally(failure);
+    }
+  }
+
+  private RuntimeClosedException closedBeforeFinishing() {
+    return new RuntimeClosedException(name,
+        "the Cumulus runtime closed before this invocation of '" + name + "' could finish");
+  }
+
+  /** Workers of this function alive now (threads not ended). */
+  int liveWorkers() {
+    return live.size();
+  }
+
+  /** Wakes the worker parked for more work, if any: the function is leaving. */
+  void wakeIdle() {
+    Worker parked = idle;
+    if (parked != null && IDLE.compareAndSet(this, parked, null)) {
+      LockSupport.unpark(parked.thread);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Figures
+
+  int peak() {
+    return peak.get();
+  }
+
+  int overdue() {
+    return Math.max(0, overdue.get());
+  }
+
+  long timeouts() {
+    return timeouts.get();
+  }
+
+  long otherFailures() {
+    return otherFailures.get();
+  }
+
+  long abandoned() {
+    return abandoned.get();
+  }
+}

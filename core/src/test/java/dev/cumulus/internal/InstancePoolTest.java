@@ -1,0 +1,184 @@
+package dev.cumulus.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The idle stack of {@link InstancePool} is lock-free: threads that take and return instances race
+ * with the expiry and with close. Whatever the interleaving, an instance is never handed to two
+ * users at once, never closed while in use, closed exactly once, and the pool's count of live
+ * instances ends where the instances do.
+ */
+class InstancePoolTest {
+  private static final long KEEP_ALIVE = TimeUnit.MILLISECONDS.toNanos(5);
+
+  /** A clock whose idle timers run when the test calls {@link #runDue}. */
+  private static final class SteppedClock implements Clock {
+    final AtomicLong now = new AtomicLong(1_000_000_000L);
+    final ConcurrentLinkedQueue<Object[]> idleTimers = new ConcurrentLinkedQueue<>();
+
+    @Override
+    public long nanoTime() {
+      return now.get();
+    }
+
+    @Override
+    public Timer schedule(Runnable task, long delayNanos) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public Timer scheduleIdle(Runnable task, long delayNanos) {
+      AtomicBoolean cancelled = new AtomicBoolean();
+      idleTimers.add(new Object[] {now.get() + delayNanos, task, cancelled});
+      return () -> cancelled.set(true);
+    }
+
+    @Override
+    public void shutdown() {}
+
+    void runDue() {
+      List<Object[]> due = new ArrayList<>();
+      for (Object[] t : idleTimers) {
+        if ((long) t[0] <= now.get()) {
+          due.add(t);
+        }
+      }
+      for (Object[] t : due) {
+        idleTimers.remove(t);
+        if (!((AtomicBoolean) t[2]).get()) {
+          ((Runnable) t[1]).run();
+        }
+      }
+    }
+  }
+
+  /** An instance that reports being used twice at once, or closed while used or twice. */
+  private static final class Instance implements AutoCloseable {
+    final AtomicInteger users = new AtomicInteger();
+    final AtomicInteger closes = new AtomicInteger();
+    final List<String> violations;
+
+    Instance(List<String> violations) {
+      this.violations = violations;
+    }
+
+    void use() {
+      if (users.incrementAndGet() != 1) {
+        violations.add("used by two at once");
+      }
+      if (closes.get() != 0) {
+        violations.add("used after it was closed");
+      }
+      Thread.onSpinWait();
+      users.decrementAndGet();
+    }
+
+    @Override
+    public void close() {
+      if (users.get() != 0) {
+        violations.add("closed while in use");
+      }
+      if (closes.incrementAndGet() != 1) {
+        violations.add("closed twice");
+      }
+    }
+  }
+
+  @Test
+  void takeAndReturnRacingExpiryAndClose_neverShareNorLoseAnInstance() throws Exception {
+    for (int seed = 1; seed <= 5; seed++) {
+      List<String> violations = new java.util.concurrent.CopyOnWriteArrayList<>();
+      ConcurrentLinkedQueue<Instance> created = new ConcurrentLinkedQueue<>();
+      SteppedClock clock = new SteppedClock();
+      InstancePool pool = new InstancePool("f", clock, KEEP_ALIVE, seed % 2, () -> {
+        Instance i = new Instance(violations);
+        created.add(i);
+        return i;
+      }, task -> CompletableFuture.runAsync(task));
+      pool.provision();
+
+      int threads = 6;
+      AtomicBoolean stop = new AtomicBoolean();
+      CountDownLatch done = new CountDownLatch(threads);
+      Random seeds = new Random(seed);
+      for (int t = 0; t < threads; t++) {
+        Random random = new Random(seeds.nextLong());
+        Thread.ofPlatform().start(() -> {
+          try {
+            for (int k = 0; k < 20_000; k++) {
+              Object o = pool.acquire();
+              Instance i = o != null ? (Instance) o : (Instance) pool.create();
+              i.use();
+              if (random.nextInt(500) == 0) {
+                pool.discard(i); // as after an Error
+              } else {
+                pool.release(i);
+              }
+            }
+          } finally {
+            done.countDown();
+          }
+        });
+      }
+      Thread expiring = Thread.ofPlatform().start(() -> {
+        while (!stop.get()) {
+          clock.now.addAndGet(KEEP_ALIVE / 2);
+          clock.runDue();
+        }
+      });
+      assertThat(done.await(60, TimeUnit.SECONDS)).isTrue();
+      stop.set(true);
+      expiring.join();
+
+      pool.stopKeepingMinimum();
+      pool.close().get(10, TimeUnit.SECONDS);
+      pool.closesInFlight().get(10, TimeUnit.SECONDS);
+      assertThat(violations).as("seed %d", seed).isEmpty();
+      assertThat(pool.live()).as("seed %d: live after close", seed).isZero();
+      for (Instance i : created) {
+        assertThat(i.closes.get()).as("seed %d: closes of an instance", seed).isEqualTo(1);
+      }
+    }
+  }
+
+  @Test
+  void leastRecentlyUsedSurplusExpiresFirst_andTheMinimumStays() {
+    SteppedClock clock = new SteppedClock();
+    List<String> violations = new ArrayList<>();
+    InstancePool pool = new InstancePool("f", clock, KEEP_ALIVE, 1, () -> new Instance(violations), task -> {
+      task.run(); // closes on the calling thread, so that the test sees them at once
+      return CompletableFuture.completedFuture(null);
+    });
+    pool.provision();
+    Object a = pool.acquire();
+    assertThat(pool.acquire()).isNull(); // none idle: a cold start
+    Object b = pool.create();
+    pool.release(a);
+    clock.now.addAndGet(KEEP_ALIVE / 2);
+    pool.release(b);
+    assertThat(pool.live()).isEqualTo(2);
+
+    clock.now.addAndGet(KEEP_ALIVE / 2);
+    clock.runDue(); // a idle for keepAlive: closed; b stays
+    assertThat(pool.live()).isEqualTo(1);
+    assertThat(((Instance) a).closes.get()).isEqualTo(1);
+
+    clock.now.addAndGet(KEEP_ALIVE * 10);
+    clock.runDue(); // b is the minimum: it stays however long it idles
+    assertThat(pool.live()).isEqualTo(1);
+    assertThat(pool.acquire()).isSameAs(b);
+    assertThat(violations).isEmpty();
+  }
+}
