@@ -15,7 +15,9 @@ import java.lang.invoke.MethodType;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -60,6 +62,8 @@ public final class Cumulus implements AutoCloseable {
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
   /** Default deepest chain of synchronous calls from inside functions. */
   public static final int DEFAULT_MAX_CALL_DEPTH = 16;
+  /** Default number of tenants kept apart in usage ({@link Builder#maxTenants(int)}). */
+  public static final int DEFAULT_MAX_TENANTS = 100;
 
   private static final System.Logger LOG = System.getLogger("dev.cumulus");
 
@@ -142,6 +146,41 @@ public final class Cumulus implements AutoCloseable {
   public CompletableFuture<@Nullable Object> invokeAsync(String name, @Nullable Object input) {
     Objects.requireNonNull(name, "name");
     return engine.invokeAsync(name, input);
+  }
+
+  /**
+   * Invokes a function by name with call options (a {@linkplain CallOptions#tenant(String) tenant})
+   * and waits for its result; see {@link #invoke(String, Object)}.
+   *
+   * @param name the function's name
+   * @param input the input
+   * @param options the call's options
+   * @return the result
+   * @throws NullPointerException if {@code name} or {@code options} is null
+   * @throws UnknownFunctionException if no function has that name (the message lists near names)
+   * @throws InvalidInputException if the input is not one the function takes
+   * @throws CumulusException for every other failure, as listed by {@link Fn#invoke}
+   */
+  public @Nullable Object invoke(String name, @Nullable Object input, CallOptions options) {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(options, "options");
+    return engine.invoke(name, input, options);
+  }
+
+  /**
+   * Invokes a function by name with call options (a {@linkplain CallOptions#tenant(String) tenant})
+   * without waiting. Every failure, an unknown name included, arrives through the future.
+   *
+   * @param name the function's name
+   * @param input the input
+   * @param options the call's options
+   * @return a future of the result
+   * @throws NullPointerException if {@code name} or {@code options} is null
+   */
+  public CompletableFuture<@Nullable Object> invokeAsync(String name, @Nullable Object input, CallOptions options) {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(options, "options");
+    return engine.invokeAsync(name, input, options);
   }
 
   /**
@@ -472,13 +511,17 @@ public final class Cumulus implements AutoCloseable {
 
   /**
    * Returns the runtime's metered usage: every function's stats (unregistered ones included), the
-   * totals, the metering mode and the window covered. Price it with {@link Usage#bill(PriceModel)}.
+   * totals, the metering mode and the window covered, and the same per tenant
+   * ({@link Usage#byTenant()}). Price it with {@link Usage#bill(PriceModel)}.
    *
    * @return a snapshot
    */
   public Usage usage() {
-    return new Usage(engine.meteringMode(), engine.createdAt(), java.time.Instant.now(),
-        engine.allStats());
+    java.time.Instant now = java.time.Instant.now();
+    Map<String, Usage> byTenant = new TreeMap<>();
+    engine.allTenantStats().forEach((tenant, lines) ->
+        byTenant.put(tenant, new Usage(engine.meteringMode(), engine.createdAt(), now, lines)));
+    return new Usage(engine.meteringMode(), engine.createdAt(), now, engine.allStats(), byTenant);
   }
 
   /**
@@ -538,6 +581,7 @@ public final class Cumulus implements AutoCloseable {
     private @Nullable Duration carrierKeepAlive;
     private @Nullable Duration drainTimeout;
     private int maxCallDepth = -1;
+    private int maxTenants = -1;
     private @Nullable Clock clock;
     private RuntimeEvents events = RuntimeEvents.NONE;
     private boolean built;
@@ -644,6 +688,26 @@ public final class Cumulus implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Sets how many tenants the runtime keeps apart in its usage, bills (and meters): the first this
+     * many distinct tenants named by calls ({@link CallOptions#tenant(String)}). The usage of calls
+     * made for further tenants is accounted together under the tenant {@code "other"} (which a tenant
+     * of that name shares), so that callers that make up tenant names cannot grow the runtime's
+     * memory without bound. Fair queueing is by each call's own tenant, whatever the accounting.
+     *
+     * @param maxTenants 1 to 100 000 (default {@value Cumulus#DEFAULT_MAX_TENANTS})
+     * @return this builder
+     * @throws IllegalArgumentException if not in range
+     * @throws IllegalStateException if already set
+     */
+    public Builder maxTenants(int maxTenants) {
+      requireState(this.maxTenants == -1, "maxTenants was already set to %s", this.maxTenants);
+      requireArgument(maxTenants > 0 && maxTenants <= 100_000,
+          "maxTenants must be between 1 and 100000 but was %s", maxTenants);
+      this.maxTenants = maxTenants;
+      return this;
+    }
+
     /** Tells {@code events} the runtime's moments (package-private: tests only, for now). */
     Builder events(RuntimeEvents events) {
       this.events = Objects.requireNonNull(events, "events");
@@ -674,6 +738,7 @@ public final class Cumulus implements AutoCloseable {
           carrierKeepAlive == null ? DEFAULT_CARRIER_KEEP_ALIVE : carrierKeepAlive,
           drainTimeout == null ? DEFAULT_DRAIN_TIMEOUT : drainTimeout,
           maxCallDepth == -1 ? DEFAULT_MAX_CALL_DEPTH : maxCallDepth,
+          maxTenants == -1 ? DEFAULT_MAX_TENANTS : maxTenants,
           clock,
           events,
           new SpecAccess())));

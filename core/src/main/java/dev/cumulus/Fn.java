@@ -1,5 +1,6 @@
 package dev.cumulus;
 
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
@@ -14,7 +15,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Every call reaches admission: it starts at once if the function is under its concurrency
  * limit, waits in the function's queue (first in, first out) if it is not, and is throttled if the
- * queue is full. Instances are thread-safe.
+ * queue is full. Calls made for {@linkplain CallOptions#tenant(String) tenants} wait in turns, tenant
+ * by tenant (see {@link CallOptions}). Instances are thread-safe.
  *
  * @param <I> the input type; {@code @Nullable Void} for a function without input
  *     ({@link FnSpec#ofSupplier}), invoked with {@code null}
@@ -65,6 +67,40 @@ public interface Fn<I extends @Nullable Object, O extends @Nullable Object> {
    * @return a future of the result, failed with the exceptions listed for {@link #invoke}
    */
   CompletableFuture<O> invokeAsync(I input);
+
+  /**
+   * Runs the function on one input with call options (a {@linkplain CallOptions#tenant(String)
+   * tenant}) and waits for its result, as {@link #invoke(Object)} does.
+   *
+   * <p>The default implementation ignores the options and calls {@link #invoke(Object)}; the
+   * functions a {@link Cumulus} runtime registers serve tenants fairly and account for each.
+   *
+   * @param input the input
+   * @param options the call's options
+   * @return the function's result
+   * @throws NullPointerException if {@code options} is null
+   * @throws CumulusException as listed for {@link #invoke(Object)}
+   */
+  default O invoke(I input, CallOptions options) {
+    Objects.requireNonNull(options, "options");
+    return invoke(input);
+  }
+
+  /**
+   * Starts the function on one input with call options (a {@linkplain CallOptions#tenant(String)
+   * tenant}) and returns at once, as {@link #invokeAsync(Object)} does.
+   *
+   * <p>The default implementation ignores the options and calls {@link #invokeAsync(Object)}.
+   *
+   * @param input the input
+   * @param options the call's options
+   * @return a future of the result, failed with the exceptions listed for {@link #invoke(Object)}
+   * @throws NullPointerException if {@code options} is null
+   */
+  default CompletableFuture<O> invokeAsync(I input, CallOptions options) {
+    Objects.requireNonNull(options, "options");
+    return invokeAsync(input);
+  }
 
   /**
    * Returns a snapshot of the function's counters and metered usage. It includes every invocation

@@ -5,9 +5,13 @@ import static dev.cumulus.Checks.requireState;
 
 import java.lang.invoke.MethodType;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.TreeMap;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -31,12 +35,14 @@ import org.jspecify.annotations.Nullable;
  * <table class="striped">
  *   <caption>Options and defaults</caption>
  *   <tr><th>option</th><th>default</th></tr>
- *   <tr><td>{@code maxConcurrency}</td><td>unset: shares the runtime's unreserved capacity</td></tr>
+ *   <tr><td>{@code concurrency} ({@code maxConcurrency})</td><td>unset: shares the runtime's unreserved
+ *       capacity</td></tr>
  *   <tr><td>{@code queueCapacity}</td><td>{@value #DEFAULT_QUEUE_CAPACITY}</td></tr>
  *   <tr><td>{@code timeout}</td><td>60 s</td></tr>
- *   <tr><td>{@code keepAlive}</td><td>30 s</td></tr>
+ *   <tr><td>{@code keepAlive}</td><td>30 s, fixed</td></tr>
  *   <tr><td>{@code minInstances}</td><td>0</td></tr>
  *   <tr><td>{@code inputType} / {@code outputType}</td><td>unchecked ({@code Object})</td></tr>
+ *   <tr><td>{@code tenantWeight}</td><td>every tenant weighs 1</td></tr>
  * </table>
  *
  * <p>Instances are immutable and thread-safe. Builders are not thread-safe and build once.
@@ -49,6 +55,8 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   public static final int DEFAULT_QUEUE_CAPACITY = 10_000;
   /** Default {@linkplain Builder#timeout(Duration) timeout}. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
+  /** The largest {@linkplain Builder#tenantWeight(String, int) weight} of a tenant. */
+  public static final int MAX_TENANT_WEIGHT = 1_000;
   /** Default {@linkplain Builder#keepAlive(Duration) keep-alive} of idle warm instances. */
   public static final Duration DEFAULT_KEEP_ALIVE = Duration.ofSeconds(30);
 
@@ -65,15 +73,16 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   private final BiFunction<Object, Object, Object> handler;
   private final @Nullable Function<@Nullable Object, @Nullable Object> function;
   private final boolean stateful;
-  private final int maxConcurrency;
+  private final @Nullable ConcurrencyLimit concurrency;
   private final int queueCapacity;
   private final Duration timeout;
-  private final Duration keepAlive;
+  private final KeepAlive keepAlive;
   private final int minInstances;
   private final Class<I> inputType;
   private final Class<O> outputType;
   private final @Nullable Duration cpuBudget;
   private final @Nullable Consumer<Object> inputCheck;
+  private final Map<String, Integer> tenantWeights;
 
   private FnSpec(Builder<I, O> b) {
     this.name = b.name;
@@ -81,15 +90,16 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     this.handler = b.handler;
     this.function = b.function;
     this.stateful = b.stateful;
-    this.maxConcurrency = b.maxConcurrency;
+    this.concurrency = b.concurrency;
     this.queueCapacity = b.queueCapacity == UNSET ? DEFAULT_QUEUE_CAPACITY : b.queueCapacity;
     this.timeout = b.timeout == null ? DEFAULT_TIMEOUT : b.timeout;
-    this.keepAlive = b.keepAlive == null ? DEFAULT_KEEP_ALIVE : b.keepAlive;
+    this.keepAlive = b.keepAlive == null ? KeepAlive.fixed(DEFAULT_KEEP_ALIVE) : b.keepAlive;
     this.minInstances = b.minInstances == UNSET ? 0 : b.minInstances;
     this.inputType = b.inputType;
     this.outputType = b.outputType;
     this.cpuBudget = b.cpuBudget;
     this.inputCheck = b.inputCheck;
+    this.tenantWeights = Collections.unmodifiableMap(new TreeMap<>(b.tenantWeights));
   }
 
   /**
@@ -181,13 +191,24 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   }
 
   /**
-   * Returns the function's reserved concurrency, if it has one.
+   * Returns the function's reserved concurrency, if it has one: the {@code max} of a
+   * {@linkplain ConcurrencyLimit#fixed(int) fixed} limit.
    *
    * @return the reserved concurrency, or empty when the function shares the runtime's unreserved
-   *     capacity
+   *     capacity (no limit of its own, or an {@linkplain ConcurrencyLimit#adaptive() adaptive} one)
    */
   public OptionalInt maxConcurrency() {
-    return maxConcurrency == UNSET ? OptionalInt.empty() : OptionalInt.of(maxConcurrency);
+    return concurrency instanceof ConcurrencyLimit.Fixed f ? OptionalInt.of(f.max()) : OptionalInt.empty();
+  }
+
+  /**
+   * Returns the function's concurrency limit, if it has one of its own.
+   *
+   * @return the limit, or empty when the function shares the runtime's unreserved capacity without
+   *     a limit of its own
+   */
+  public Optional<ConcurrencyLimit> concurrency() {
+    return Optional.ofNullable(concurrency);
   }
 
   /** {@return how many invocations may wait beyond the concurrency limit} */
@@ -200,8 +221,19 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return timeout;
   }
 
-  /** {@return how long an idle warm instance is kept} */
+  /**
+   * Returns how long an idle warm instance is kept: the fixed keep-alive, or, for an
+   * {@linkplain KeepAlive#adaptive() adaptive} one, its fallback (what it keeps while it has not
+   * learnt the function's idle times).
+   *
+   * @return the keep-alive
+   */
   public Duration keepAlive() {
+    return keepAlive.duration();
+  }
+
+  /** {@return the keep-alive policy: {@link KeepAlive#fixed} (the default, 30 s) or adaptive} */
+  public KeepAlive keepAlivePolicy() {
     return keepAlive;
   }
 
@@ -229,6 +261,17 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return Optional.ofNullable(cpuBudget);
   }
 
+  /**
+   * Returns the weights of the tenants given one: when the function's calls wait, a tenant of weight
+   * {@code w} is served {@code w} calls per turn of the round-robin. Other tenants, and calls
+   * without a tenant, weigh 1.
+   *
+   * @return tenant to weight, sorted by tenant; empty when every tenant weighs the same
+   */
+  public Map<String, Integer> tenantWeights() {
+    return tenantWeights;
+  }
+
   /** {@return whether the function has per-instance state ({@link #withInstance})} */
   public boolean hasInstanceState() {
     return stateful;
@@ -254,11 +297,14 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   @Override
   public String toString() {
     return "FnSpec{name=" + name
-        + ", maxConcurrency=" + (maxConcurrency == UNSET ? "unreserved" : maxConcurrency)
-        + ", queueCapacity=" + queueCapacity + ", timeout=" + timeout + ", keepAlive=" + keepAlive
+        + (concurrency instanceof ConcurrencyLimit.Adaptive a ? ", concurrency=" + a
+            : ", maxConcurrency=" + (concurrency instanceof ConcurrencyLimit.Fixed f ? f.max() : "unreserved"))
+        + ", queueCapacity=" + queueCapacity + ", timeout=" + timeout
+        + ", keepAlive=" + (keepAlive instanceof KeepAlive.Adaptive a ? a : keepAlive.duration())
         + ", minInstances=" + minInstances + ", inputType=" + inputType.getSimpleName()
         + ", outputType=" + outputType.getSimpleName()
-        + (cpuBudget == null ? "" : ", cpuBudget=" + cpuBudget) + "}";
+        + (cpuBudget == null ? "" : ", cpuBudget=" + cpuBudget)
+        + (tenantWeights.isEmpty() ? "" : ", tenantWeights=" + tenantWeights) + "}";
   }
 
   private static final int UNSET = -1;
@@ -287,10 +333,10 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     private final BiFunction<Object, Object, Object> handler;
     private final @Nullable Function<@Nullable Object, @Nullable Object> function;
     private final boolean stateful;
-    private int maxConcurrency = UNSET;
+    private @Nullable ConcurrencyLimit concurrency;
     private int queueCapacity = UNSET;
     private @Nullable Duration timeout;
-    private @Nullable Duration keepAlive;
+    private @Nullable KeepAlive keepAlive;
     private int minInstances = UNSET;
     private Class<I> inputType;
     private Class<O> outputType;
@@ -298,6 +344,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     private boolean outputTypeSet;
     private @Nullable Duration cpuBudget;
     private @Nullable Consumer<Object> inputCheck;
+    private final Map<String, Integer> tenantWeights = new HashMap<>();
     private boolean built;
 
     private Builder(String name, Supplier<?> init, BiFunction<Object, Object, Object> handler,
@@ -315,18 +362,49 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
      * Reserves concurrency for this function: at most this many of its invocations run at once, and
      * this much of the runtime's {@linkplain Cumulus.Builder#maxConcurrency(int) capacity} is kept
      * for it alone. Unset, the function shares the runtime's unreserved capacity with the other
-     * unreserved functions.
+     * unreserved functions. The same as {@code concurrency(ConcurrencyLimit.fixed(maxConcurrency))}.
      *
      * @param maxConcurrency at least 1
      * @return this builder
      * @throws IllegalArgumentException if not positive
-     * @throws IllegalStateException if already set
+     * @throws IllegalStateException if already set, or {@link #concurrency} was
      */
     public Builder<I, O> maxConcurrency(int maxConcurrency) {
-      requireState(this.maxConcurrency == UNSET, "maxConcurrency was already set to %s", this.maxConcurrency);
+      requireConcurrencyUnset();
       requireArgument(maxConcurrency > 0, "maxConcurrency must be positive but was %s", maxConcurrency);
-      this.maxConcurrency = maxConcurrency;
+      this.concurrency = ConcurrencyLimit.fixed(maxConcurrency);
       return this;
+    }
+
+    /**
+     * Sets the function's concurrency limit: {@link ConcurrencyLimit#fixed(int)}, reserved for it
+     * (what {@link #maxConcurrency(int)} sets), or {@link ConcurrencyLimit#adaptive()}, which follows
+     * the latency of its invocations and reserves nothing. Unset, the function shares the runtime's
+     * unreserved capacity without a limit of its own.
+     *
+     * <pre>{@code
+     * FnSpec.of("lookup", (String id) -> database.find(id))
+     *     .concurrency(ConcurrencyLimit.adaptive().withMin(4).withMax(200))
+     * }</pre>
+     *
+     * @param concurrency the limit
+     * @return this builder
+     * @throws IllegalStateException if already set, or {@link #maxConcurrency(int)} was
+     */
+    public Builder<I, O> concurrency(ConcurrencyLimit concurrency) {
+      Objects.requireNonNull(concurrency, "concurrency");
+      requireConcurrencyUnset();
+      this.concurrency = concurrency;
+      return this;
+    }
+
+    private void requireConcurrencyUnset() {
+      ConcurrencyLimit set = concurrency;
+      if (set instanceof ConcurrencyLimit.Fixed f) {
+        throw new IllegalStateException("maxConcurrency was already set to " + f.max());
+      } else if (set != null) {
+        throw new IllegalStateException("concurrency was already set to " + set);
+      }
     }
 
     /**
@@ -364,7 +442,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
 
     /**
      * Sets how long an idle warm instance is kept before it is discarded (and closed, if it is
-     * {@link AutoCloseable}).
+     * {@link AutoCloseable}). The same as {@code keepAlive(KeepAlive.fixed(keepAlive))}.
      *
      * @param keepAlive positive (default 30 s)
      * @return this builder
@@ -372,16 +450,43 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
      * @throws IllegalStateException if already set
      */
     public Builder<I, O> keepAlive(Duration keepAlive) {
-      requireState(this.keepAlive == null, "keepAlive was already set to %s", this.keepAlive);
-      this.keepAlive = Checks.positive("keepAlive", keepAlive);
+      requireKeepAliveUnset();
+      this.keepAlive = KeepAlive.fixed(Checks.positive("keepAlive", keepAlive));
       return this;
+    }
+
+    /**
+     * Sets how the function's idle warm instances are kept: {@link KeepAlive#fixed(Duration)} (what
+     * {@link #keepAlive(Duration)} sets), or {@link KeepAlive#adaptive()}, which learns the
+     * function's idle times and keeps instances, or creates them ahead of a call, when a call is
+     * likely.
+     *
+     * <pre>{@code
+     * FnSpec.of("hourly-sync", (String s) -> sync(s)).keepAlive(KeepAlive.adaptive())
+     * }</pre>
+     *
+     * @param keepAlive the policy
+     * @return this builder
+     * @throws IllegalStateException if already set
+     */
+    public Builder<I, O> keepAlive(KeepAlive keepAlive) {
+      Objects.requireNonNull(keepAlive, "keepAlive");
+      requireKeepAliveUnset();
+      this.keepAlive = keepAlive;
+      return this;
+    }
+
+    private void requireKeepAliveUnset() {
+      KeepAlive set = keepAlive;
+      requireState(set == null, "keepAlive was already set to %s",
+          set instanceof KeepAlive.Fixed f ? f.duration() : set);
     }
 
     /**
      * Sets how many instances are created at registration and kept warm however idle the function
      * is ("provisioned concurrency"). Warm instances hold no thread.
      *
-     * @param minInstances zero or more, at most {@code maxConcurrency} when that is set
+     * @param minInstances zero or more, at most the concurrency limit's {@code max} when that is set
      * @return this builder
      * @throws IllegalArgumentException if negative
      * @throws IllegalStateException if already set
@@ -467,6 +572,33 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
       return this;
     }
 
+    /**
+     * Weighs a tenant: while the function's calls wait, its queue serves the tenants with waiting
+     * calls in weighted round-robin, {@code weight} calls of this tenant per turn, one of each tenant
+     * not given a weight (and one for the calls without a tenant). A tenant's share of the queue's
+     * room follows its weight too. See {@link CallOptions}.
+     *
+     * <pre>{@code
+     * FnSpec.of("report", (String q) -> run(q))
+     *     .tenantWeight("enterprise", 3)  // 3 calls for every call of another tenant
+     * }</pre>
+     *
+     * @param tenant the tenant's name, as in {@link CallOptions#tenant(String)}
+     * @param weight 1 to {@value FnSpec#MAX_TENANT_WEIGHT}
+     * @return this builder
+     * @throws IllegalArgumentException if the tenant's name is not valid, or the weight not in range
+     * @throws IllegalStateException if this tenant's weight was already set
+     */
+    public Builder<I, O> tenantWeight(String tenant, int weight) {
+      Checks.tenant("tenantWeight's tenant", tenant);
+      requireState(!tenantWeights.containsKey(tenant), "tenantWeight of tenant '%s' was already set to %s",
+          tenant, tenantWeights.get(tenant));
+      requireArgument(weight >= 1 && weight <= MAX_TENANT_WEIGHT,
+          "tenantWeight of tenant '%s' must be between 1 and %s but was %s", tenant, MAX_TENANT_WEIGHT, weight);
+      tenantWeights.put(tenant, weight);
+      return this;
+    }
+
     @Override
     public String toString() {
       return "FnSpec.Builder{name=" + name + (built ? ", built" : "") + "}";
@@ -476,14 +608,19 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
      * Builds the immutable spec.
      *
      * @return the spec
-     * @throws IllegalArgumentException if options conflict (minInstances above maxConcurrency)
+     * @throws IllegalArgumentException if options conflict (minInstances above the concurrency
+     *     limit's max)
      * @throws IllegalStateException if this builder already built a spec
      */
     public FnSpec<I, O> build() {
       requireState(!built, "this builder already built the spec of '%s'; start a new one", name);
-      requireArgument(maxConcurrency == UNSET || minInstances == UNSET || minInstances <= maxConcurrency,
-          "minInstances (%s) must not exceed maxConcurrency (%s) of function '%s'",
-          minInstances, maxConcurrency, name);
+      if (minInstances != UNSET && concurrency instanceof ConcurrencyLimit.Fixed f) {
+        requireArgument(minInstances <= f.max(), "minInstances (%s) must not exceed maxConcurrency (%s) of function '%s'",
+            minInstances, f.max(), name);
+      } else if (minInstances != UNSET && concurrency instanceof ConcurrencyLimit.Adaptive a) {
+        requireArgument(minInstances <= a.max(), "minInstances (%s) must not exceed the adaptive concurrency max (%s)"
+            + " of function '%s'", minInstances, a.max(), name);
+      }
       built = true;
       return new FnSpec<>(this);
     }

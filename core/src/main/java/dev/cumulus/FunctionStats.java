@@ -52,6 +52,13 @@ import java.util.Objects;
  *     (at least 1 ms), summed; zero unless metering is {@link MeteringMode#EXACT}
  * @param latency time from call to completion (queue wait included) over a recent window
  * @param cpuPerInvocation CPU time per invocation over a recent window (empty unless EXACT)
+ * @param concurrencyLimit the most invocations the function may run at once now: the value of its
+ *     {@linkplain ConcurrencyLimit#adaptive() adaptive} limit at this moment, its
+ *     {@linkplain ConcurrencyLimit#fixed(int) fixed} limit, or, for a function without a limit of its
+ *     own, what the runtime leaves unreserved
+ * @param preWarms instances created ahead of a call by an {@linkplain KeepAlive#adaptive() adaptive
+ *     keep-alive}, because its idle times said one was due (their init time is in {@code initTime};
+ *     they are not cold starts: no call waited for them)
  */
 public record FunctionStats(
     String name,
@@ -76,7 +83,9 @@ public record FunctionStats(
     long billedMillis,
     long billedCpuMillis,
     Percentiles latency,
-    Percentiles cpuPerInvocation) {
+    Percentiles cpuPerInvocation,
+    int concurrencyLimit,
+    long preWarms) {
 
   /**
    * Checks the snapshot.
@@ -119,8 +128,9 @@ public record FunctionStats(
 
   /**
    * Returns the sum of this snapshot and {@code other}, as for two registrations of one name: counters,
-   * gauges, durations and bytes are added, the peak is the larger one, and the percentiles are
-   * {@code other}'s when it has samples (else this one's). The name is this one's.
+   * gauges, durations and bytes are added, the peak is the larger one, the percentiles are
+   * {@code other}'s when it has samples (else this one's), and the concurrency limit is
+   * {@code other}'s (the later registration's). The name is this one's.
    *
    * @param other the snapshot to add
    * @return the sum
@@ -138,13 +148,15 @@ public record FunctionStats(
         initTime.plus(other.initTime), allocatedBytes + other.allocatedBytes,
         billedMillis + other.billedMillis, billedCpuMillis + other.billedCpuMillis,
         other.latency.samples() > 0 ? other.latency : latency,
-        other.cpuPerInvocation.samples() > 0 ? other.cpuPerInvocation : cpuPerInvocation);
+        other.cpuPerInvocation.samples() > 0 ? other.cpuPerInvocation : cpuPerInvocation,
+        other.concurrencyLimit, preWarms + other.preWarms);
   }
 
   /**
    * Returns what was used between {@code earlier} and this snapshot: counters, durations and bytes
    * are the differences (never below zero), while gauges ({@code inFlight}, {@code queued},
-   * {@code warmInstances}, {@code overdue}), the peak and the percentiles are this snapshot's.
+   * {@code warmInstances}, {@code overdue}, {@code concurrencyLimit}), the peak and the percentiles
+   * are this snapshot's.
    *
    * @param earlier a snapshot of the same function taken before this one
    * @return the difference
@@ -161,7 +173,8 @@ public record FunctionStats(
         less(cpuTime, earlier.cpuTime), less(wallTime, earlier.wallTime),
         less(queueWait, earlier.queueWait), less(initTime, earlier.initTime),
         less(allocatedBytes, earlier.allocatedBytes), less(billedMillis, earlier.billedMillis),
-        less(billedCpuMillis, earlier.billedCpuMillis), latency, cpuPerInvocation);
+        less(billedCpuMillis, earlier.billedCpuMillis), latency, cpuPerInvocation, concurrencyLimit,
+        less(preWarms, earlier.preWarms));
   }
 
   private static long less(long a, long b) {
@@ -187,7 +200,8 @@ public record FunctionStats(
     return name + ": invocations=" + invocations + " (ok " + successes + ", failed " + failures
         + ", timed out " + timeouts + ", throttled " + throttles + ", rejected " + rejected
         + ", cancelled " + cancelled + "), inFlight=" + inFlight + ", queued=" + queued
-        + ", warm=" + warmInstances + ", coldStarts=" + coldStarts + ", peak=" + peakConcurrency
+        + ", warm=" + warmInstances + ", coldStarts=" + coldStarts
+        + (preWarms > 0 ? ", preWarms=" + preWarms : "") + ", peak=" + peakConcurrency + ", limit=" + concurrencyLimit
         + (overdue > 0 ? ", overdue=" + overdue : "")
         + ", cpu=" + Durations.format(cpuTime) + ", wall=" + Durations.format(wallTime)
         + ", init=" + Durations.format(initTime) + ", allocated=" + allocatedBytes + " B"
@@ -223,6 +237,8 @@ public record FunctionStats(
     private long billedCpuMillis;
     private Percentiles latency = Percentiles.EMPTY;
     private Percentiles cpuPerInvocation = Percentiles.EMPTY;
+    private int concurrencyLimit;
+    private long preWarms;
 
     private Builder(String name) {
       this.name = Objects.requireNonNull(name, "name");
@@ -477,6 +493,28 @@ public record FunctionStats(
     }
 
     /**
+     * Sets {@link FunctionStats#concurrencyLimit()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder concurrencyLimit(int n) {
+      this.concurrencyLimit = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#preWarms()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder preWarms(long n) {
+      this.preWarms = n;
+      return this;
+    }
+
+    /**
      * Builds the snapshot.
      *
      * @return the snapshot
@@ -485,7 +523,7 @@ public record FunctionStats(
       return new FunctionStats(name, invocations, successes, failures, timeouts, throttles, rejected,
           cancelled, coldStarts, inFlight, queued, warmInstances, peakConcurrency, overdue, cpuTime,
           wallTime, queueWait, initTime, allocatedBytes, billedMillis, billedCpuMillis, latency,
-          cpuPerInvocation);
+          cpuPerInvocation, concurrencyLimit, preWarms);
     }
   }
 }

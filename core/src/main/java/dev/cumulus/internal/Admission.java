@@ -49,15 +49,21 @@ final class Admission {
    *
    * @param input the input, already checked
    * @param caller the running invocation that makes this call synchronously, or null
+   * @param tenant the tenant the call is made for, or null
    * @return the invocation, or a future failed with why it was not admitted
    */
-  CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller) {
+  CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller,
+      @Nullable CallTenant tenant) {
+    if (tenant != null) {
+      tenant.tally.called();
+    }
     if (platform.isClosing()) {
       refused.increment();
+      TenantTally.count(tenant, TenantTally.REJECTED);
       return CompletableFuture.failedFuture(new RuntimeClosedException(name,
           "the Cumulus runtime is closed; function '" + name + "' accepts no more calls"));
     }
-    Invocation inv = new Invocation(input, System.nanoTime(), id, caller);
+    Invocation inv = new Invocation(input, System.nanoTime(), id, caller, tenant);
     Counter accepted = outstanding.accepted;
     boolean slot = false; // a worker slot taken for this call: it is let in beyond the queue
     for (;;) {
@@ -65,18 +71,22 @@ final class Admission {
       // Fast path: with the finished count seen last (a lower bound), the calls not finished fit
       // in the queue. Only near the bound are the workers' finished counts summed.
       boolean beyondQueue = false;
+      long behindWorkers = 0;
       if (a + 1 - outstanding.finishedSeen() > queueCapacity) {
-        long behindWorkers = a + 1 - outstanding.finished() - (pool.workers() - (slot ? 1 : 0));
+        behindWorkers = a + 1 - outstanding.finished() - (pool.workers() - (slot ? 1 : 0));
         beyondQueue = behindWorkers > queueCapacity;
       }
       if (beyondQueue && !slot) {
         // The queue is full: the call is let in only with a worker of its own, whose slot (in the
         // function's limit and the runtime's capacity) it takes now, so that no other call counts
-        // on the same one.
-        if (!pool.reserveSlot()) {
-          return throttle();
+        // on the same one; or, made for a tenant that holds less than its share of the queue, as a
+        // waiting call (so a flood from one tenant cannot fill the queue for all: it holds at most
+        // twice its capacity then).
+        if (pool.reserveSlot()) {
+          slot = true;
+        } else if (tenant == null || behindWorkers > 2L * queueCapacity || !pool.belowFairShare(tenant, queueCapacity)) {
+          return throttle(tenant);
         }
-        slot = true;
       } else if (!beyondQueue && slot) {
         pool.releaseSlot();
         slot = false;
@@ -85,7 +95,7 @@ final class Admission {
         if (slot) {
           pool.releaseSlot();
         }
-        return throttle();
+        return throttle(tenant);
       }
       if (accepted.compareAndSet(a, a + 1)) {
         break;
@@ -95,8 +105,9 @@ final class Admission {
     return inv;
   }
 
-  private CompletableFuture<@Nullable Object> throttle() {
+  private CompletableFuture<@Nullable Object> throttle(@Nullable CallTenant tenant) {
     throttles.increment();
+    TenantTally.count(tenant, TenantTally.THROTTLED);
     ThrottledException e = throttled();
     platform.events.throttled(name, String.valueOf(e.getMessage()));
     return CompletableFuture.failedFuture(e);
@@ -118,7 +129,9 @@ final class Admission {
     } else {
       // The queue is full; say what runs, and name a limit only if it is the one reached.
       int running = pool.workers();
+      int adaptive = pool.adaptiveLimit() ? pool.concurrencyLimit() : 0;
       String limit = id.reserved > 0 && running >= id.reserved ? " (maxConcurrency " + id.reserved + ")"
+          : adaptive > 0 && running >= adaptive ? " (adaptive concurrency limit now " + adaptive + ")"
           : pool.carriersTaken() ? " (on every carrier: " + pool.parallelism() + ")" : "";
       why = running + " running" + limit + " and " + queueCapacity + " waiting (queueCapacity "
           + queueCapacity + ")";
@@ -159,8 +172,12 @@ final class Admission {
           + "; a chain this deep is taken for runaway recursion", null);
     }
     String slots;
+    int adaptive = pool.adaptiveLimit() ? pool.concurrencyLimit() : 0;
     if (id.reserved > 0 && sameFunction >= id.reserved) {
       slots = "all " + id.reserved + " of its concurrency slots (maxConcurrency " + id.reserved + ")";
+    } else if (adaptive > 0 && sameFunction >= adaptive) {
+      // Its limit learns only from calls that end, and none of these will: it cannot grow.
+      slots = "all " + adaptive + " of its concurrency slots (its adaptive concurrency limit now)";
     } else if (id.reserved == 0 && unreserved >= capacity.unreservedLimit()) {
       slots = "all " + capacity.unreservedLimit() + " unreserved concurrency slots of the runtime";
     } else if (sameRuntime >= capacity.max()) {

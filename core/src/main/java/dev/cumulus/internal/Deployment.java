@@ -1,15 +1,22 @@
 package dev.cumulus.internal;
 
+import dev.cumulus.ConcurrencyLimit;
+import dev.cumulus.CallOptions;
 import dev.cumulus.CumulusException;
 import dev.cumulus.Fn;
 import dev.cumulus.FnSpec;
 import dev.cumulus.FunctionStats;
 import dev.cumulus.InvalidInputException;
+import dev.cumulus.KeepAlive;
 import dev.cumulus.Percentiles;
 import dev.cumulus.UnknownFunctionException;
 import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
@@ -37,6 +44,8 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
   private final Admission admission;
   private final Distribution latency;
   private final Distribution cpuPerInvocation;
+  /** The tenants it serves, kept apart in its usage (and {@link TenantNames#OTHER}), by name. */
+  private final ConcurrentHashMap<String, CallTenant> tenants = new ConcurrentHashMap<>();
 
   private volatile boolean draining;
   private volatile boolean retired;
@@ -57,12 +66,15 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     io.micrometer.core.instrument.Clock mc = Distribution.micrometerClock(platform.clock);
     this.latency = new Distribution(mc, platform.meter.sharedLane);
     this.cpuPerInvocation = new Distribution(mc, platform.meter.sharedLane);
-    this.instances = new InstancePool(name, platform.clock, spec.keepAlive().toNanos(), spec.minInstances(),
-        code.init(spec), task -> platform.startMetered(account, task));
+    this.instances = new InstancePool(name, platform.clock, spec.keepAlive().toNanos(),
+        spec.keepAlivePolicy() instanceof KeepAlive.Adaptive a
+            ? new IdleHistogram(a.range().toNanos(), a.fallback().toNanos()) : null,
+        spec.minInstances(), code.init(spec), task -> platform.startMetered(account, task));
     this.outstanding = new Outstanding(account);
     this.pool = new WorkerPool(name, platform, id, code.handler(spec), code.function(spec), instances, account, latency,
-        cpuPerInvocation, new InvocationQueue(id), outstanding, spec.timeout(),
-        spec.cpuBudget().map(Duration::toNanos).orElse(0L), this::lifecycle);
+        cpuPerInvocation, new CallQueue(new InvocationQueue(id)), outstanding, spec.timeout(),
+        spec.cpuBudget().map(Duration::toNanos).orElse(0L),
+        spec.concurrency().orElse(null) instanceof ConcurrencyLimit.Adaptive a ? a : null, this::lifecycle);
     this.admission = new Admission(id, platform, pool, outstanding, spec.queueCapacity());
   }
 
@@ -85,6 +97,15 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
 
   @Override
   public @Nullable Object invoke(@Nullable Object input) {
+    return invoke(input, (CallTenant) null);
+  }
+
+  @Override
+  public @Nullable Object invoke(@Nullable Object input, CallOptions options) {
+    return invoke(input, tenant(options));
+  }
+
+  private @Nullable Object invoke(@Nullable Object input, @Nullable CallTenant tenant) {
     InvalidInputException invalid = checkInput(input);
     if (invalid != null) {
       throw invalid;
@@ -96,25 +117,64 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
         throw refused;
       }
     }
-    return await(name, submit(input, caller));
+    return await(name, submit(input, caller, tenant));
   }
 
   @Override
   public CompletableFuture<@Nullable Object> invokeAsync(@Nullable Object input) {
+    return invokeAsync(input, (CallTenant) null);
+  }
+
+  @Override
+  public CompletableFuture<@Nullable Object> invokeAsync(@Nullable Object input, CallOptions options) {
+    return invokeAsync(input, tenant(options));
+  }
+
+  private CompletableFuture<@Nullable Object> invokeAsync(@Nullable Object input, @Nullable CallTenant tenant) {
     InvalidInputException invalid = checkInput(input);
     if (invalid != null) {
       return CompletableFuture.failedFuture(invalid);
     }
-    return submit(input, null);
+    return submit(input, null, tenant);
   }
 
-  private CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller) {
+  private CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller,
+      @Nullable CallTenant tenant) {
     if (retired) {
       return CompletableFuture.failedFuture(new UnknownFunctionException(name, "function '" + name
           + "' was unregistered: this Fn belongs to that registration, which takes no more calls;"
           + " if '" + name + "' was registered again, get it with cumulus.function(\"" + name + "\")"));
     }
-    return admission.submit(input, caller);
+    return admission.submit(input, caller, tenant);
+  }
+
+  /** The tenant of a call's options, or null. */
+  private @Nullable CallTenant tenant(CallOptions options) {
+    Objects.requireNonNull(options, "options");
+    String tenant = options.tenant().orElse(null);
+    if (tenant == null) {
+      return null;
+    }
+    CallTenant known = tenants.get(tenant);
+    if (known != null) {
+      return known;
+    }
+    int weight = spec.tenantWeights().getOrDefault(tenant, 1);
+    String account = platform.tenantNames.account(tenant);
+    if (account.equals(tenant)) {
+      return tenants.computeIfAbsent(tenant, t -> new CallTenant(t, weight, new TenantTally()));
+    }
+    // Beyond the runtime's bound: served fairly under its own name, accounted as the others'.
+    TenantTally other = tenants.computeIfAbsent(account,
+        t -> new CallTenant(t, spec.tenantWeights().getOrDefault(t, 1), new TenantTally())).tally;
+    return new CallTenant(tenant, weight, other);
+  }
+
+  /** The usage of each tenant it served, by tenant (sorted). */
+  Map<String, FunctionStats> tenantStats() {
+    Map<String, FunctionStats> byTenant = new TreeMap<>();
+    tenants.forEach((tenant, t) -> byTenant.put(tenant, t.tally.stats(name)));
+    return byTenant;
   }
 
   /** Waits for an invocation on behalf of a synchronous caller and rethrows its failure as is. */
@@ -180,10 +240,12 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
         .rejected(refused + pool.abandoned())
         .cancelled(account.sum(Meter.CANCELLED))
         .coldStarts(account.sum(Meter.COLD_STARTS))
+        .preWarms(instances.preWarms())
         .inFlight((int) Math.max(0, started - finished))
         .queued((int) Math.max(0, accepted - started))
         .warmInstances(instances.live())
         .peakConcurrency(pool.peak())
+        .concurrencyLimit(pool.concurrencyLimit())
         .overdue(pool.overdue())
         .cpuTime(Duration.ofNanos(usage[0]))
         .wallTime(Duration.ofNanos(account.sum(Meter.WALL)))

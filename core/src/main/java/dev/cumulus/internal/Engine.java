@@ -1,5 +1,6 @@
 package dev.cumulus.internal;
 
+import dev.cumulus.CallOptions;
 import dev.cumulus.Fn;
 import dev.cumulus.FnSpec;
 import dev.cumulus.FunctionFailedException;
@@ -41,12 +42,13 @@ public final class Engine {
    * @param carrierKeepAlive how long an idle carrier lives
    * @param drainTimeout how long {@link #close()} lets accepted work finish
    * @param maxCallDepth the deepest synchronous call chain allowed
+   * @param maxTenants how many tenants are kept apart in usage
    * @param clock a clock to use instead of the system's (tests), or null
    * @param events who listens to the runtime's moments ({@link RuntimeEvents#NONE}: nobody)
    * @param code how to reach the code of a spec
    */
   public record Config(int maxConcurrency, @Nullable MeteringMode meteringMode, int carrierThreads,
-      Duration carrierKeepAlive, Duration drainTimeout, int maxCallDepth, @Nullable Clock clock,
+      Duration carrierKeepAlive, Duration drainTimeout, int maxCallDepth, int maxTenants, @Nullable Clock clock,
       RuntimeEvents events, SpecCode code) {}
 
   private final Platform platform;
@@ -58,6 +60,8 @@ public final class Engine {
   private final List<Deployment> retired = new CopyOnWriteArrayList<>();
   /** Final stats of unregistered functions that are gone, by name, so they stay on the bill. */
   private final Map<String, FunctionStats> retiredStats = new ConcurrentHashMap<>();
+  /** The same per tenant: tenant to function name to stats. */
+  private final Map<String, Map<String, FunctionStats>> retiredTenantStats = new ConcurrentHashMap<>();
   private final Instant createdAt = Instant.now();
   private final ReentrantLock registration = new ReentrantLock();
   private final AtomicBoolean closing = new AtomicBoolean();
@@ -89,7 +93,7 @@ public final class Engine {
     long keepAlive = config.carrierKeepAlive().toNanos();
     CarrierPool carriers = noCarriers == null ? new CarrierPool(config.carrierThreads(), keepAlive, meter) : null;
     this.platform = new Platform(config.clock(), carriers, meter, keepAlive, config.maxConcurrency(),
-        config.maxCallDepth(), config.events());
+        config.maxCallDepth(), config.maxTenants(), config.events());
     this.code = config.code();
     this.drainNanos = config.drainTimeout().toNanos();
   }
@@ -231,6 +235,8 @@ public final class Engine {
       try {
         platform.capacity.reserve(-d.reserved());
         retiredStats.merge(d.name(), d.stats(), FunctionStats::plus);
+        d.tenantStats().forEach((tenant, stats) -> retiredTenantStats
+            .computeIfAbsent(tenant, t -> new ConcurrentHashMap<>()).merge(d.name(), stats, FunctionStats::plus));
         retired.remove(d);
       } finally {
         registration.unlock();
@@ -253,6 +259,22 @@ public final class Engine {
       throw unknown(name);
     }
     return d.invoke(input);
+  }
+
+  public CompletableFuture<@Nullable Object> invokeAsync(String name, @Nullable Object input, CallOptions options) {
+    Deployment d = functions.get(name);
+    if (d == null) {
+      return CompletableFuture.failedFuture(unknown(name));
+    }
+    return d.invokeAsync(input, options);
+  }
+
+  public @Nullable Object invoke(String name, @Nullable Object input, CallOptions options) {
+    Deployment d = functions.get(name);
+    if (d == null) {
+      throw unknown(name);
+    }
+    return d.invoke(input, options);
   }
 
   private RuntimeException unknown(String name) {
@@ -282,6 +304,34 @@ public final class Engine {
       registration.unlock();
     }
     return List.copyOf(byName.values());
+  }
+
+  /**
+   * Usage per tenant: tenant to the stats of each function it called, by function name (sorted),
+   * unregistered functions included.
+   */
+  public Map<String, List<FunctionStats>> allTenantStats() {
+    Map<String, Map<String, FunctionStats>> byTenant = new TreeMap<>();
+    registration.lock();
+    try {
+      retiredTenantStats.forEach((tenant, lines) -> byTenant.computeIfAbsent(tenant, t -> new TreeMap<>()).putAll(lines));
+      List<Deployment> all = new ArrayList<>(retired);
+      all.addAll(functions.values());
+      for (Deployment d : all) {
+        d.tenantStats().forEach((tenant, stats) -> byTenant.computeIfAbsent(tenant, t -> new TreeMap<>())
+            .merge(d.name(), stats, FunctionStats::plus));
+      }
+    } finally {
+      registration.unlock();
+    }
+    Map<String, List<FunctionStats>> out = new TreeMap<>();
+    byTenant.forEach((tenant, lines) -> out.put(tenant, List.copyOf(lines.values())));
+    return out;
+  }
+
+  /** Calls accounted under the tenant {@code other} because the runtime kept no more tenants apart. */
+  public long tenantsFoldedCalls() {
+    return platform.tenantNames.foldedCalls();
   }
 
   // ---------------------------------------------------------------------------------------------

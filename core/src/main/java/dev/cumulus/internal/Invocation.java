@@ -49,6 +49,8 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
   final FunctionId function;
   /** The running invocation that made this call and waits for it, or null. */
   final @Nullable Invocation caller;
+  /** The tenant the call was made for, or null. */
+  final @Nullable CallTenant tenant;
 
   @SuppressWarnings("unused") // STATE
   private volatile int state;
@@ -59,10 +61,16 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
   private volatile @Nullable Thread waiter;
 
   Invocation(@Nullable Object input, long enqueuedNanos, FunctionId function, @Nullable Invocation caller) {
+    this(input, enqueuedNanos, function, caller, null);
+  }
+
+  Invocation(@Nullable Object input, long enqueuedNanos, FunctionId function, @Nullable Invocation caller,
+      @Nullable CallTenant tenant) {
     this.input = input;
     this.enqueuedNanos = enqueuedNanos;
     this.function = function;
     this.caller = caller;
+    this.tenant = tenant;
   }
 
   /** A worker starts it; false if its caller cancelled or settled it, or the runtime took it back. */

@@ -23,11 +23,13 @@ final class Platform {
   final RuntimeEvents events;
   /** The deepest synchronous call chain allowed. */
   final int maxCallDepth;
+  /** The tenants kept apart in usage, across the runtime's functions. */
+  final TenantNames tenantNames;
   private volatile boolean closing;
   private volatile boolean closed;
 
   Platform(@Nullable Clock testClock, @Nullable CarrierPool carriers, Meter meter, long keepAliveNanos,
-      int maxConcurrency, int maxCallDepth, RuntimeEvents events) {
+      int maxConcurrency, int maxCallDepth, int maxTenants, RuntimeEvents events) {
     this.carriers = carriers;
     this.meter = meter;
     this.clock = testClock != null ? testClock
@@ -37,6 +39,7 @@ final class Platform {
     this.watch = new DeadlineWatch(clock);
     this.events = events;
     this.maxCallDepth = maxCallDepth;
+    this.tenantNames = new TenantNames(maxTenants);
   }
 
   /** Carrier threads the runtime's virtual threads share, or 0 on the JDK's default scheduler. */

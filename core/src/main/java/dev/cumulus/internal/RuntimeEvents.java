@@ -50,4 +50,15 @@ public interface RuntimeEvents {
    * @param timeout the function's timeout
    */
   default void timedOut(String function, Duration timeout) {}
+
+  /**
+   * A function's {@linkplain dev.cumulus.ConcurrencyLimit#adaptive() adaptive} concurrency limit
+   * moved: at most once per window of its estimator (20 ms or more), in the order the changes were
+   * made, by the thread of the invocation that closed the window.
+   *
+   * @param function the function's name
+   * @param from the limit before
+   * @param to the limit now, as {@code FunctionStats.concurrencyLimit()} shows it
+   */
+  default void concurrencyLimitChanged(String function, int from, int to) {}
 }

@@ -65,10 +65,12 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     final Meter.Account account;
     final Distribution latency;
     final Distribution cpuPerInvocation;
+    /** The function's adaptive concurrency limit, told every invocation's run time; or null. */
+    final @Nullable AdaptiveLimit adaptive;
 
     Pool(String name, Platform platform, BiFunction<Object, Object, Object> handler,
         @Nullable Function<@Nullable Object, @Nullable Object> function, InstancePool instances, Meter.Account account,
-        Distribution latency, Distribution cpuPerInvocation) {
+        Distribution latency, Distribution cpuPerInvocation, @Nullable AdaptiveLimit adaptive) {
       this.name = name;
       this.platform = platform;
       this.handler = handler;
@@ -77,6 +79,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       this.account = account;
       this.latency = latency;
       this.cpuPerInvocation = cpuPerInvocation;
+      this.adaptive = adaptive;
     }
 
     /** The next invocation for {@code w}, or null when it should end (its slot is then released). */
@@ -107,6 +110,9 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
 
     /** The runtime's own bookkeeping failed on {@code w}, which ends. */
     abstract void failed(Worker w, Throwable e);
+
+    /** An invocation ran {@code wallNanos}, ending at {@code now}: a sample for {@link #adaptive}. */
+    abstract void ran(AdaptiveLimit limit, long now, long wallNanos);
   }
 
   final Pool pool;
@@ -261,6 +267,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
         account.add(lane, Meter.STARTED, 1);
         account.add(lane, Meter.CANCELLED, 1);
         account.add(lane, Meter.FINISHED, 1);
+        TenantTally.count(inv, TenantTally.CANCELLED);
       }
       return false;
     }
@@ -282,6 +289,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       sampled = p.latency.sample(lane, start);
       p.started(this);
       account.add(lane, Meter.QUEUE_WAIT, Math.max(0, start - inv.enqueuedNanos));
+      TenantTally.waited(inv, Math.max(0, start - inv.enqueuedNanos));
       return true;
     } catch (Throwable bookkeeping) {
       failed(inv, bookkeeping);
@@ -306,6 +314,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     if (inv.finish()) {
       pool.account.add(lane, Meter.FAILURES, 1);
       pool.account.add(lane, Meter.FINISHED, 1);
+      TenantTally.count(inv, TenantTally.FAILURE);
       inv.completeExceptionally(new CumulusException(pool.name, "the Cumulus runtime failed while running"
           + " an invocation of function '" + pool.name + "': " + bookkeeping, bookkeeping));
     }
@@ -330,6 +339,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       // free before it completes, so that the caller's next call finds this worker free.
       p.account.add(lane, failure == null ? Meter.SUCCESSES : Meter.FAILURES, 1);
       p.account.add(lane, Meter.FINISHED, 1);
+      TenantTally.count(inv, failure == null ? TenantTally.SUCCESS : TenantTally.FAILURE);
       lastEnd = end;
       complete(inv, result, failure);
     } else {
@@ -394,10 +404,15 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     p.account.add(l, Meter.BILLED, Meter.billedMillis(wall));
     long now = p.platform.tick(end);
     p.latency.record(end - inv.enqueuedNanos, now, sampled, l);
+    AdaptiveLimit adaptive = p.adaptive;
+    if (adaptive != null) {
+      p.ran(adaptive, now, wall);
+    }
     if (clocks) {
       p.account.add(l, Meter.BILLED_CPU, Meter.billedMillis(cpu));
       p.cpuPerInvocation.record(cpu, now, sampled, l);
     }
+    TenantTally.ran(inv, wall, cpu, clocks);
   }
 
   /**
@@ -454,6 +469,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     long init = System.nanoTime() - t0;
     p.account.add(lane, Meter.COLD_STARTS, 1);
     p.account.add(lane, Meter.INIT, init);
+    TenantTally.coldStart(current());
     p.platform.events.coldStart(p.name, init);
     instance = created;
     return created;

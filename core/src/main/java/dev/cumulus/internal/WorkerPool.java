@@ -1,5 +1,6 @@
 package dev.cumulus.internal;
 
+import dev.cumulus.ConcurrencyLimit;
 import dev.cumulus.CpuBudgetExceededException;
 import dev.cumulus.CumulusException;
 import dev.cumulus.FunctionTimeoutException;
@@ -60,14 +61,18 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   }
   private static final long MIN_BUDGET_CHECK_NANOS = 1_000_000;
 
-  private final InvocationQueue queue;
+  private final CallQueue queue;
   private final Outstanding outstanding;
   private final Capacity capacity;
   private final String threadName;
   /** Reserved concurrency; 0 = shares the runtime's unreserved capacity. */
   private final int reserved;
-  /** The most workers at once. The one place that reads it when starting workers: {@link #addWorkerSlot}. */
-  private final int limit;
+  /**
+   * The most workers at once, unless the limit is adaptive: the reserved concurrency, or unbounded.
+   * Read through {@link #limit()}; the one place that reads it when starting workers is
+   * {@link #addWorkerSlot}.
+   */
+  private final int fixedLimit;
   private final int parallelism;
   /** Up to this many workers, a worker that runs out of work lingers ({@link #LINGER_SPINS}). */
   private final int lingerWorkers;
@@ -104,21 +109,32 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   WorkerPool(String name, Platform platform, FunctionId id, BiFunction<Object, Object, Object> handler,
       @Nullable Function<@Nullable Object, @Nullable Object> function, InstancePool instances, Meter.Account account, Distribution latency, Distribution cpuPerInvocation,
-      InvocationQueue queue, Outstanding outstanding, Duration timeout,
-      long budgetNanos, Runnable settled) {
-    super(name, platform, handler, function, instances, account, latency, cpuPerInvocation);
+      CallQueue queue, Outstanding outstanding, Duration timeout,
+      long budgetNanos, ConcurrencyLimit.@Nullable Adaptive adaptive, Runnable settled) {
+    super(name, platform, handler, function, instances, account, latency, cpuPerInvocation,
+        adaptive == null ? null : adaptiveLimit(name, adaptive, platform));
     this.queue = queue;
     this.outstanding = outstanding;
     this.capacity = platform.capacity;
     this.threadName = "cumulus-fn-" + name;
     this.reserved = id.reserved;
-    this.limit = reserved > 0 ? reserved : Integer.MAX_VALUE;
+    this.fixedLimit = reserved > 0 ? reserved : Integer.MAX_VALUE;
     this.parallelism = platform.parallelism();
     this.lingerWorkers = parallelism > 0 ? parallelism : Runtime.getRuntime().availableProcessors();
     this.timeout = timeout;
     this.timeoutNanos = timeout.toNanos();
     this.budgetNanos = budgetNanos;
     this.settled = settled;
+  }
+
+  /** The estimator of an adaptive limit, within what the runtime's capacity allows. */
+  private static AdaptiveLimit adaptiveLimit(String name, ConcurrencyLimit.Adaptive spec, Platform platform) {
+    int max = Math.min(spec.max(), platform.capacity.max());
+    int min = Math.min(spec.min(), max);
+    RuntimeEvents events = platform.events;
+    return new AdaptiveLimit(min, max, Math.max(min, Math.min(max, spec.initial())), platform.clock.nanoTime(),
+        events == RuntimeEvents.NONE ? AdaptiveLimit.Listener.NONE
+            : (from, to) -> events.concurrencyLimitChanged(name, from, to));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -161,6 +177,26 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     return workers.get();
   }
 
+  /** The most workers at once now: the adaptive limit's value, or the fixed limit. */
+  private int limit() {
+    AdaptiveLimit a = adaptive;
+    return a == null ? fixedLimit : a.limit();
+  }
+
+  /**
+   * The most invocations the function may run at once now, for its stats: its adaptive limit's
+   * value, its reserved concurrency, or what the runtime leaves unreserved.
+   */
+  int concurrencyLimit() {
+    AdaptiveLimit a = adaptive;
+    return a != null ? a.limit() : reserved > 0 ? reserved : Math.max(0, capacity.unreservedLimit());
+  }
+
+  /** Whether the function's concurrency limit is adaptive. */
+  boolean adaptiveLimit() {
+    return adaptive != null;
+  }
+
   /**
    * Workers this function could still start for calls that find the queue full, for admission's
    * headroom: none while its runnable workers (not blocked) take every carrier, since a new one
@@ -173,7 +209,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     if (parallelism > 0 && w - blocked.get() >= parallelism) {
       return 0;
     }
-    return (int) Math.max(0, Math.min((long) limit - w, capacity.available(reserved == 0)));
+    return (int) Math.max(0, Math.min((long) limit() - w, capacity.available(reserved == 0)));
   }
 
   /** Whether this function's runnable workers take every carrier (no new one could run). */
@@ -222,7 +258,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
    * capacity is missing.
    */
   void startWorkerIfNeeded() {
-    if (!tryStartWorker() && workers.get() < limit) {
+    if (!tryStartWorker() && workers.get() < limit()) {
       capacity.await(this); // blocked by the runtime-wide capacity, not by our own limit
     }
   }
@@ -266,6 +302,11 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     }
   }
 
+  /** Whether {@code tenant} waits less than its share of {@code capacity} places in the queue. */
+  boolean belowFairShare(CallTenant tenant, int capacity) {
+    return queue.belowFairShare(tenant, capacity);
+  }
+
   /** Takes a worker slot for a call admitted beyond the queue; false if none is free or could run. */
   boolean reserveSlot() {
     return startable() > 0 && addWorkerSlot();
@@ -280,7 +321,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private boolean addWorkerSlot() {
     for (;;) {
       int w = workers.get();
-      if (w >= limit) {
+      if (w >= limit()) {
         return false;
       }
       if (workers.compareAndSet(w, w + 1)) {
@@ -359,6 +400,13 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   @Override
   @Nullable Invocation next(Worker w) {
     for (;;) {
+      if (adaptive != null && w.holdsSlot && shedOverLimit()) {
+        // The adaptive limit went down: this worker's slot goes, the others go on with the queue.
+        w.holdsSlot = false;
+        w.returnInstance();
+        capacity.release(true);
+        return null;
+      }
       if (w.ranAny && reserved == 0 && capacity.othersWait(this)) {
         // Another function waits for the shared capacity: hand our slot over, queue behind it.
         w.returnInstance();
@@ -401,12 +449,29 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
         return null;
       }
       if (!addWorkerSlot()) {
-        if (workers.get() < limit) {
+        if (workers.get() < limit()) {
           capacity.await(this);
         }
         return null;
       }
       w.holdsSlot = true;
+    }
+  }
+
+  /**
+   * Takes one worker off when more hold a slot than the adaptive limit allows (a CAS, so that of
+   * several workers that see the excess at once, only as many end as there are too many: the queue
+   * is never left without a worker).
+   */
+  private boolean shedOverLimit() {
+    for (;;) {
+      int w = workers.get();
+      if (w <= limit()) {
+        return false;
+      }
+      if (workers.compareAndSet(w, w - 1)) {
+        return true;
+      }
     }
   }
 
@@ -499,8 +564,16 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   @Override
   void abandon(Worker w, Invocation inv) {
-    if (w.end(inv, this::countAbandonedRunning)) { // else close's own pass ended it first
+    if (w.end(inv, () -> countAbandonedRunning(inv))) { // else close's own pass ended it first
       inv.completeExceptionally(closedBeforeFinishing());
+    }
+  }
+
+  @Override
+  void ran(AdaptiveLimit a, long now, long wallNanos) {
+    int before = a.limit();
+    if (a.sample(now, wallNanos, workers.get()) && a.limit() > before && !queue.isEmpty()) {
+      startWorkerIfNeeded(); // room for more: calls waiting in the queue need not wait for the next one
     }
   }
 
@@ -595,6 +668,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private void timeOut(Worker w, Invocation inv) {
     if (w.end(inv, () -> {
       timeouts.incrementAndGet();
+      TenantTally.count(inv, TenantTally.TIMEOUT);
       overdue.incrementAndGet();
     })) {
       platform.events.timedOut(name, timeout);
@@ -608,6 +682,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private void exceedBudget(Worker w, Invocation inv, long used) {
     if (w.end(inv, () -> {
       otherFailures.incrementAndGet();
+      TenantTally.count(inv, TenantTally.FAILURE);
       overdue.incrementAndGet();
     })) {
       Duration budget = Duration.ofNanos(budgetNanos);
@@ -631,7 +706,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     RuntimeClosedException closed = closedBeforeFinishing();
     live.forEach(w -> {
       Invocation running = w.current();
-      if (running != null && w.end(running, this::countAbandonedRunning)) {
+      if (running != null && w.end(running, () -> countAbandonedRunning(running))) {
         running.completeExceptionally(closed);
       }
     });
@@ -639,7 +714,8 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     settled.run();
   }
 
-  private void countAbandonedRunning() {
+  private void countAbandonedRunning(Invocation inv) {
+    TenantTally.count(inv, TenantTally.REJECTED);
     abandoned.incrementAndGet();
     overdue.incrementAndGet();
   }
@@ -662,6 +738,8 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
       account.add(shared, counter, 1);
     }
     account.add(shared, Meter.FINISHED, 1);
+    TenantTally.count(inv, counter == Meter.FAILURES ? TenantTally.FAILURE
+        : counter == Meter.CANCELLED ? TenantTally.CANCELLED : TenantTally.REJECTED);
     if (failure != null) {
       inv.completeExceptionally(failure);
     }

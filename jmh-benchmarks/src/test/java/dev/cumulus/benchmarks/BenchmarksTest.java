@@ -2,6 +2,7 @@ package dev.cumulus.benchmarks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cumulus.ConcurrencyLimit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
@@ -126,5 +127,19 @@ class BenchmarksTest {
     assertThat(Memory.report(2_000)).contains("| cumulus |", "| virtual-threads |", "MiB", "≤ 1.2×");
     assertThat(MeteringOverhead.accuracyReport(1))
         .contains("200 ms CPU burn", "100 ms sleep", "process CPU delta", "within ±5 %", "1 ms spins", "p99");
+  }
+
+  @Test
+  void adaptiveConcurrency_completesEveryCall_withinTheLimit_andTracesIt() {
+    AdaptiveConcurrency.Result r = AdaptiveConcurrency.steady(ConcurrencyLimit.adaptive().withMax(64), 16, 0.1, 0.3);
+    assertThat(r.throughput()).isPositive(); // and no call failed: steady() throws if one did
+    assertThat(r.limitAtEnd()).isBetween(1, 64);
+    assertThat(r.peakInFlight()).isBetween(1, 64);
+    java.util.List<AdaptiveConcurrency.Point> trace =
+        AdaptiveConcurrency.step(ConcurrencyLimit.fixed(4), new int[] {16, 8}, 0.3, 100);
+    assertThat(trace).isNotEmpty().allSatisfy(p -> {
+      assertThat(p.limit()).isEqualTo(4);
+      assertThat(p.inFlight()).isBetween(0, 4);
+    });
   }
 }

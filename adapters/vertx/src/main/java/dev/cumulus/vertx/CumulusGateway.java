@@ -1,9 +1,11 @@
 package dev.cumulus.vertx;
 
+import dev.cumulus.CallOptions;
 import dev.cumulus.Cumulus;
 import dev.cumulus.Fn;
 import dev.cumulus.FnSpec;
 import dev.cumulus.FunctionStats;
+import dev.cumulus.KeepAlive;
 import dev.cumulus.MeteringMode;
 import dev.cumulus.Percentiles;
 import dev.cumulus.PriceModel;
@@ -106,6 +108,14 @@ import org.jspecify.annotations.Nullable;
  *   <tr><td>504</td><td>{@code timeout}</td><td>the invocation ran past the function's timeout</td></tr>
  * </table>
  *
+ * <h2>Tenants</h2>
+ * A request to {@code POST /functions/{name}} with the header {@code Cumulus-Tenant} is a call made
+ * for that tenant ({@link CallOptions#tenant(String)}): when the function is contended, its queue
+ * serves tenants in turns, and the runtime's usage keeps each tenant's apart
+ * ({@link dev.cumulus.Usage#byTenant()}). A value that is not a valid tenant (blank, longer than 128
+ * characters, control characters) is a 400 {@code bad_request}; without the header the call has no
+ * tenant.
+ *
  * <h2>Per-invocation headers</h2>
  * {@code Cumulus-Cold-Start} ({@code true} if the call created an instance), {@code Cumulus-Billed-Ms}
  * (its billed duration: wall time rounded up to a whole millisecond, at least 1) and
@@ -153,6 +163,8 @@ public final class CumulusGateway {
   public static final String DEFAULT_HOST = "127.0.0.1";
   /** Default {@linkplain #bodyTimeout(Duration) body timeout}. */
   public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(30);
+  /** The request header that names the tenant a call is made for. */
+  public static final String TENANT_HEADER = "Cumulus-Tenant";
 
   private static final System.Logger LOG = System.getLogger("dev.cumulus.vertx");
   private static final String JSON = "application/json";
@@ -312,9 +324,7 @@ public final class CumulusGateway {
     Objects.requireNonNull(model, "model");
     requireOpen("priceModel", priceModel == null);
     try {
-      model.price(new FunctionStats("price-model-check", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-          Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO, 0, 0, 0, Percentiles.EMPTY,
-          Percentiles.EMPTY), cumulus.meteringMode());
+      model.price(FunctionStats.empty("price-model-check"), cumulus.meteringMode());
     } catch (IllegalStateException e) {
       throw new IllegalArgumentException("priceModel '" + model.description() + "' cannot price this runtime,"
           + " which meters " + cumulus.meteringMode() + ": " + e.getMessage(), e);
@@ -546,12 +556,19 @@ public final class CumulusGateway {
       respond(ctx, e.failure);
       return;
     }
+    CallOptions options;
+    try {
+      options = callOptions(ctx);
+    } catch (IllegalArgumentException e) {
+      respond(ctx, new Failure(400, Failure.BAD_REQUEST, "header " + TENANT_HEADER + ": " + e.getMessage()));
+      return;
+    }
     Context context = vertx.getOrCreateContext();
     HttpServerResponse response = ctx.response();
     InvocationFigures.Probe probe = figures.start(fn);
     CompletableFuture<@Nullable Object> call;
     try {
-      call = fn.invokeAsync(input);
+      call = fn.invokeAsync(input, options);
     } catch (RuntimeException e) {
       probe.end(null, cumulus.meteringMode());
       respond(ctx, Failure.of(fn.name(), e));
@@ -583,6 +600,12 @@ public final class CumulusGateway {
       probe.end(response, cumulus.meteringMode());
       response.putHeader(HttpHeaders.CONTENT_TYPE, JSON).setStatusCode(200).end(out);
     });
+  }
+
+  /** The options of the call a request makes: its tenant, from {@value #TENANT_HEADER}. */
+  private static CallOptions callOptions(RoutingContext ctx) {
+    String tenant = ctx.request().getHeader(TENANT_HEADER);
+    return tenant == null ? CallOptions.none() : CallOptions.tenant(tenant);
   }
 
   /** The function {@link #resolve} found for this request. */
@@ -627,6 +650,7 @@ public final class CumulusGateway {
         .put("queueCapacity", spec.queueCapacity())
         .put("timeoutMs", spec.timeout().toMillis())
         .put("keepAliveMs", spec.keepAlive().toMillis())
+        .put("keepAlive", spec.keepAlivePolicy() instanceof KeepAlive.Adaptive ? "adaptive" : "fixed")
         .put("minInstances", spec.minInstances())
         .put("inputType", spec.inputType().getSimpleName())
         .put("outputType", spec.outputType().getSimpleName())
@@ -644,10 +668,12 @@ public final class CumulusGateway {
         .put("rejected", s.rejected())
         .put("cancelled", s.cancelled())
         .put("coldStarts", s.coldStarts())
+        .put("preWarms", s.preWarms())
         .put("inFlight", s.inFlight())
         .put("queued", s.queued())
         .put("warmInstances", s.warmInstances())
         .put("peakConcurrency", s.peakConcurrency())
+        .put("concurrencyLimit", s.concurrencyLimit())
         .put("overdue", s.overdue())
         .put("cpuTimeMs", millis(s.cpuTime()))
         .put("wallTimeMs", millis(s.wallTime()))

@@ -175,6 +175,32 @@ class CumulusGatewayTest {
   }
 
   @Test
+  void invoke_withATenantHeader_isACallForThatTenant() {
+    HttpResponse<Buffer> r = Await.result(json(client.post("/functions/word-count"))
+        .putHeader(CumulusGateway.TENANT_HEADER, "acme").sendBuffer(Buffer.buffer("\"a b\"")));
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.bodyAsString()).isEqualTo("2");
+    post("/functions/word-count", "\"no tenant\"");
+    assertThat(cumulus.usage().byTenant()).containsOnlyKeys("acme");
+    assertThat(cumulus.usage().byTenant().get("acme").functions()).singleElement().satisfies(s -> {
+      assertThat(s.name()).isEqualTo("word-count");
+      assertThat(s.invocations()).isEqualTo(1);
+      assertThat(s.successes()).isEqualTo(1);
+    });
+  }
+
+  @Test
+  void invoke_withABadTenantHeader_is400_andNothingRuns() {
+    HttpResponse<Buffer> r = Await.result(json(client.post("/functions/word-count"))
+        .putHeader(CumulusGateway.TENANT_HEADER, "t".repeat(129)).sendBuffer(Buffer.buffer("\"a b\"")));
+    assertThat(r.statusCode()).isEqualTo(400);
+    JsonObject body = r.bodyAsJsonObject();
+    assertThat(body.getString("error")).isEqualTo("bad_request");
+    assertThat(body.getString("message")).startsWith("header Cumulus-Tenant: tenant must be 1 to 128 characters");
+    assertThat(cumulus.function("word-count").stats().invocations()).isZero();
+  }
+
+  @Test
   void invoke_runsOnACumulusVirtualThread_neverOnAnEventLoop() {
     post("/functions/word-count", "\"x\"");
 
@@ -458,6 +484,9 @@ class CumulusGatewayTest {
     assertThat(wc.getJsonObject("config").getLong("timeoutMs")).isEqualTo(60_000L);
     assertThat(wc.getJsonObject("config").getInteger("queueCapacity")).isEqualTo(10_000);
     assertThat(wc.getJsonObject("config").getValue("maxConcurrency")).isNull();
+    assertThat(wc.getJsonObject("config").getString("keepAlive")).isEqualTo("fixed");
+    assertThat(wc.getJsonObject("config").getLong("keepAliveMs")).isEqualTo(30_000L);
+    assertThat(wc.getJsonObject("stats").getLong("preWarms")).isZero();
     assertThat(wc.getJsonObject("stats").getLong("invocations")).isEqualTo(2L);
     assertThat(wc.getJsonObject("stats").getLong("successes")).isEqualTo(2L);
     assertThat(wc.getJsonObject("stats").getJsonObject("latency").getLong("samples")).isEqualTo(2L);
