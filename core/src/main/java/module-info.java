@@ -8,6 +8,8 @@
  */
 module dev.cumulus.core {
   requires transitive micrometer.core;
+  requires com.github.benmanes.caffeine;
+  requires com.fasterxml.jackson.core;
   requires java.management;
   requires jdk.management;
   // Nullness annotations in the API: readable by users' compilers and IDEs, not needed at run time.

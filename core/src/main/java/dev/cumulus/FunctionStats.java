@@ -11,6 +11,10 @@ import java.util.Objects;
  * invocation's result or failure, every snapshot taken afterwards includes that invocation, its CPU
  * time and its allocated bytes ("read your calls").
  *
+ * <p>{@linkplain Fn#emit Events} have counters of their own, and each attempt of an event is also an
+ * invocation (counted above like a call). At any time {@code eventsAccepted == eventsSucceeded +
+ * eventsDeadLettered + eventsPending}; at rest {@code eventsPending} is zero.
+ *
  * <p>CPU time and allocated bytes are measured only in {@link MeteringMode#EXACT}; in
  * {@link MeteringMode#WALL_CLOCK_ONLY} they are zero, never an estimate.
  *
@@ -46,6 +50,17 @@ import java.util.Objects;
  *     (at least 1 ms), summed; zero unless metering is {@link MeteringMode#EXACT}
  * @param latency time from call to completion (queue wait included) over a recent window
  * @param cpuPerInvocation CPU time per invocation over a recent window (empty unless EXACT)
+ * @param eventsAccepted events accepted by {@link Fn#emit} (emits answered by an idempotency key
+ *     already seen are not counted here but in {@code eventDuplicates})
+ * @param eventsSucceeded events whose attempt succeeded
+ * @param eventsDeadLettered events handed to the {@link DeadLetterSink} (counted once the sink
+ *     returned or threw)
+ * @param eventsPending events accepted and not ended yet: waiting for capacity, running, waiting
+ *     for a retry, or waiting for the dead-letter sink
+ * @param eventRetries attempts scheduled again after a failed one
+ * @param eventDuplicates emits answered with an earlier event's id (idempotency key seen in the window)
+ * @param eventsThrottled emits refused because {@code eventCapacity} events were pending
+ * @param deadLetterSinkFailures dead letters whose sink threw (each logged with the whole letter)
  */
 public record FunctionStats(
     String name,
@@ -70,7 +85,15 @@ public record FunctionStats(
     long billedMillis,
     long billedCpuMillis,
     Percentiles latency,
-    Percentiles cpuPerInvocation) {
+    Percentiles cpuPerInvocation,
+    long eventsAccepted,
+    long eventsSucceeded,
+    long eventsDeadLettered,
+    long eventsPending,
+    long eventRetries,
+    long eventDuplicates,
+    long eventsThrottled,
+    long deadLetterSinkFailures) {
 
   /**
    * Checks the snapshot.
@@ -85,6 +108,45 @@ public record FunctionStats(
     Objects.requireNonNull(initTime, "initTime");
     Objects.requireNonNull(latency, "latency");
     Objects.requireNonNull(cpuPerInvocation, "cpuPerInvocation");
+  }
+
+  /**
+   * Creates a snapshot of a function that has had no events: every event counter is zero.
+   *
+   * @param name the function's name
+   * @param invocations calls that reached admission
+   * @param successes invocations that returned a result
+   * @param failures invocations whose code threw
+   * @param timeouts invocations that ran past their timeout
+   * @param throttles calls refused because the function was at its limits
+   * @param rejected calls refused or abandoned by a closing runtime
+   * @param cancelled invocations cancelled before they started
+   * @param coldStarts new instances created
+   * @param inFlight invocations running now
+   * @param queued invocations waiting to start
+   * @param warmInstances instances alive now
+   * @param peakConcurrency the most invocations that ran at once
+   * @param overdue invocations timed out whose code has not returned yet
+   * @param cpuTime CPU time used by the function's threads
+   * @param wallTime wall-clock time of invocations, summed
+   * @param queueWait time invocations spent waiting to start, summed
+   * @param initTime time spent creating instances, summed
+   * @param allocatedBytes heap bytes allocated by the function's code
+   * @param billedMillis billed duration in milliseconds
+   * @param billedCpuMillis billed CPU in milliseconds
+   * @param latency time from call to completion over a recent window
+   * @param cpuPerInvocation CPU time per invocation over a recent window
+   * @throws NullPointerException if a reference component is null
+   */
+  public FunctionStats(String name, long invocations, long successes, long failures, long timeouts,
+      long throttles, long rejected, long cancelled, long coldStarts, int inFlight, int queued,
+      int warmInstances, int peakConcurrency, int overdue, Duration cpuTime, Duration wallTime,
+      Duration queueWait, Duration initTime, long allocatedBytes, long billedMillis,
+      long billedCpuMillis, Percentiles latency, Percentiles cpuPerInvocation) {
+    this(name, invocations, successes, failures, timeouts, throttles, rejected, cancelled, coldStarts,
+        inFlight, queued, warmInstances, peakConcurrency, overdue, cpuTime, wallTime, queueWait,
+        initTime, allocatedBytes, billedMillis, billedCpuMillis, latency, cpuPerInvocation,
+        0, 0, 0, 0, 0, 0, 0, 0);
   }
 
   /**
@@ -106,6 +168,11 @@ public record FunctionStats(
         + ", cpu=" + Durations.format(cpuTime) + ", wall=" + Durations.format(wallTime)
         + ", init=" + Durations.format(initTime) + ", allocated=" + allocatedBytes + " B"
         + ", billed=" + billedMillis + " ms (cpu " + billedCpuMillis + " ms)"
-        + ", latency[" + latency + "]";
+        + ", latency[" + latency + "]"
+        + (eventsAccepted + eventDuplicates + eventsThrottled == 0 ? ""
+            : ", events=" + eventsAccepted + " (ok " + eventsSucceeded + ", dead-lettered "
+                + eventsDeadLettered + ", pending " + eventsPending + ", retries " + eventRetries
+                + ", duplicates " + eventDuplicates + ", throttled " + eventsThrottled
+                + (deadLetterSinkFailures > 0 ? ", sink failures " + deadLetterSinkFailures : "") + ")");
   }
 }

@@ -11,6 +11,8 @@ import dev.cumulus.Percentiles;
 import dev.cumulus.RuntimeClosedException;
 import dev.cumulus.ThrottledException;
 import dev.cumulus.UnknownFunctionException;
+import dev.cumulus.internal.event.EventBacklog;
+import dev.cumulus.internal.event.EventHost;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,7 +49,7 @@ import org.jspecify.annotations.Nullable;
  * <p>What runs on a carrier ({@link #blocked()} and what it calls) takes no lock: a lock can be held
  * by a virtual thread that is unmounted, waiting for a carrier.
  */
-public final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
+public final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventHost {
   /**
    * How long an idle worker spins for more work before it ends (a few microseconds at most), when
    * it may be the one to take the next call; with more workers than carriers (blocking work) the
@@ -64,6 +66,8 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
   final Distribution latency;
   final Distribution cpuPerInvocation;
   final boolean exact;
+  /** Its events ({@code emit}): a layer of their own, reached through {@link EventHost}. */
+  final EventBacklog events;
   /** Carriers shared by the runtime's virtual threads; 0 on the JDK's default scheduler. */
   final int parallelism;
   /** Up to this many workers, a worker that runs out of work lingers ({@link #LINGER_SPINS}). */
@@ -145,6 +149,7 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
     this.cpuPerInvocation = new Distribution(mc);
     this.instances = new InstancePool(engine.clock(), spec.keepAlive().toNanos(), spec.minInstances(),
         doomed -> engine.closeInstances(this, doomed));
+    this.events = new EventBacklog(this, spec, engine.events());
   }
 
   int reserved() {
@@ -175,7 +180,17 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
     if (invalid != null) {
       return CompletableFuture.failedFuture(invalid);
     }
-    return submit(input);
+    return submit(input, false);
+  }
+
+  @Override
+  public String emit(@Nullable Object input) {
+    return events.emit(input, null, null).id();
+  }
+
+  @Override
+  public String emit(@Nullable Object input, String idempotencyKey) {
+    return events.emit(input, java.util.Objects.requireNonNull(idempotencyKey, "idempotencyKey"), null).id();
   }
 
   /** Waits for an invocation on behalf of a synchronous caller and rethrows its failure as is. */
@@ -195,7 +210,8 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
     }
   }
 
-  @Nullable InvalidInputException checkInput(@Nullable Object input) {
+  @Override
+  public @Nullable InvalidInputException checkInput(@Nullable Object input) {
     if (input == null) {
       return inputType == Void.class ? null : new InvalidInputException(name, inputType, null);
     }
@@ -208,11 +224,12 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
   // ---------------------------------------------------------------------------------------------
   // Admission
 
-  CompletableFuture<@Nullable Object> submit(@Nullable Object input) {
+  /** @param event an event's attempt: admitted while draining and beyond the queue (see EventHost) */
+  CompletableFuture<@Nullable Object> submit(@Nullable Object input, boolean event) {
     if (retired) {
       return CompletableFuture.failedFuture(new UnknownFunctionException(name, List.of()));
     }
-    if (engine.isClosing()) {
+    if (!event && engine.isClosing()) {
       rejected.increment();
       return CompletableFuture.failedFuture(closedException());
     }
@@ -221,7 +238,7 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
       long a = accepted.get();
       // Fast path: a finished count seen earlier is a lower bound (it only grows), so if the calls
       // not finished fit in the queue with it, they fit. Only near the limit is it read again.
-      if ((a + 1 - finishedSeen.get() > queueCapacity && !admits(a)) || noCapacityAtAll()) {
+      if ((!event && a + 1 - finishedSeen.get() > queueCapacity && !admits(a)) || noCapacityAtAll()) {
         throttles.increment();
         return CompletableFuture.failedFuture(throttled(workers.get()));
       }
@@ -248,6 +265,28 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
       }
     }
     return inv;
+  }
+
+  @Override
+  public CompletableFuture<@Nullable Object> submitAttempt(@Nullable Object input) {
+    return submit(input, true);
+  }
+
+  @Override
+  public boolean hasFreeSlot() {
+    // A worker is free to take it, or one would start for it (as in needsWorker and addWorkerSlot).
+    long busy = accepted.get() - finished.get();
+    int w = workers.get();
+    if (busy < w - blockedCompleting.get()) {
+      return true;
+    }
+    return busy < limit && w < limit && (parallelism == 0 || w - blocked.get() < parallelism)
+        && engine.capacity().available(reserved == 0) > 0;
+  }
+
+  @Override
+  public EventBacklog events() {
+    return events;
   }
 
   /**
@@ -492,6 +531,7 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
 
   void finishedOne() {
     finished.incrementAndGet();
+    events.capacityFreed();
   }
 
   long tick(long nanos) {
@@ -662,14 +702,14 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
   CompletableFuture<Void> drain() {
     draining = true;
     checkDrained();
-    return drained;
+    return CompletableFuture.allOf(drained, events.drain());
   }
 
   /** Unregisters: later calls fail as unknown; what was accepted finishes; then instances close. */
   CompletableFuture<Void> retire() {
     retired = true;
     checkDrained();
-    return drained;
+    return CompletableFuture.allOf(drained, events.retire());
   }
 
 
@@ -688,6 +728,7 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
 
   /** Fails what is still queued or running (the drain deadline passed). */
   void abandonAll() {
+    events.abandon(); // first: nothing more is dispatched; the attempts abandoned below end as SHUTDOWN
     abandoning = true;
     RuntimeClosedException closed = new RuntimeClosedException(name,
         "the Cumulus runtime closed before this invocation of '" + name + "' could finish");
@@ -740,7 +781,7 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
     long a = accepted.get();
     long rejectedNow = rejected.sum();
     long throttled = throttles.sum();
-    return new FunctionStats(name,
+    return events.addTo(new FunctionStats(name,
         a + throttled + rejectedNow - abandoned.get(),
         sum.successes,
         sum.failures + otherFailures.get(),
@@ -762,7 +803,7 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
         sum.billedMillis,
         sum.billedCpuMillis,
         latency.snapshot(),
-        exact ? cpuPerInvocation.snapshot() : Percentiles.EMPTY);
+        exact ? cpuPerInvocation.snapshot() : Percentiles.EMPTY));
   }
 
   @Override

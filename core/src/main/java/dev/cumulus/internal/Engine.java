@@ -5,6 +5,7 @@ import dev.cumulus.FunctionFailedException;
 import dev.cumulus.MeteringMode;
 import dev.cumulus.RuntimeClosedException;
 import dev.cumulus.UnknownFunctionException;
+import dev.cumulus.internal.event.EventRuntime;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -33,6 +34,7 @@ public final class Engine {
   private final Capacity capacity;
   private final long drainNanos;
   private final FunctionMeter systemMeter;
+  private final EventRuntime events;
   private final Map<String, Deployment> functions = new ConcurrentHashMap<>();
   /** Unregistered functions still finishing what they accepted. */
   private final List<Deployment> retired = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -79,6 +81,7 @@ public final class Engine {
     this.systemClock = testClock == null;
     this.capacity = new Capacity(maxConcurrency);
     this.drainNanos = drainTimeout.toNanos();
+    this.events = new EventRuntime(clock, closing::get);
   }
 
   public MeteringMode meteringMode() {
@@ -262,7 +265,11 @@ public final class Engine {
         a.initTime().plus(b.initTime()), a.allocatedBytes() + b.allocatedBytes(),
         a.billedMillis() + b.billedMillis(), a.billedCpuMillis() + b.billedCpuMillis(),
         b.latency().samples() > 0 ? b.latency() : a.latency(),
-        b.cpuPerInvocation().samples() > 0 ? b.cpuPerInvocation() : a.cpuPerInvocation());
+        b.cpuPerInvocation().samples() > 0 ? b.cpuPerInvocation() : a.cpuPerInvocation(),
+        a.eventsAccepted() + b.eventsAccepted(), a.eventsSucceeded() + b.eventsSucceeded(),
+        a.eventsDeadLettered() + b.eventsDeadLettered(), a.eventsPending() + b.eventsPending(),
+        a.eventRetries() + b.eventRetries(), a.eventDuplicates() + b.eventDuplicates(),
+        a.eventsThrottled() + b.eventsThrottled(), a.deadLetterSinkFailures() + b.deadLetterSinkFailures());
   }
 
   public boolean isClosing() {
@@ -320,6 +327,13 @@ public final class Engine {
       } catch (java.util.concurrent.TimeoutException e) {
         LOG.log(System.Logger.Level.WARNING, "some instances were still closing when close() returned");
       }
+      // Events given up by the drain go to their dead-letter sinks: let them, as long again.
+      CompletableFuture<?>[] letters = all.stream().map(d -> d.events.drained()).toArray(CompletableFuture[]::new);
+      try {
+        CompletableFuture.allOf(letters).get(Math.max(1, drainNanos), java.util.concurrent.TimeUnit.NANOSECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        LOG.log(System.Logger.Level.WARNING, "some dead letters were still being delivered when close() returned");
+      }
     } catch (Throwable e) {
       LOG.log(System.Logger.Level.ERROR, "closing the Cumulus runtime failed", e);
     } finally {
@@ -346,6 +360,11 @@ public final class Engine {
 
   Clock clock() {
     return clock;
+  }
+
+  /** The runtime's event layer (public for tests, which seed its retry jitter). */
+  public EventRuntime events() {
+    return events;
   }
 
   boolean systemClock() {
