@@ -36,6 +36,8 @@ import org.jspecify.annotations.Nullable;
  * <p>Instances are immutable and thread-safe; the {@code with...} methods return new instances.
  */
 public final class RetryPolicy {
+  /** Retries every error; compared by identity, to leave it out of {@code toString}. */
+  @SuppressWarnings("UnnecessaryLambda")
   private static final Predicate<Throwable> ANY = e -> true;
   private static final RetryPolicy NONE = new RetryPolicy(0, Duration.ZERO, Duration.ZERO, null, ANY);
   private static final RetryPolicy DEFAULTS =
@@ -213,6 +215,7 @@ public final class RetryPolicy {
   }
 
   @Override
+  @SuppressWarnings("ReferenceEquality") // predicates have no equality of their own
   public boolean equals(@Nullable Object o) {
     return o instanceof RetryPolicy p && maxRetries == p.maxRetries && initialDelay.equals(p.initialDelay)
         && maxDelay.equals(p.maxDelay) && Objects.equals(maxEventAge, p.maxEventAge) && retryOn == p.retryOn;
@@ -224,6 +227,7 @@ public final class RetryPolicy {
   }
 
   @Override
+  @SuppressWarnings("ReferenceEquality") // the default predicate, by identity
   public String toString() {
     String s = maxRetries == 0 && initialDelay.isZero() ? "RetryPolicy{none"
         : "RetryPolicy{exponential(" + maxRetries + ", " + initialDelay + ", " + maxDelay + ")";

@@ -76,4 +76,16 @@ class EventOptionsTest {
     assertThatThrownBy(() -> new DeadLetter("f", "id", null, 0, t, t, null, null))
         .isInstanceOf(NullPointerException.class).hasMessage("reason");
   }
+
+  @Test
+  void loggingSink_logsTheWholeLetter_withALongInputCut() {
+    java.time.Instant t = java.time.Instant.parse("2026-12-02T10:00:00Z");
+    DeadLetter l = new DeadLetter("f", "id-1", "x".repeat(1_500), 3, t, t.plusSeconds(2),
+        new IllegalStateException("boom"), DeadLetter.Reason.RETRIES_EXHAUSTED);
+    assertThat(LoggingSink.describe(l)).isEqualTo("event id-1 of function 'f' dead-lettered (RETRIES_EXHAUSTED)"
+        + " after 3 attempts (first 2026-12-02T10:00:00Z, last 2026-12-02T10:00:02Z):"
+        + " java.lang.IllegalStateException: boom; input: " + "x".repeat(1_000) + "… (500 more characters)");
+    DeadLetterSink.logging().accept(l); // logs, never throws
+    DeadLetterSink.logging().accept(new DeadLetter("f", "id-2", null, 0, t, t, null, DeadLetter.Reason.SHUTDOWN));
+  }
 }

@@ -58,6 +58,7 @@ final class Alarm {
     }
   }
 
+  @SuppressWarnings("ReferenceEquality") // the token is an identity
   private void fire(Object token) {
     lock.lock();
     try {

@@ -27,6 +27,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -119,10 +120,10 @@ final class DirectoryWatch implements Trigger {
       while (open.get()) {
         WatchKey key = watcher.take();
         for (WatchEvent<?> event : key.pollEvents()) {
-          if (event.kind() == StandardWatchEventKinds.OVERFLOW) {
+          if (event.kind().equals(StandardWatchEventKinds.OVERFLOW)) {
             scan(); // events were lost: look at everything again
           } else if (event.context() instanceof Path name) {
-            if (event.kind() == StandardWatchEventKinds.ENTRY_DELETE) {
+            if (event.kind().equals(StandardWatchEventKinds.ENTRY_DELETE)) {
               if (candidates.remove(name) != null) {
                 report(name, "vanished before it was complete");
               }
@@ -197,7 +198,7 @@ final class DirectoryWatch implements Trigger {
     }
     long now = clock.nanoTime();
     long next = Long.MAX_VALUE;
-    for (Map.Entry<Path, Seen> entry : candidates.entrySet()) {
+    for (Map.Entry<Path, Seen> entry : new ArrayList<>(candidates.entrySet())) {
       Path name = entry.getKey();
       Seen seen = entry.getValue();
       if (seen.due() - now > 0) {

@@ -310,7 +310,7 @@ public final class EventBacklog {
     }
     e.lastAttemptAt = now;
     e.attempts++;
-    f.whenComplete((result, failure) -> attemptEnded(e, failure));
+    var unused = f.whenComplete((result, failure) -> attemptEnded(e, failure)); // the outcome is handled there
   }
 
   /** A throttled attempt goes back to the front; dispatch waits until an invocation ends. */

@@ -100,6 +100,7 @@ final class RetryTimer {
     armed = null;
   }
 
+  @SuppressWarnings("ReferenceEquality") // the token is an identity
   private void fire(Object token) {
     List<Event> due = new ArrayList<>();
     lock.lock();
