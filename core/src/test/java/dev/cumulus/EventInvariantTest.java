@@ -39,7 +39,7 @@ class EventInvariantTest {
     System.out.println("EventInvariantTest seed: " + seed + " (rerun with -Dcumulus.seed=" + seed + ")");
     Random random = new Random(seed);
     ManualClock clock = new ManualClock();
-    Cumulus c = Cumulus.builder().clock(clock).maxConcurrency(4 + random.nextInt(30))
+    Cumulus c = Cumulus.builder().clock(clock).maxConcurrency(20 + random.nextInt(30)) // reservations take at most 16
         .drainTimeout(Duration.ofSeconds(5)).build();
     ManualTime.seedJitter(c, new java.util.SplittableRandom(seed));
 

@@ -135,7 +135,8 @@ class RetryTest {
   void nonRetryableError_isDeadLetteredAtOnce_andThePredicateSeesTheFunctionsOwnException() {
     Letters letters = new Letters();
     List<Throwable> seen = new CopyOnWriteArrayList<>();
-    try (Cumulus c = Cumulus.create()) {
+    ManualClock clock = new ManualClock(); // still: a retry scheduled stays scheduled
+    try (Cumulus c = Cumulus.builder().clock(clock).build()) {
       Fn<String, String> f = c.register(FnSpec.<String, String>of("f", (String s) -> {
         if (s.equals("io")) {
           throw new UncheckedIOException(new IOException("disk"));
