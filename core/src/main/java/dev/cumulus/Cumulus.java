@@ -202,7 +202,10 @@ public final class Cumulus implements AutoCloseable {
 
   /**
    * Unregisters a function. Later calls fail with {@link UnknownFunctionException}; calls already
-   * accepted finish; then its instances are closed and its reserved concurrency is released.
+   * accepted finish; then its instances are closed and its reserved concurrency is released. Its
+   * {@linkplain Fn#emit events} still waiting (for capacity or for a retry) go to its
+   * {@link DeadLetterSink} with reason {@link DeadLetter.Reason#SHUTDOWN}; those running finish,
+   * without retries.
    *
    * @param name the function's name
    * @return true if it was registered
@@ -509,7 +512,10 @@ public final class Cumulus implements AutoCloseable {
    * Closes the runtime: new calls fail with {@link RuntimeClosedException}; accepted calls, running
    * or queued, may finish within the drain timeout; what is left then fails with
    * {@link RuntimeClosedException} (no future stays incomplete); then every instance is closed.
-   * Blocks until done. Idempotent; a second caller waits for the first to finish. Called from a
+   * {@linkplain Fn#emit Events}: no more are accepted; retries waiting go to the dead-letter sink
+   * at once and the backlog runs on until the drain deadline; the events not run by then (waiting or
+   * running) go to the sink too (reason {@link DeadLetter.Reason#SHUTDOWN}), which is given as long
+   * again to take them. Triggers stop. Blocks until done. Idempotent; a second caller waits for the first to finish. Called from a
    * function's own thread, it does not wait for the drain.
    */
   @Override

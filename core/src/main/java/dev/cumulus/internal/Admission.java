@@ -49,10 +49,14 @@ final class Admission {
    *
    * @param input the input, already checked
    * @param caller the running invocation that makes this call synchronously, or null
+   * @param event an attempt of an event: admitted while the runtime drains, and never throttled for
+   *     a full queue (its backlog bounds events and submits one only while the function has a free
+   *     slot, or when none of its attempts waits here already), so that event attempts never pile up
+   *     ahead of synchronous callers in the queue
    * @return the invocation, or a future failed with why it was not admitted
    */
-  CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller) {
-    if (platform.isClosing()) {
+  CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller, boolean event) {
+    if (!event && platform.isClosing()) {
       refused.increment();
       return CompletableFuture.failedFuture(new RuntimeClosedException(name,
           "the Cumulus runtime is closed; function '" + name + "' accepts no more calls"));
@@ -65,7 +69,7 @@ final class Admission {
       // Fast path: with the finished count seen last (a lower bound), the calls not finished fit
       // in the queue. Only near the bound are the workers' finished counts summed.
       boolean beyondQueue = false;
-      if (a + 1 - outstanding.finishedSeen() > queueCapacity) {
+      if (!event && a + 1 - outstanding.finishedSeen() > queueCapacity) {
         long behindWorkers = a + 1 - outstanding.finished() - (pool.workers() - (slot ? 1 : 0));
         beyondQueue = behindWorkers > queueCapacity;
       }

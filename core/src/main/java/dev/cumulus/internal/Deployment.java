@@ -7,6 +7,8 @@ import dev.cumulus.FunctionStats;
 import dev.cumulus.InvalidInputException;
 import dev.cumulus.Percentiles;
 import dev.cumulus.UnknownFunctionException;
+import dev.cumulus.internal.event.EventBacklog;
+import dev.cumulus.internal.event.EventHost;
 import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -18,12 +20,14 @@ import org.jspecify.annotations.Nullable;
  * A registered function: the {@link Fn} its callers hold, and its life from registration to the
  * moment nothing of it runs any more. It checks inputs and hands calls to its {@link Admission};
  * its {@link WorkerPool} runs them with its {@link InstancePool}, metered in its {@link Meter.Account}.
+ * Its events ({@code emit}) wait in its {@link EventBacklog}, a layer of their own above admission,
+ * which reaches the function only as its {@link EventHost}.
  *
  * <p>Life: serving → (unregistered) retiring: later calls fail as unknown, accepted ones finish,
  * overdue ones return, then its instances close and it is gone; or (close) draining: every accepted
  * call's future settles, or is failed at the drain deadline.
  */
-final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
+final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventHost {
   final String name;
   private final FnSpec<@Nullable Object, @Nullable Object> spec;
   private final Platform platform;
@@ -37,6 +41,8 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
   private final Admission admission;
   private final Distribution latency;
   private final Distribution cpuPerInvocation;
+  /** Its events ({@code emit}): dispatched into admission while it has a free slot. */
+  private final EventBacklog events;
 
   private volatile boolean draining;
   private volatile boolean retired;
@@ -60,9 +66,10 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     this.instances = new InstancePool(name, platform.clock, spec.keepAlive().toNanos(), spec.minInstances(),
         code.init(spec), task -> platform.startMetered(account, task));
     this.outstanding = new Outstanding(account);
+    this.events = new EventBacklog(this, spec, platform.eventRuntime);
     this.pool = new WorkerPool(name, platform, id, code.handler(spec), code.function(spec), instances, account, latency,
         cpuPerInvocation, new InvocationQueue(id), outstanding, spec.timeout(),
-        spec.cpuBudget().map(Duration::toNanos).orElse(0L), this::lifecycle);
+        spec.cpuBudget().map(Duration::toNanos).orElse(0L), this::lifecycle, events::capacityFreed);
     this.admission = new Admission(id, platform, pool, outstanding, spec.queueCapacity());
   }
 
@@ -96,7 +103,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
         throw refused;
       }
     }
-    return await(name, submit(input, caller));
+    return await(name, submit(input, caller, false));
   }
 
   @Override
@@ -105,16 +112,31 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     if (invalid != null) {
       return CompletableFuture.failedFuture(invalid);
     }
-    return submit(input, null);
+    return submit(input, null, false);
   }
 
-  private CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller) {
+  @Override
+  public String emit(@Nullable Object input) {
+    return events.emit(input, null, null).id();
+  }
+
+  @Override
+  public String emit(@Nullable Object input, String idempotencyKey) {
+    return events.emit(input, java.util.Objects.requireNonNull(idempotencyKey, "idempotencyKey"), null).id();
+  }
+
+  /**
+   * @param event an event's attempt: admitted while the runtime drains, and beyond the queue's
+   *     capacity (see {@link EventHost#submitAttempt})
+   */
+  private CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller,
+      boolean event) {
     if (retired) {
       return CompletableFuture.failedFuture(new UnknownFunctionException(name, "function '" + name
           + "' was unregistered: this Fn belongs to that registration, which takes no more calls;"
           + " if '" + name + "' was registered again, get it with cumulus.function(\"" + name + "\")"));
     }
-    return admission.submit(input, caller);
+    return admission.submit(input, caller, event);
   }
 
   /** Waits for an invocation on behalf of a synchronous caller and rethrows its failure as is. */
@@ -141,7 +163,8 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     return future.join(); // done: does not wait
   }
 
-  private @Nullable InvalidInputException checkInput(@Nullable Object input) {
+  @Override
+  public @Nullable InvalidInputException checkInput(@Nullable Object input) {
     if (input == null) {
       return inputType == Void.class ? null : new InvalidInputException(name, inputType, null);
     }
@@ -161,6 +184,24 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     return null;
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // EventHost: what its event backlog needs of it
+
+  @Override
+  public CompletableFuture<@Nullable Object> submitAttempt(@Nullable Object input) {
+    return submit(input, null, true);
+  }
+
+  @Override
+  public boolean hasFreeSlot() {
+    return pool.hasFreeSlot();
+  }
+
+  @Override
+  public EventBacklog events() {
+    return events;
+  }
+
   @Override
   public FunctionStats stats() {
     long[] usage = new long[2];
@@ -171,7 +212,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     long accepted = outstanding.accepted.get();
     long throttles = admission.throttles();
     long refused = admission.refused();
-    return FunctionStats.builder(name)
+    return events.addTo(FunctionStats.builder(name))
         .invocations(accepted + throttles + refused)
         .successes(account.sum(Meter.SUCCESSES))
         .failures(account.sum(Meter.FAILURES) + pool.otherFailures())
@@ -212,25 +253,29 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     }
   }
 
-  /** Stops taking calls (close): settles once every accepted call's future is settled. */
+  /**
+   * Stops taking calls (close): settles once every accepted call's future is settled and every
+   * accepted event has ended (the backlog runs on meanwhile).
+   */
   CompletableFuture<Void> drain() {
     draining = true;
     instances.stopKeepingMinimum();
     pool.wakeIdle();
     lifecycle();
-    return drained;
+    return CompletableFuture.allOf(drained, events.drain());
   }
 
   /**
    * Unregisters: later calls fail as unknown; settles once everything accepted has ended (overdue
-   * calls returned too, so that their use is counted), no worker is left and the instances are closed.
+   * calls returned too, so that their use is counted), no worker is left, the instances are closed
+   * and every accepted event has ended (those still waiting are dead-lettered).
    */
   CompletableFuture<Void> retire() {
     retired = true;
     instances.stopKeepingMinimum();
     pool.wakeIdle();
     lifecycle();
-    return gone;
+    return CompletableFuture.allOf(gone, events.retire());
   }
 
   /** Starts counting the most invocations that run at once from now on (a load test's own peak). */
@@ -238,9 +283,18 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     return pool.openPeakWindow();
   }
 
-  /** Fails what is still queued or running (close's drain deadline passed). */
+  /**
+   * Fails what is still queued or running (close's drain deadline passed). Events first: nothing
+   * more is dispatched, and the attempts failed here end as dead letters ({@code SHUTDOWN}).
+   */
   void abandonAll() {
+    events.abandon();
     pool.abandonAll();
+  }
+
+  /** Settles once every accepted event has ended, after close or unregister began. */
+  CompletableFuture<Void> eventsEnded() {
+    return events.drained();
   }
 
   /** Checks, whenever work ends while the function drains or retires, whether it is done. */

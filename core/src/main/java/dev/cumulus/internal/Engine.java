@@ -7,6 +7,7 @@ import dev.cumulus.FunctionStats;
 import dev.cumulus.MeteringMode;
 import dev.cumulus.RuntimeClosedException;
 import dev.cumulus.UnknownFunctionException;
+import dev.cumulus.internal.event.EventRuntime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -341,6 +342,13 @@ public final class Engine {
       } catch (TimeoutException e) {
         LOG.log(System.Logger.Level.WARNING, "some instances were still closing when close() returned");
       }
+      // Events given up by the drain go to their dead-letter sinks: let them, as long again.
+      try {
+        CompletableFuture.allOf(all.stream().map(Deployment::eventsEnded).toArray(CompletableFuture[]::new))
+            .get(Math.max(1, drainNanos), TimeUnit.NANOSECONDS);
+      } catch (TimeoutException e) {
+        LOG.log(System.Logger.Level.WARNING, "some dead letters were still being delivered when close() returned");
+      }
     } catch (Throwable e) {
       LOG.log(System.Logger.Level.ERROR, "closing the Cumulus runtime failed", e);
     } finally {
@@ -358,6 +366,16 @@ public final class Engine {
    */
   public PeakWindow openPeakWindow(Fn<?, ?> fn) {
     return ((Deployment) fn).openPeakWindow();
+  }
+
+  /** The runtime's event layer (tests: they seed its retry jitter and count its pending retries). */
+  public EventRuntime events() {
+    return platform.eventRuntime;
+  }
+
+  /** Whether {@link #close()} began. */
+  public boolean isClosing() {
+    return closing.get();
   }
 
   /** CPU time used so far by this runtime's live carrier threads (tests and diagnostics). */

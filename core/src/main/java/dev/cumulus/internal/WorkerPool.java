@@ -76,6 +76,8 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private final long budgetNanos;
   /** Called when work ends while the function's lifecycle waits for it (drain, retirement). */
   private final Runnable settled;
+  /** Called whenever a worker comes back for more work: a slot may be free for the function's events. */
+  private final Runnable freed;
 
   private final AtomicInteger workers = new AtomicInteger();
   /** Workers unmounted in the middle of their work (sleeping, waiting for I/O or a lock). */
@@ -105,7 +107,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   WorkerPool(String name, Platform platform, FunctionId id, BiFunction<Object, Object, Object> handler,
       @Nullable Function<@Nullable Object, @Nullable Object> function, InstancePool instances, Meter.Account account, Distribution latency, Distribution cpuPerInvocation,
       InvocationQueue queue, Outstanding outstanding, Duration timeout,
-      long budgetNanos, Runnable settled) {
+      long budgetNanos, Runnable settled, Runnable freed) {
     super(name, platform, handler, function, instances, account, latency, cpuPerInvocation);
     this.queue = queue;
     this.outstanding = outstanding;
@@ -119,6 +121,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     this.timeoutNanos = timeout.toNanos();
     this.budgetNanos = budgetNanos;
     this.settled = settled;
+    this.freed = freed;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -174,6 +177,22 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
       return 0;
     }
     return (int) Math.max(0, Math.min((long) limit - w, capacity.available(reserved == 0)));
+  }
+
+  /**
+   * Whether a call queued now would start at once rather than wait: a worker is free to take it, or
+   * one could start for it (under the function's limit, a carrier not taken by runnable workers, a
+   * slot of the runtime's capacity free). Lock-free, and a snapshot that may be stale; what the
+   * function's event backlog asks before it submits an attempt.
+   */
+  boolean hasFreeSlot() {
+    int w = workers.get();
+    long busy = outstanding.now();
+    if (busy < w - completing.get()) {
+      return true;
+    }
+    return w < limit && busy < limit && (parallelism == 0 || w - blocked.get() < parallelism)
+        && capacity.available(reserved == 0) > 0;
   }
 
   /** Whether this function's runnable workers take every carrier (no new one could run). */
@@ -358,6 +377,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   @Override
   @Nullable Invocation next(Worker w) {
+    freed.run(); // this worker is free: events waiting for a slot may be dispatched (one read if none)
     for (;;) {
       if (w.ranAny && reserved == 0 && capacity.othersWait(this)) {
         // Another function waits for the shared capacity: hand our slot over, queue behind it.

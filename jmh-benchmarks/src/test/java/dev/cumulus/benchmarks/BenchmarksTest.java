@@ -127,4 +127,19 @@ class BenchmarksTest {
     assertThat(MeteringOverhead.accuracyReport(1))
         .contains("200 ms CPU burn", "100 ms sleep", "process CPU delta", "within ±5 %", "1 ms spins", "p99");
   }
+
+  @ParameterizedTest
+  @ValueSource(strings = {PendingEvents.CUMULUS, PendingEvents.SCHEDULED_EXECUTOR, PendingEvents.SLEEPING_THREADS})
+  void pendingEvents_holdsEveryRetryPending_untilClosed(String contender) throws Exception {
+    PendingEvents b = new PendingEvents();
+    b.contender = contender;
+    assertThat(b.fill(1_000)).isEqualTo(1_000); // returns once all are pending
+    b.tearDown();
+  }
+
+  @Test
+  void pendingEvents_reportHasEveryContender() throws Exception {
+    assertThat(PendingEvents.report(1_000)).contains("| cumulus-emit |", "| scheduled-executor |",
+        "| sleeping-virtual-threads |", "B |");
+  }
 }
