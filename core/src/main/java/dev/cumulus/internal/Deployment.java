@@ -111,6 +111,10 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
   private final ReentrantLock lock = new ReentrantLock();
   private final Tally totals = new Tally();
 
+  /** Micrometer timers fed every latency, for percentile histograms asked of the metrics binder. */
+  private volatile io.micrometer.core.instrument.Timer[] latencyTimers = NO_TIMERS;
+  private static final io.micrometer.core.instrument.Timer[] NO_TIMERS = {};
+
   /** When the timeout watch next runs (0: none pending). One watch per function, only while busy. */
   private final AtomicLong watchDue = new AtomicLong();
   private volatile Clock.@Nullable Timer watchTimer;
@@ -144,11 +148,36 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
     this.latency = new Distribution(mc);
     this.cpuPerInvocation = new Distribution(mc);
     this.instances = new InstancePool(engine.clock(), spec.keepAlive().toNanos(), spec.minInstances(),
-        doomed -> engine.closeInstances(this, doomed));
+        doomed -> engine.closeInstances(this, doomed), this);
   }
 
   int reserved() {
     return reserved;
+  }
+
+  /** The runtime's listener of lifecycle events ({@link LifecycleListener#NONE} when nobody listens). */
+  LifecycleListener lifecycle() {
+    return engine.lifecycle();
+  }
+
+  // Figures of the moment for events, read without a lock: calls crossing this instant may or may
+  // not be in them. Running invocations never outnumber workers.
+
+  int inFlightNow() {
+    return (int) Math.max(0, Math.min(workers.get(), accepted.get() - finished.get()));
+  }
+
+  int queuedNow() {
+    return (int) Math.max(0, accepted.get() - finished.get() - workers.get());
+  }
+
+  int warmNow() {
+    return instances.live();
+  }
+
+  /** The concurrency this function may reach: its reservation, or what the others leave unreserved. */
+  public int concurrencyLimit() {
+    return reserved > 0 ? reserved : Math.max(0, engine.capacity().unreservedLimit());
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -223,6 +252,7 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
       // not finished fit in the queue with it, they fit. Only near the limit is it read again.
       if ((a + 1 - finishedSeen.get() > queueCapacity && !admits(a)) || noCapacityAtAll()) {
         throttles.increment();
+        engine.lifecycle().throttled(this);
         return CompletableFuture.failedFuture(throttled(workers.get()));
       }
       if (accepted.compareAndSet(a, a + 1)) {
@@ -498,6 +528,42 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
     return engine.systemClock() ? nanos : engine.clock().nanoTime();
   }
 
+  /** Feeds the percentile-histogram timers, if any was asked for (none: an empty loop). */
+  void recordLatency(long nanos) {
+    for (io.micrometer.core.instrument.Timer t : latencyTimers) {
+      try {
+        t.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+      } catch (Throwable e) {
+        removeLatencyTimer(t); // a registry that throws loses its histogram, never a call
+        engine.log(System.Logger.Level.WARNING, "recording the latency of function '" + name
+            + "' in a Micrometer timer failed; that timer is no longer fed", e);
+      }
+    }
+  }
+
+  /** Feeds {@code timer} every invocation's latency from now on. @param timer the timer */
+  public void addLatencyTimer(io.micrometer.core.instrument.Timer timer) {
+    lock.lock();
+    try {
+      io.micrometer.core.instrument.Timer[] ts = java.util.Arrays.copyOf(latencyTimers, latencyTimers.length + 1);
+      ts[ts.length - 1] = timer;
+      latencyTimers = ts;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Stops feeding {@code timer}. @param timer the timer */
+  public void removeLatencyTimer(io.micrometer.core.instrument.Timer timer) {
+    lock.lock();
+    try {
+      latencyTimers = java.util.Arrays.stream(latencyTimers).filter(t -> t != timer)
+          .toArray(io.micrometer.core.instrument.Timer[]::new);
+    } finally {
+      lock.unlock();
+    }
+  }
+
   void overdueReturned() {
     overdue.decrementAndGet();
   }
@@ -613,6 +679,7 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
     if (w.end(inv, () -> {
       timeouts.incrementAndGet();
       overdue.incrementAndGet();
+      engine.lifecycle().timedOut(this); // before the interrupt: the figures still hold it
     })) {
       engine.runSystem(() -> {
         inv.completeExceptionally(new FunctionTimeoutException(name, spec.timeout()));
@@ -656,6 +723,11 @@ public final class Deployment implements Fn<@Nullable Object, @Nullable Object> 
       }
       instances.addProvisioned(created);
     }
+  }
+
+  /** Whether it was unregistered and has finished what it accepted. @return true if so */
+  public boolean isGone() {
+    return retired && drained.isDone();
   }
 
   /** Stops taking calls and completes the returned future once every accepted call has ended. */

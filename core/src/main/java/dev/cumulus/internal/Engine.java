@@ -44,6 +44,9 @@ public final class Engine {
   private final ReentrantLock registration = new ReentrantLock();
   private final AtomicBoolean closing = new AtomicBoolean();
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
+  private final EventHub events = new EventHub(this, dev.cumulus.CumulusEvent.Subscription.BUFFER_CAPACITY);
+  /** {@link #events} while anyone listens, else {@link LifecycleListener#NONE}: see {@link #lifecycle()}. */
+  private volatile LifecycleListener lifecycle = LifecycleListener.NONE;
 
   /**
    * Creates a runtime.
@@ -89,6 +92,34 @@ public final class Engine {
     return capacity.max();
   }
 
+  /** The runtime clock's time (a test clock's in tests). @return nanoseconds, only differences count */
+  public long nanoTime() {
+    return clock.nanoTime();
+  }
+
+  /** Slots of the runtime-wide capacity held by running workers now. @return slots in use */
+  public int capacityInUse() {
+    return capacity.inUse();
+  }
+
+  /** Subscriptions to events and observers of registrations. @return the hub */
+  public EventHub events() {
+    return events;
+  }
+
+  /**
+   * The listener the runtime tells about functions' lives: {@link LifecycleListener#NONE} while
+   * nobody listens. @return the listener
+   */
+  public LifecycleListener lifecycle() {
+    return lifecycle;
+  }
+
+  /** Called by the hub when its first listener comes or its last one goes. */
+  void listen(boolean anyone) {
+    lifecycle = anyone ? events : LifecycleListener.NONE;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Registry
 
@@ -123,6 +154,7 @@ public final class Engine {
       d = new Deployment(this, spec, init, handler);
       capacity.reserve(reserve);
       functions.put(spec.name(), d);
+      lifecycle.registered(d);
     } finally {
       registration.unlock();
     }
@@ -159,6 +191,16 @@ public final class Engine {
     return d;
   }
 
+  /** The function of that name, or null. @param name the name @return the function or null */
+  public @Nullable Deployment lookup(String name) {
+    return functions.get(name);
+  }
+
+  /** How many functions are registered. @return the count */
+  public int functionCount() {
+    return functions.size();
+  }
+
   public List<Deployment> functions() {
     List<Deployment> all = new ArrayList<>(functions.values());
     all.sort(Comparator.comparing(Deployment::name));
@@ -174,11 +216,12 @@ public final class Engine {
     try {
       if (functions.remove(d.name(), d)) {
         capacity.reserve(-d.reserved());
+        lifecycle.unregistered(d);
       }
     } finally {
       registration.unlock();
     }
-    d.retire();
+    d.retire().whenComplete((v, e) -> lifecycle.retired(d));
   }
 
   public boolean unregister(String name) {
@@ -186,13 +229,16 @@ public final class Engine {
     registration.lock();
     try {
       d = functions.remove(name);
+      if (d != null) {
+        retired.add(d); // in the same step, so that the name's stats never miss it
+        lifecycle.unregistered(d);
+      }
     } finally {
       registration.unlock();
     }
     if (d == null) {
       return false;
     }
-    retired.add(d);
     d.retire().whenComplete((v, e) -> {
       registration.lock();
       try {
@@ -202,6 +248,7 @@ public final class Engine {
       } finally {
         registration.unlock();
       }
+      lifecycle.retired(d);
     });
     return true;
   }
@@ -248,6 +295,38 @@ public final class Engine {
       registration.unlock();
     }
     return List.copyOf(byName.values());
+  }
+
+  /**
+   * Stats of one name, as {@link #allStats()} has them: every registration of it summed, the live one,
+   * those still finishing what they accepted and those that finished. Counters of a name therefore
+   * never go back, whatever registrations come and go.
+   *
+   * @return the stats, or null if the name was never registered (or only discarded)
+   */
+  public dev.cumulus.@Nullable FunctionStats statsOf(String name) {
+    List<Deployment> active = new ArrayList<>(2);
+    dev.cumulus.FunctionStats finished;
+    registration.lock();
+    try {
+      finished = retiredStats.get(name);
+      for (Deployment d : retired) {
+        if (d.name().equals(name)) {
+          active.add(d);
+        }
+      }
+      Deployment live = functions.get(name);
+      if (live != null) {
+        active.add(live);
+      }
+    } finally {
+      registration.unlock();
+    }
+    dev.cumulus.FunctionStats sum = finished;
+    for (Deployment d : active) {
+      sum = sum == null ? d.stats() : merge(sum, d.stats());
+    }
+    return sum;
   }
 
   /** Sums two registrations' stats of one name; gauges and percentiles from the later one. */
@@ -324,6 +403,7 @@ public final class Engine {
       LOG.log(System.Logger.Level.ERROR, "closing the Cumulus runtime failed", e);
     } finally {
       clock.shutdown();
+      events.runtimeClosed();
       closed.complete(null);
     }
   }

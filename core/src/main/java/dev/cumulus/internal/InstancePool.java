@@ -23,7 +23,9 @@ final class InstancePool {
   private final long keepAliveNanos;
   private final int minInstances;
   private final Consumer<List<Object>> closer;
-  private int live;
+  private final Deployment owner;
+  /** Instances alive, busy or idle. Written under the lock; volatile so that figures read it freely. */
+  private volatile int live;
   private boolean closed;
   private Clock.@Nullable Timer expiry;
   private long expiryAt;
@@ -33,12 +35,31 @@ final class InstancePool {
   /**
    * @param closer closes discarded instances; called outside the lock, must not block the caller
    *     for long (it hands the work to a virtual thread)
+   * @param owner the function, whose lifecycle listener hears of scaling from and to zero
    */
-  InstancePool(Clock clock, long keepAliveNanos, int minInstances, Consumer<List<Object>> closer) {
+  InstancePool(Clock clock, long keepAliveNanos, int minInstances, Consumer<List<Object>> closer,
+      Deployment owner) {
     this.clock = clock;
     this.keepAliveNanos = keepAliveNanos;
     this.minInstances = minInstances;
     this.closer = closer;
+    this.owner = owner;
+  }
+
+  /**
+   * Changes the count of live instances (lock held): the one place where the function scales from
+   * zero instances or back to zero, told to the lifecycle listener here, under the lock, so that
+   * those events reach it in the order they happened.
+   */
+  @SuppressWarnings("NonAtomicVolatileUpdate") // written under the lock only
+  private void addLive(int delta) {
+    int before = live;
+    live = before + delta;
+    if (before == 0 && delta > 0) {
+      owner.lifecycle().scaledFromZero(owner);
+    } else if (before > 0 && before + delta == 0) {
+      owner.lifecycle().scaledToZero(owner);
+    }
   }
 
   /** A warm instance, or {@code null}: then the caller creates one and reports {@link #created}. */
@@ -49,7 +70,7 @@ final class InstancePool {
       if (top != null) {
         return top.instance;
       }
-      live++; // counted now so that warmInstances includes the instance being created
+      addLive(1); // counted now so that warmInstances includes the instance being created
       return null;
     } finally {
       lock.unlock();
@@ -60,7 +81,7 @@ final class InstancePool {
   void createFailed() {
     lock.lock();
     try {
-      live--;
+      addLive(-1);
     } finally {
       lock.unlock();
     }
@@ -70,7 +91,7 @@ final class InstancePool {
   void discard(Object instance) {
     lock.lock();
     try {
-      live--;
+      addLive(-1);
     } finally {
       lock.unlock();
     }
@@ -81,7 +102,7 @@ final class InstancePool {
   void addProvisioned(Object instance) {
     lock.lock();
     try {
-      live++;
+      addLive(1);
     } finally {
       lock.unlock();
     }
@@ -95,7 +116,7 @@ final class InstancePool {
     try {
       discard = closed;
       if (discard) {
-        live--;
+        addLive(-1);
       } else {
         idle.addFirst(new Idle(instance, clock.nanoTime()));
         armExpiry();
@@ -109,12 +130,7 @@ final class InstancePool {
   }
 
   int live() {
-    lock.lock();
-    try {
-      return live;
-    } finally {
-      lock.unlock();
-    }
+    return live;
   }
 
 
@@ -127,7 +143,7 @@ final class InstancePool {
       for (Idle i : idle) {
         doomed.add(i.instance);
       }
-      live -= idle.size();
+      addLive(-idle.size());
       idle.clear();
       if (expiry != null) {
         expiry.cancel();
@@ -165,7 +181,7 @@ final class InstancePool {
       long now = clock.nanoTime();
       while (live > minInstances && !idle.isEmpty() && idle.peekLast().since + keepAliveNanos <= now) {
         doomed.add(idle.pollLast().instance);
-        live--;
+        addLive(-1);
       }
       armExpiry();
     } finally {

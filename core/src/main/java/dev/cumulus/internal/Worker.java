@@ -218,6 +218,7 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
     }
     long now = d.tick(end); // the clock the windows rotate on
     d.latency.record(end - inv.enqueuedNanos, now, sampled);
+    d.recordLatency(end - inv.enqueuedNanos);
     if (d.exact) {
       d.cpuPerInvocation.record(cpu, now, sampled);
     }
@@ -254,9 +255,11 @@ final class Worker implements Runnable, Carriers.SegmentObserver {
       if (created == null) {
         throw new NullPointerException("init of function '" + d.name + "' returned null");
       }
+      long initNanos = System.nanoTime() - t0;
       tally.coldStarts++;
-      tally.initNanos += System.nanoTime() - t0;
+      tally.initNanos += initNanos;
       instance = created;
+      d.lifecycle().coldStart(d, initNanos);
       return created;
     } catch (Throwable t) {
       tally.initNanos += System.nanoTime() - t0;
