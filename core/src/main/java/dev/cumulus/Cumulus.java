@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
@@ -55,10 +56,14 @@ public final class Cumulus implements AutoCloseable {
   /** Default time {@link #close()} lets accepted invocations finish. */
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
 
+  private static final System.Logger LOG = System.getLogger("dev.cumulus");
+
   private final Engine engine;
   private final @Nullable MeterRegistry meterRegistry;
   /** The binder {@link Builder#meterRegistry} asked for, closed with the runtime. */
   private final @Nullable CumulusMetrics metrics;
+  /** Told the name of every function registered or unregistered ({@link #watchRegistrations}). */
+  private final List<Consumer<? super String>> registrationWatchers = new CopyOnWriteArrayList<>();
 
   private Cumulus(Engine engine, @Nullable MeterRegistry meterRegistry,
       CumulusMetrics.@Nullable Builder metricsOptions) {
@@ -102,7 +107,9 @@ public final class Cumulus implements AutoCloseable {
   @SuppressWarnings("unchecked")
   public <I extends @Nullable Object, O extends @Nullable Object> Fn<I, O> register(FnSpec<I, O> spec) {
     Objects.requireNonNull(spec, "spec");
-    return (Fn<I, O>) (Fn<?, ?>) engine.register(spec, spec.init(), spec.handler());
+    Fn<I, O> fn = (Fn<I, O>) (Fn<?, ?>) engine.register(spec, spec.init(), spec.handler());
+    registrationChanged(spec.name());
+    return fn;
   }
 
   /**
@@ -204,7 +211,53 @@ public final class Cumulus implements AutoCloseable {
    */
   public boolean unregister(String name) {
     Objects.requireNonNull(name, "name");
-    return engine.unregister(name);
+    boolean was = engine.unregister(name);
+    if (was) {
+      registrationChanged(name);
+    }
+    return was;
+  }
+
+  /**
+   * Tells {@code watcher} the name of every function registered or unregistered from now on, by any
+   * means ({@link #register}, {@link #registerAll}, {@link #proxy}, {@link #executor},
+   * {@link #unregister}). It is called after the change, on the thread that made it; it gets a name,
+   * not the change, so it reads the present state itself ({@link #function(String)},
+   * {@link #functions()}): two changes of one name made at once by two threads may reach it in
+   * either order, and the state it reads is the latest. Functions registered before this call are
+   * not reported: read them with {@link #functions()} after it. This is how an adapter keeps an
+   * outside view (event-bus consumers, a routing table) in step with the runtime.
+   *
+   * <pre>{@code
+   * AutoCloseable watch = cumulus.watchRegistrations(name -> refresh(name));
+   * cumulus.functions().forEach(fn -> refresh(fn.name()));
+   * }</pre>
+   *
+   * <p>A watcher should return quickly (it runs inside {@code register} and {@code unregister});
+   * one that throws is logged and does not fail the registration or stop the other watchers.
+   *
+   * @param watcher called with a function's name after it was registered or unregistered
+   * @return a handle whose {@code close()} stops the calls (idempotent, never throws)
+   * @throws NullPointerException if {@code watcher} is null
+   */
+  public AutoCloseable watchRegistrations(Consumer<? super String> watcher) {
+    Objects.requireNonNull(watcher, "watcher");
+    // A wrapper per call, so that one watcher added twice is removed once per handle.
+    Consumer<String> entry = watcher::accept;
+    registrationWatchers.add(entry);
+    return () -> registrationWatchers.remove(entry);
+  }
+
+  private void registrationChanged(String name) {
+    for (Consumer<? super String> w : registrationWatchers) {
+      try {
+        w.accept(name);
+      } catch (VirtualMachineError e) {
+        throw e;
+      } catch (Throwable e) {
+        LOG.log(System.Logger.Level.WARNING, "a registration watcher failed on function '" + name + "'", e);
+      }
+    }
   }
 
   /**
@@ -407,6 +460,9 @@ public final class Cumulus implements AutoCloseable {
         engine.discard(d);
       }
       throw e;
+    }
+    for (Deployment d : registered) {
+      registrationChanged(d.name());
     }
     return registered;
   }

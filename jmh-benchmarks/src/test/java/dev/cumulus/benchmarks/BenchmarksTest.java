@@ -13,6 +13,21 @@ import org.junit.jupiter.api.Test;
 class BenchmarksTest {
 
   @ParameterizedTest
+  @ValueSource(strings = {GatewayThroughput.GATEWAY, GatewayThroughput.BARE_ROUTE,
+      GatewayThroughput.BARE_ROUTE_BLOCKING, GatewayThroughput.BARE_ROUTE_INVOKE})
+  void gatewayThroughput_answersEveryRequestWithTheWordCount(String server) throws Exception {
+    GatewayThroughput b = new GatewayThroughput();
+    b.server = server;
+    b.setUp();
+    try {
+      assertThat(b.run(300)).isEqualTo(300);
+      assertThat(b.run(10)).isEqualTo(10);
+    } finally {
+      b.tearDown();
+    }
+  }
+
+  @ParameterizedTest
   @ValueSource(strings = {Contender.CUMULUS, Contender.CUMULUS_METERING_OFF, Contender.VIRTUAL_THREADS,
       Contender.VIRTUAL_THREADS_SEMAPHORE, Contender.FIXED_POOL, Contender.BULKHEAD_TIMER})
   void noOpThroughput_completesEveryTask(String executor) {

@@ -71,6 +71,16 @@ class ModuleBoundaryTest {
   }
 
   @Test
+  void adapterModule_exportsOnlyItsApi_andReadsCoreAndVertx() throws Exception {
+    Path classes = Path.of(CumulusGateway.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    ModuleDescriptor d = ModuleFinder.of(classes).findAll().stream().findFirst().orElseThrow().descriptor();
+    assertThat(d.name()).isEqualTo("dev.cumulus.vertx");
+    assertThat(d.exports()).extracting(ModuleDescriptor.Exports::source).containsExactly("dev.cumulus.vertx");
+    assertThat(d.requires()).extracting(ModuleDescriptor.Requires::name)
+        .contains("dev.cumulus.core", "io.vertx.core", "io.vertx.web", "com.fasterxml.jackson.databind");
+  }
+
+  @Test
   void vertxIsOnTheAdaptersClassPath() throws IOException {
     // The other side of the rule: this module may use Vert.x (and does, from the adapter issue on).
     assertThat(io.vertx.core.Vertx.class.getName()).isEqualTo("io.vertx.core.Vertx");

@@ -1,0 +1,176 @@
+package dev.cumulus.examples;
+
+import dev.cumulus.Cumulus;
+import dev.cumulus.FnSpec;
+import dev.cumulus.vertx.CumulusGateway;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Cumulus functions over HTTP: a few functions behind {@link CumulusGateway}, until Enter is pressed
+ * or {@code --duration} has passed; then their usage. Run it with
+ * {@code java --add-opens java.base/java.lang=ALL-UNNAMED -cp examples/target/cumulus-examples.jar
+ * dev.cumulus.examples.GatewayExample [--port 8080] [--host 127.0.0.1] [--token <16+ chars>]
+ * [--duration 30s]} and call it with {@code curl} (it prints how).
+ */
+public final class GatewayExample {
+  private GatewayExample() {}
+
+  /** An order, read from JSON {@code {"item": "apple", "quantity": 3}}. */
+  public record Order(String item, int quantity) {
+    /**
+     * Checks the order.
+     *
+     * @throws IllegalArgumentException if the quantity is not positive (the gateway answers 400)
+     */
+    public Order {
+      if (quantity < 1) {
+        throw new IllegalArgumentException("quantity must be at least 1 but was " + quantity);
+      }
+    }
+  }
+
+  /**
+   * What an order costs.
+   *
+   * @param item the item
+   * @param quantity how many
+   * @param totalCents the price, in cents
+   */
+  public record Receipt(String item, int quantity, long totalCents) {}
+
+  /**
+   * Starts the gateway and waits for Enter or the duration.
+   *
+   * @param args {@code --port}, {@code --host}, {@code --token}, {@code --duration}
+   * @throws Exception if the server cannot start
+   */
+  public static void main(String[] args) throws Exception {
+    System.exit(run(args, System.in, System.out));
+  }
+
+  static int run(String[] args, InputStream in, PrintStream out) throws Exception {
+    int port = 8080;
+    String host = CumulusGateway.DEFAULT_HOST;
+    String token = System.getenv("CUMULUS_TOKEN");
+    Duration duration = null;
+    for (int i = 0; i < args.length; i++) {
+      String value = i + 1 < args.length ? args[i + 1] : null;
+      switch (args[i]) {
+        case "--port" -> port = Integer.parseInt(required(args[i], value));
+        case "--host" -> host = required(args[i], value);
+        case "--token" -> token = required(args[i], value);
+        case "--duration" -> duration = duration(required(args[i], value));
+        default -> {
+          out.println("unknown option " + args[i] + "; options: --port N, --host H, --token T, --duration 30s");
+          return 2;
+        }
+      }
+      i++;
+    }
+
+    Vertx vertx = Vertx.vertx();
+    try (Cumulus cumulus = Cumulus.create()) {
+      cumulus.register(FnSpec.of("word-count", (String s) -> s.split("\\s+").length)
+          .inputType(String.class).outputType(Integer.class).build());
+      cumulus.register(FnSpec.of("order", (Order o) -> new Receipt(o.item(), o.quantity(), o.quantity() * 125L))
+          .inputType(Order.class).outputType(Receipt.class).build());
+      cumulus.register(FnSpec.of("fetch", (Integer id) -> {
+        sleep(20); // a blocking call of 20 ms, as a remote service would be
+        return "item-" + id;
+      }).inputType(Integer.class).maxConcurrency(100).queueCapacity(100).build());
+      cumulus.register(FnSpec.of("fail", (String s) -> {
+        throw new IllegalStateException("this function always fails: " + s);
+      }).inputType(String.class).build());
+
+      CumulusGateway gateway = CumulusGateway.create(vertx, cumulus).host(host);
+      if (token != null && !token.isBlank()) {
+        gateway.bearerToken(token);
+      }
+      HttpServer server = gateway.listen(port).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      String base = "http://" + host + ":" + server.actualPort();
+      String auth = token == null || token.isBlank() ? "" : " -H 'Authorization: Bearer $CUMULUS_TOKEN'";
+      out.printf(Locale.ROOT, "Cumulus gateway on %s (metering %s)%n", base, cumulus.meteringMode());
+      out.println("  curl -i" + auth + " -H 'Content-Type: application/json' -d '\"a b c\"' " + base + "/functions/word-count");
+      out.println("  curl -s" + auth + " -H 'Content-Type: application/json' -d '{\"item\":\"apple\",\"quantity\":3}' "
+          + base + "/functions/order");
+      out.println("  curl -s" + auth + " " + base + "/functions");
+      out.println(duration == null ? "Press Enter to stop." : "Stops after " + duration + " or on Enter.");
+
+      waitForEnterOr(in, duration);
+
+      server.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      out.println();
+      out.println(cumulus.usage());
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+    return 0;
+  }
+
+  /** Returns when a line (or the end) of {@code in} arrives, or when {@code duration} has passed. */
+  private static void waitForEnterOr(InputStream in, Duration duration) throws InterruptedException {
+    CountDownLatch enter = new CountDownLatch(1);
+    Thread reader = new Thread(() -> {
+      try {
+        int c;
+        do {
+          c = in.read();
+        } while (c != -1 && c != '\n');
+      } catch (IOException e) {
+        // the input is gone: the same as Enter
+      }
+      enter.countDown();
+    }, "gateway-example-stdin");
+    reader.setDaemon(true);
+    reader.start();
+    if (duration == null) {
+      enter.await();
+    } else {
+      enter.await(duration.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private static String required(String option, String value) {
+    if (value == null) {
+      throw new IllegalArgumentException(option + " needs a value");
+    }
+    return value;
+  }
+
+  /** {@code 30s}, {@code 500ms}, {@code 2m} or an ISO-8601 duration such as {@code PT30S}. */
+  static Duration duration(String text) {
+    String t = text.strip().toLowerCase(Locale.ROOT);
+    try {
+      if (t.endsWith("ms")) {
+        return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+      }
+      if (t.endsWith("s")) {
+        return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1)));
+      }
+      if (t.endsWith("m")) {
+        return Duration.ofMinutes(Long.parseLong(t.substring(0, t.length() - 1)));
+      }
+      return Duration.parse(text.strip());
+    } catch (NumberFormatException | DateTimeParseException e) {
+      throw new IllegalArgumentException("--duration must be like 30s, 500ms, 2m or PT30S but was '" + text + "'", e);
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+}

@@ -1,0 +1,294 @@
+package dev.cumulus.examples.pipeline;
+
+import dev.cumulus.Bill;
+import dev.cumulus.Cumulus;
+import dev.cumulus.Fn;
+import dev.cumulus.MeteringMode;
+import dev.cumulus.PriceModel;
+import dev.cumulus.Usage;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.apache.iceberg.Snapshot;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The ingestion pipeline, end to end: order exports land in {@code inbox/}, the
+ * {@code clean-and-load} function cleans each into the Iceberg table {@code shop.orders}, the
+ * {@code query} function answers SQL over it with DuckDB, and the bill shows what each function
+ * cost in requests, CPU and bytes. Run it with
+ *
+ * <pre>{@code
+ * java --add-opens java.base/java.lang=ALL-UNNAMED --enable-native-access=ALL-UNNAMED \
+ *      -cp examples/target/cumulus-examples.jar dev.cumulus.examples.pipeline.IngestionPipeline
+ * }</pre>
+ *
+ * (options: {@code --dir DIR --files N --rows N --seed N}; the first JVM option gives exact CPU
+ * metering, the second lets DuckDB, zstd and Hadoop load their native code without a warning).
+ *
+ * <p>Today the inbox is drained once by {@link Inbox}; when {@code DirectoryTrigger} lands the same
+ * function is wired with
+ * {@code DirectoryTrigger.watch(inbox).glob("*.csv").invoke(load)} and the pipeline waits for the
+ * inbox to empty, everything else unchanged.
+ */
+public final class IngestionPipeline {
+  /** The sample query printed at the end. */
+  static final String SAMPLE_QUERY = """
+      SELECT currency, count(*) AS orders, sum(quantity) AS items, sum(quantity * unit_price) AS revenue,
+             count(DISTINCT country) AS countries
+      FROM orders GROUP BY currency ORDER BY currency""";
+
+  /** Scan pricing in the style of query engines: USD 6.25 per TiB read (BigQuery on-demand, 2023–2025). */
+  static final BigDecimal USD_PER_TIB = new BigDecimal("6.25");
+
+  private static final int BAD_ROWS_SHOWN = 3;
+
+  private IngestionPipeline() {}
+
+  /**
+   * Runs the pipeline in a new temporary directory (or {@code --dir}) and leaves it there to look at.
+   *
+   * @param args {@code --dir DIR}, {@code --files N}, {@code --rows N}, {@code --seed N}
+   * @throws Exception if the pipeline fails
+   */
+  public static void main(String[] args) throws Exception {
+    Options options;
+    try {
+      options = Options.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      System.err.println("usage: IngestionPipeline [--dir DIR] [--files N] [--rows N] [--seed N]");
+      System.exit(2);
+      return;
+    }
+    Path dir = options.dir() != null ? options.dir() : Files.createTempDirectory("cumulus-pipeline-");
+    run(dir, options, Clock.systemUTC(), System.out);
+  }
+
+  /**
+   * Runs the pipeline once in {@code dir}.
+   *
+   * @param dir the working directory ({@code inbox/}, {@code warehouse/}, {@code rejects/})
+   * @param options what to generate
+   * @param clock the clock of the loads (what "in the future" means)
+   * @param out where to print
+   * @return what happened, for tests
+   * @throws IOException if a directory or file cannot be written
+   */
+  static Summary run(Path dir, Options options, Clock clock, PrintStream out) throws IOException {
+    Path inbox = dir.resolve("inbox");
+    Path warehouse = dir.resolve("warehouse");
+    BytesProcessed bytes = new BytesProcessed();
+    List<LoadResult> loads = Collections.synchronizedList(new ArrayList<>());
+
+    // Deployment: the table exists before its functions do (instances would create it too, racing).
+    try (Cumulus cumulus = Cumulus.create(); OrdersTable table = OrdersTable.open(warehouse)) {
+      out.printf(Locale.ROOT, "Cumulus ingestion pipeline: JDK %s, metering %s%nworking directory %s%n%n",
+          Runtime.version(), cumulus.meteringMode(), dir);
+
+      List<OrderCsvGenerator.GeneratedFile> generated = new OrderCsvGenerator(
+          OrderCsvGenerator.Options.of(options.files(), options.rows(), options.seed())).generate(inbox);
+      String malformed = generated.stream().filter(OrderCsvGenerator.GeneratedFile::malformed)
+          .map(g -> g.path().getFileName() + " is gzip-compressed on purpose").findFirst().orElse("none malformed");
+      out.printf(Locale.ROOT, "generated %d files of %d rows into inbox/ (seed %d); %s%n%n", generated.size(),
+          options.rows(), options.seed(), malformed);
+
+      Fn<Path, LoadResult> load = cumulus.register(
+          CleanAndLoad.spec(warehouse, OrderRules.of(clock), bytes, loads::add)
+              .maxConcurrency(2)
+              .timeout(Duration.ofMinutes(5))
+              .build());
+      Fn<String, QueryResult> query = cumulus.register(
+          OrdersQuery.spec(warehouse, bytes)
+              .maxConcurrency(4)
+              .timeout(Duration.ofMinutes(1))
+              .build());
+
+      // The trigger's job, for now: every *.csv in inbox/ to clean-and-load, then processed/ or failed/.
+      List<Inbox.Outcome> outcomes = Inbox.of(inbox).glob("*.csv").drain(load);
+
+      out.printf(Locale.ROOT, "%s, %d files, at most %d at once:%n", CleanAndLoad.NAME, outcomes.size(),
+          load.spec().maxConcurrency().orElse(0));
+      Map<String, LoadResult> byFile = loads.stream().collect(Collectors.toMap(LoadResult::file, r -> r, (a, b) -> b));
+      for (Inbox.Outcome outcome : outcomes) {
+        String name = outcome.file().getFileName().toString();
+        if (outcome.succeeded()) {
+          printLoad(out, dir, byFile.get(name));
+        } else {
+          out.printf(Locale.ROOT, "  %s  FAILED -> %s%n      %s%n", name, dir.relativize(outcome.errorFile()),
+              outcome.error().getMessage());
+        }
+      }
+
+      OrdersTable.DataFiles files = table.currentDataFiles();
+      int snapshots = 0;
+      for (Snapshot ignored : table.table().snapshots()) {
+        snapshots++;
+      }
+      out.printf(Locale.ROOT, "%ntable %s: %d snapshots, %d rows in %d Parquet files (%s) at %s%n%n",
+          OrdersTable.ID, snapshots, files.records(), files.paths().size(), bytes(files.bytes()),
+          dir.relativize(table.location()));
+
+      QueryResult sample = query.invoke(SAMPLE_QUERY);
+      out.println(OrdersQuery.NAME + "> " + SAMPLE_QUERY.replace("\n", "\n       "));
+      out.print(sample.toTable());
+      out.printf(Locale.ROOT, "(snapshot %d, %d data files, %s scanned)%n%n", sample.snapshotId(), sample.dataFiles(),
+          bytes(sample.bytesScanned()));
+
+      Usage usage = cumulus.usage();
+      out.println(usage);
+      PriceModel model = cumulus.meteringMode() == MeteringMode.EXACT
+          ? PriceModel.cloudflareWorkers()
+          : PriceModel.awsLambdaX86(512);
+      Bill bill = usage.bill(model);
+      out.println(bill.toTable());
+      out.print(bytesBill(bill, bytes));
+      return new Summary(dir, generated, List.copyOf(loads), outcomes, sample, usage, bytes.snapshot(), snapshots,
+          files.records());
+    }
+  }
+
+  private static void printLoad(PrintStream out, Path dir, LoadResult result) throws IOException {
+    if (result.alreadyLoaded()) {
+      out.printf(Locale.ROOT, "  %s  already loaded by snapshot %d: nothing committed%n", result.file(),
+          result.snapshotId());
+      return;
+    }
+    out.printf(Locale.ROOT, "  %s  %d rows: %d loaded (%d cleaned), %d rejected -> snapshot %d%n", result.file(),
+        result.rowsRead(), result.rowsLoaded(), result.rowsCleaned(), result.badRows().size(), result.snapshotId());
+    if (result.badRows().isEmpty()) {
+      return;
+    }
+    Path rejects = dir.resolve("rejects").resolve(result.file() + ".txt");
+    Files.createDirectories(rejects.getParent());
+    Files.write(rejects, result.badRows().stream().map(BadRow::toString).toList(), StandardCharsets.UTF_8);
+    result.badRows().stream().limit(BAD_ROWS_SHOWN).forEach(bad -> out.println("      " + bad));
+    if (result.badRows().size() > BAD_ROWS_SHOWN) {
+      out.printf(Locale.ROOT, "      ... all %d in %s%n", result.badRows().size(), dir.relativize(rejects));
+    }
+  }
+
+  /** The third billing dimension, until {@code PriceModel} has it: bytes read, priced per TiB. */
+  static String bytesBill(Bill bill, BytesProcessed bytes) {
+    BigDecimal tib = BigDecimal.valueOf(1L << 40);
+    StringBuilder out = new StringBuilder(String.format(Locale.ROOT,
+        "Bytes processed (USD %s per TiB read, as query engines bill scans)%n", USD_PER_TIB.toPlainString()));
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"function", "bytes", "bytes cost", "requests + compute", "total"});
+    BigDecimal bytesTotal = BigDecimal.ZERO;
+    BigDecimal grandTotal = BigDecimal.ZERO;
+    long allBytes = 0;
+    for (Bill.Line line : bill.lines()) {
+      long b = bytes.of(line.function());
+      BigDecimal cost = USD_PER_TIB.multiply(BigDecimal.valueOf(b))
+          .divide(tib, PriceModel.SCALE, RoundingMode.HALF_EVEN);
+      rows.add(new String[] {line.function(), bytes(b), cost.toPlainString(), line.total().toPlainString(),
+          line.total().add(cost).toPlainString()});
+      allBytes += b;
+      bytesTotal = bytesTotal.add(cost);
+      grandTotal = grandTotal.add(line.total()).add(cost);
+    }
+    rows.add(new String[] {"TOTAL", bytes(allBytes), bytesTotal.toPlainString(), bill.total().toPlainString(),
+        grandTotal.toPlainString()});
+    int[] width = new int[rows.get(0).length];
+    for (String[] row : rows) {
+      for (int c = 0; c < width.length; c++) {
+        width[c] = Math.max(width[c], row[c].length());
+      }
+    }
+    for (int r = 0; r < rows.size(); r++) {
+      StringBuilder line = new StringBuilder();
+      for (int c = 0; c < width.length; c++) {
+        line.append(c == 0 ? String.format(Locale.ROOT, "%-" + width[c] + "s", rows.get(r)[c])
+            : String.format(Locale.ROOT, "  %" + width[c] + "s", rows.get(r)[c]));
+      }
+      out.append(line).append('\n');
+      if (r == 0 || r == rows.size() - 2) {
+        out.append("-".repeat(line.length())).append('\n');
+      }
+    }
+    return out.toString();
+  }
+
+  private static String bytes(long b) {
+    if (b < 1024) {
+      return b + " B";
+    } else if (b < 1024 * 1024) {
+      return String.format(Locale.ROOT, "%.1f KiB", b / 1024.0);
+    }
+    return String.format(Locale.ROOT, "%.1f MiB", b / (1024.0 * 1024));
+  }
+
+  /**
+   * What to run.
+   *
+   * @param dir the working directory, or null for a new temporary one
+   * @param files how many daily files to generate
+   * @param rows data rows per file
+   * @param seed the generator's seed
+   */
+  record Options(@Nullable Path dir, int files, int rows, long seed) {
+    static Options parse(String... args) {
+      Path dir = null;
+      int files = 6;
+      int rows = 1_000;
+      long seed = 42;
+      for (int i = 0; i < args.length; i++) {
+        String option = args[i];
+        if (i + 1 >= args.length) {
+          throw new IllegalArgumentException("option " + option + " needs a value");
+        }
+        String value = args[++i];
+        try {
+          switch (option) {
+            case "--dir" -> dir = Path.of(value);
+            case "--files" -> files = Integer.parseInt(value);
+            case "--rows" -> rows = Integer.parseInt(value);
+            case "--seed" -> seed = Long.parseLong(value);
+            default -> throw new IllegalArgumentException("unknown option " + option);
+          }
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("option " + option + " needs a number but was " + value);
+        }
+      }
+      if (files < 1 || rows < 1) {
+        throw new IllegalArgumentException("--files and --rows must be at least 1 but were " + files + " and " + rows);
+      }
+      return new Options(dir, files, rows, seed);
+    }
+  }
+
+  /**
+   * What one run did.
+   *
+   * @param dir the working directory
+   * @param generated the files written into the inbox
+   * @param loads what each loaded file gave, in completion order
+   * @param outcomes where each file went
+   * @param sample the sample query's result
+   * @param usage the runtime's usage at the end
+   * @param bytes bytes processed by function
+   * @param snapshots the table's snapshots at the end
+   * @param tableRows the rows of its current snapshot
+   */
+  record Summary(Path dir, List<OrderCsvGenerator.GeneratedFile> generated, List<LoadResult> loads,
+      List<Inbox.Outcome> outcomes, QueryResult sample, Usage usage, Map<String, Long> bytes, int snapshots,
+      long tableRows) {
+    List<LoadResult> loadsByFile() {
+      return loads.stream().sorted(Comparator.comparing(LoadResult::file)).toList();
+    }
+  }
+}
