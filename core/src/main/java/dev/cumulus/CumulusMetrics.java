@@ -605,8 +605,9 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
     /**
      * Records every invocation's latency in a Micrometer {@link Timer} with a percentile histogram
      * (buckets from 100 µs to 60 s), so that a registry such as Prometheus's can compute percentiles
-     * across instances. Off by default: the latency is then a {@link FunctionTimer} over the
-     * runtime's own counters, which costs invocations nothing.
+     * across instances. That is work on every call: about 0.2 µs, measured on a no-op function (40 %
+     * of its time; {@code MetricsOverhead} in the benchmarks). Off by default: the latency is then a
+     * {@link FunctionTimer} over the runtime's own counters, which costs invocations nothing.
      *
      * @param enabled whether to publish the histogram
      * @return this builder

@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.Measurement;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -40,7 +41,10 @@ import org.openjdk.jmh.annotations.Warmup;
  *       Javadoc.
  * </ul>
  *
- * <p>What a scrape costs is {@link ScrapeCost}.
+ * <p>{@code invoke} measures each runtime in a JVM of its own; {@code paired} runs the observed runtime
+ * and an unobserved one side by side in one JVM, batch after batch, and reports the time each took
+ * ({@code observedNanos}, {@code unobservedNanos}): on a shared machine their ratio is the figure to
+ * read. What a scrape costs is {@link ScrapeCost}.
  *
  * <p>Run: {@code java -jar jmh-benchmarks/target/benchmarks.jar MetricsOverhead -prof
  * dev.cumulus.benchmarks.CpuPerOp} (on a shared machine compare the {@code cpu.ns/op} column, see
@@ -135,10 +139,76 @@ public class MetricsOverhead {
     return run(BATCH);
   }
 
+  /** A runtime with nothing bound, run beside the observed one by {@link #paired}. */
+  @State(Scope.Benchmark)
+  public static class Unobserved {
+    Cumulus cumulus;
+    Fn<Integer, Integer> fn;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+      cumulus = Cumulus.builder().meteringMode(MeteringMode.EXACT).maxConcurrency(NoOpThroughput.CONCURRENCY).build();
+      fn = cumulus.register(FnSpec.of("task", NoOpThroughput.NO_OP)
+          .maxConcurrency(NoOpThroughput.CONCURRENCY)
+          .queueCapacity(BATCH)
+          .build());
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+      cumulus.close();
+    }
+  }
+
+  /** Time each runtime of {@link #paired} spent on its batches in one iteration; read as a ratio. */
+  @AuxCounters(AuxCounters.Type.EVENTS)
+  @State(Scope.Thread)
+  public static class PairTimes {
+    /** Nanoseconds spent on the unobserved runtime's batches. */
+    public long unobservedNanos;
+    /** Nanoseconds spent on the observed runtime's batches. */
+    public long observedNanos;
+    boolean observedFirst;
+
+    @Setup(Level.Iteration)
+    public void reset() {
+      unobservedNanos = 0;
+      observedNanos = 0;
+    }
+  }
+
+  /**
+   * The same batch on the unobserved runtime and on the observed one, back to back, the order
+   * alternating: both see the machine within milliseconds of each other, so the ratio of their
+   * times ({@code observedNanos / unobservedNanos}) is what a busy machine cannot blur. With
+   * {@code observed=none} the two runtimes are alike: the ratio's own noise.
+   *
+   * @return invocations completed normally
+   */
+  @Benchmark
+  @OperationsPerInvocation(2 * BATCH)
+  public int paired(Unobserved base, PairTimes times) {
+    times.observedFirst = !times.observedFirst;
+    Fn<Integer, Integer> first = times.observedFirst ? fn : base.fn;
+    Fn<Integer, Integer> second = times.observedFirst ? base.fn : fn;
+    long t0 = System.nanoTime();
+    int ok = run(first, BATCH);
+    long t1 = System.nanoTime();
+    ok += run(second, BATCH);
+    long t2 = System.nanoTime();
+    times.observedNanos += times.observedFirst ? t1 - t0 : t2 - t1;
+    times.unobservedNanos += times.observedFirst ? t2 - t1 : t1 - t0;
+    return ok;
+  }
+
   int run(int n) {
+    return run(fn, n);
+  }
+
+  static int run(Fn<Integer, Integer> f, int n) {
     CompletableFuture<?>[] futures = new CompletableFuture<?>[n];
     for (int i = 0; i < n; i++) {
-      futures[i] = fn.invokeAsync(INPUT);
+      futures[i] = f.invokeAsync(INPUT);
     }
     return Contender.awaitAll(futures);
   }

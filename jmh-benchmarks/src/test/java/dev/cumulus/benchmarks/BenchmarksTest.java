@@ -115,6 +115,18 @@ class BenchmarksTest {
     try {
       assertThat(b.run(2_000)).isEqualTo(2_000);
       assertThat(b.fn.stats().successes()).isEqualTo(2_000);
+      MetricsOverhead.Unobserved base = new MetricsOverhead.Unobserved();
+      base.setUp();
+      try {
+        MetricsOverhead.PairTimes times = new MetricsOverhead.PairTimes();
+        times.reset();
+        assertThat(b.paired(base, times)).isEqualTo(2 * MetricsOverhead.BATCH);
+        assertThat(times.observedNanos).isPositive();
+        assertThat(times.unobservedNanos).isPositive();
+        assertThat(base.fn.stats().successes()).isEqualTo(MetricsOverhead.BATCH);
+      } finally {
+        base.tearDown();
+      }
       assertThat(b.cumulus.meterRegistry().isPresent())
           .isEqualTo(observed.equals(MetricsOverhead.REGISTRY) || observed.equals(MetricsOverhead.HISTOGRAM));
     } finally {
