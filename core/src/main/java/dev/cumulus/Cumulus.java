@@ -479,6 +479,21 @@ public final class Cumulus implements AutoCloseable {
   }
 
   /**
+   * Returns how many of the runtime's own carrier threads are alive now: the platform threads that
+   * run its functions' virtual threads (at most {@link Builder#carrierThreads(int)}). They start with
+   * the first invocation and end once the runtime has been idle for the
+   * {@linkplain Builder#carrierKeepAlive(Duration) carrier keep-alive}, so zero is the figure of a
+   * runtime scaled to zero (warm instances hold no thread). Where the JVM does not let Cumulus run
+   * carriers of its own (functions then run on the JDK's default scheduler, which the runtime does not
+   * own), it is always zero. A reading of the moment, cheap enough for a gauge or a dashboard.
+   *
+   * @return the live carrier threads, zero or more
+   */
+  public int liveCarrierThreads() {
+    return engine.liveCarriers();
+  }
+
+  /**
    * Returns how this runtime meters compute.
    *
    * @return the metering mode in force

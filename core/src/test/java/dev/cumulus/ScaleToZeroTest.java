@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class ScaleToZeroTest {
@@ -63,6 +64,25 @@ class ScaleToZeroTest {
         assertThat(c.engine().liveCarriers()).isPositive();
         await().atMost(Duration.ofSeconds(10)).until(() -> c.engine().liveCarriers() == 0);
       }
+    }
+  }
+
+  @Test
+  void liveCarrierThreads_countsTheCarrierRunningAFunction_andReadsZeroOnceIdle() {
+    try (Cumulus c = Cumulus.builder().carrierThreads(1).carrierKeepAlive(Duration.ofMillis(50)).build()) {
+      assertThat(c.liveCarrierThreads()).as("no thread before the first invocation").isZero();
+      AtomicInteger seenInside = new AtomicInteger(-1);
+      Fn<Integer, Integer> f = c.register(FnSpec.of("f", (Integer i) -> {
+        seenInside.set(c.liveCarrierThreads());
+        return i;
+      }).build());
+
+      assertThat(f.invoke(1)).isEqualTo(1);
+
+      assertThat(seenInside).as("the carrier running the function is alive, and the only one").hasValue(1);
+      await().atMost(Duration.ofSeconds(10)).until(() -> c.liveCarrierThreads() == 0);
+      assertThat(c.engine().liveCarriers()).isZero();
+      assertThat(f.stats().warmInstances()).as("an instance stays warm without a thread").isOne();
     }
   }
 }

@@ -103,6 +103,7 @@ public final class GatewayExample {
       out.println("  curl -s" + auth + " -H 'Content-Type: application/json' -d '{\"item\":\"apple\",\"quantity\":3}' "
           + base + "/functions/order");
       out.println("  curl -s" + auth + " " + base + "/functions");
+      out.println("Live dashboard: " + base + "/dashboard" + (auth.isEmpty() ? "" : " (sign in with the token)"));
       out.println(duration == null ? "Press Enter to stop." : "Stops after " + duration + " or on Enter.");
 
       waitForEnterOr(in, duration);

@@ -57,7 +57,8 @@ class GatewayExampleTest {
     String text = bytes.toString(StandardCharsets.UTF_8);
     System.out.println(text);
     assertThat(text).contains("curl -i -H 'Content-Type: application/json' -d '\"a b c\"'")
-        .contains("Press Enter to stop.").contains("Usage over").contains("order");
+        .contains("Press Enter to stop.").contains("Usage over").contains("order")
+        .contains("Live dashboard: " + m.group(1) + "/dashboard");
   }
 
   @Test

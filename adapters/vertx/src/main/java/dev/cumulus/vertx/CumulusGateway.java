@@ -4,7 +4,9 @@ import dev.cumulus.Cumulus;
 import dev.cumulus.Fn;
 import dev.cumulus.FnSpec;
 import dev.cumulus.FunctionStats;
+import dev.cumulus.MeteringMode;
 import dev.cumulus.Percentiles;
+import dev.cumulus.PriceModel;
 import dev.cumulus.UnknownFunctionException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
@@ -62,6 +64,8 @@ import org.jspecify.annotations.Nullable;
  *   <tr><td>{@code GET /metrics}</td><td>the Prometheus scrape of the {@link #meterRegistry registry},
  *       or 404 saying why there is none</td></tr>
  *   <tr><td>{@code GET /health}</td><td>200 {@code {"status": "up", ...}}; needs no token</td></tr>
+ *   <tr><td>{@code GET /dashboard}</td><td>the live dashboard, an HTML page (see below); its data
+ *       comes from {@code GET /dashboard/stream}, server-sent events</td></tr>
  * </table>
  *
  * <p>The body of {@code POST /functions/{name}} is read as the function's
@@ -110,6 +114,26 @@ import org.jspecify.annotations.Nullable;
  * function's stats before and after the call and sent only when no other call of the function
  * overlapped it; a response without them had company.
  *
+ * <h2>Dashboard</h2>
+ * {@code GET /dashboard} is a page, shipped in the jar and working offline, that shows live, per
+ * function, in-flight and queued invocations over the last five minutes as a chart, warm instances,
+ * cold starts, calls and CPU-milliseconds per second, throttles and errors, and the bill so far with
+ * its projection per hour and per month (at the cost rate of the last minute) under the
+ * {@linkplain #priceModel(PriceModel) price model}; and the runtime's
+ * {@linkplain Cumulus#liveCarrierThreads() carrier threads}, so that scaling to zero shows. A frame a
+ * second comes over server-sent events ({@code GET /dashboard/stream}, a JSON object per event),
+ * computed on the gateway from {@link Cumulus#usage()} on a worker thread, never on an event loop,
+ * by a timer that exists only while a page is connected.
+ *
+ * <p>With a {@linkplain #bearerToken(String) bearer token}, the page and its stream take the
+ * {@code Authorization} header or a dashboard cookie. A browser, which cannot send the header, shows
+ * the token once in the sign-in form the page answers with, or through a link that carries it after a
+ * {@code #} ({@code /dashboard#token=<token>}: browsers never send the part after the {@code #}; the
+ * sign-in page's script posts it to the form and removes it from the address bar). The gateway
+ * compares it in constant time, never logs it, and answers with a cookie that opens the dashboard
+ * only (a random value of this gateway instance, {@code HttpOnly}, {@code SameSite=Lax}). A token in
+ * the query string ({@code ?token=}) is refused unused: Vert.x Web logs request URIs at trace level.
+ *
  * <h2>Threads and load</h2>
  * Invocations run on Cumulus's virtual threads, never on an event loop; the gateway's own work
  * (reading and writing JSON) is on the request's event loop, and results are written on the
@@ -147,7 +171,9 @@ public final class CumulusGateway {
   private @Nullable String host;
   private @Nullable Duration bodyTimeout;
   private @Nullable MeterRegistry meterRegistry;
+  private @Nullable PriceModel priceModel;
   private @Nullable Router router;
+  private @Nullable Dashboard dashboard;
 
   private CumulusGateway(Vertx vertx, Cumulus cumulus) {
     this.vertx = vertx;
@@ -269,6 +295,35 @@ public final class CumulusGateway {
   }
 
   /**
+   * Sets the price model of the dashboard's bill and projections (see the class description). Unset, it
+   * is {@link PriceModel#cloudflareWorkers()} (priced on CPU time) when the runtime meters
+   * {@link MeteringMode#EXACT}, else {@link PriceModel#awsLambdaX86(int) awsLambdaX86(128)} (priced on
+   * wall time and 128 MB), as for {@code LoadTest}. A model that cannot price the runtime's metering
+   * mode is refused here.
+   *
+   * @param model the price model
+   * @return this gateway
+   * @throws NullPointerException if {@code model} is null
+   * @throws IllegalArgumentException if the model cannot price the runtime's metering mode (a CPU-time
+   *     model on a runtime that meters wall-clock time only)
+   * @throws IllegalStateException if already set, or the routes were already built
+   */
+  public synchronized CumulusGateway priceModel(PriceModel model) {
+    Objects.requireNonNull(model, "model");
+    requireOpen("priceModel", priceModel == null);
+    try {
+      model.price(new FunctionStats("price-model-check", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+          Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO, 0, 0, 0, Percentiles.EMPTY,
+          Percentiles.EMPTY), cumulus.meteringMode());
+    } catch (IllegalStateException e) {
+      throw new IllegalArgumentException("priceModel '" + model.description() + "' cannot price this runtime,"
+          + " which meters " + cumulus.meteringMode() + ": " + e.getMessage(), e);
+    }
+    priceModel = model;
+    return this;
+  }
+
+  /**
    * Returns the gateway's routes, to mount in an application's own router, for instance under a
    * prefix: {@code app.route("/cumulus/*").subRouter(gateway.router())}. Paths outside the routes
    * are left to the application's router. The same router is returned on every call; options are
@@ -303,7 +358,7 @@ public final class CumulusGateway {
     root.route().last().handler(ctx -> respond(ctx, new Failure(404, Failure.NOT_FOUND,
         "no route " + ctx.request().method() + " " + Failure.truncate(String.valueOf(ctx.request().path()), 200)
             + "; the routes are POST /functions/{name}, POST /functions/{name}/events, GET /functions,"
-            + " GET /metrics and GET /health")));
+            + " GET /metrics, GET /health and GET /dashboard")));
     jsonErrors(root);
     String bindHost;
     synchronized (this) {
@@ -352,11 +407,16 @@ public final class CumulusGateway {
         .handler(only(HttpMethod.GET))
         .handler(this::health)
         .failureHandler(this::onFailure);
+    PriceModel model = priceModel != null ? priceModel
+        : cumulus.meteringMode() == MeteringMode.EXACT ? PriceModel.cloudflareWorkers() : PriceModel.awsLambdaX86(128);
+    Dashboard d = new Dashboard(this, new DashboardFeed(vertx, cumulus, new DashboardFrames(model)), tokenDigest != null);
+    d.mount(r, this::onFailure);
+    dashboard = d;
     jsonErrors(r);
     return r;
   }
 
-  private static io.vertx.core.Handler<RoutingContext> only(HttpMethod method) {
+  static io.vertx.core.Handler<RoutingContext> only(HttpMethod method) {
     return ctx -> {
       if (ctx.request().method().equals(method)) {
         ctx.next();
@@ -369,17 +429,12 @@ public final class CumulusGateway {
   }
 
   private void authenticate(RoutingContext ctx) {
-    byte[] expected = tokenDigest;
-    if (expected == null) {
+    if (tokenDigest == null) {
       ctx.next();
       return;
     }
     String header = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
-    boolean ok = false;
-    if (header != null && header.length() > 7 && header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      ok = MessageDigest.isEqual(expected, sha256(header.substring(7).strip()));
-    }
-    if (ok) {
+    if (bearerMatches(header)) {
       ctx.next();
       return;
     }
@@ -388,6 +443,22 @@ public final class CumulusGateway {
     respond(ctx, new Failure(401, Failure.UNAUTHORIZED, header == null
         ? "this gateway needs a bearer token: send Authorization: Bearer <token>"
         : "the bearer token is wrong"));
+  }
+
+  /**
+   * Whether an {@code Authorization} header carries the gateway's token (false when it has none).
+   * Compared in constant time, as digests, so neither the token nor its length shows in the timing.
+   */
+  boolean bearerMatches(@Nullable String authorization) {
+    return authorization != null && authorization.length() > 7
+        && authorization.regionMatches(true, 0, "Bearer ", 0, 7)
+        && tokenMatches(authorization.substring(7).strip());
+  }
+
+  /** Whether {@code token} is the gateway's (false when it has none); constant time. */
+  boolean tokenMatches(String token) {
+    byte[] expected = tokenDigest;
+    return expected != null && MessageDigest.isEqual(expected, sha256(token));
   }
 
   /** Finds the function before the body is read: a call of an unknown one costs no body. */
@@ -773,11 +844,19 @@ public final class CumulusGateway {
     }
   }
 
-  private static byte[] sha256(String s) {
+  static byte[] sha256(String s) {
     try {
       return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is missing from this JVM", e); // every JDK has it
+    }
+  }
+
+  /** The dashboard's feed (tests); builds the routes if they are not yet. */
+  DashboardFeed dashboardFeed() {
+    router();
+    synchronized (this) {
+      return Objects.requireNonNull(dashboard, "router() builds the dashboard").feed();
     }
   }
 

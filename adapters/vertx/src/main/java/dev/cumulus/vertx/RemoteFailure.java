@@ -12,6 +12,7 @@ package dev.cumulus.vertx;
 public final class RemoteFailure extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
+  /** The simple name of the remote exception's type. */
   private final String type;
 
   /**

@@ -111,12 +111,12 @@ public final class RemoteFn<I, O> {
     return new RemoteFn<>(vertx, name, inputType, outputType, timeout);
   }
 
-  /** Returns the function's name. @return the name */
+  /** {@return the function's name} */
   public String name() {
     return name;
   }
 
-  /** Returns how long a request waits for its reply. @return the timeout */
+  /** {@return how long a request waits for its reply} */
   public Duration timeout() {
     return timeout;
   }

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.cumulus.Cumulus;
+import dev.cumulus.MeteringMode;
+import dev.cumulus.PriceModel;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
 import java.time.Duration;
@@ -51,6 +53,22 @@ class OptionsValidationTest {
         .hasMessage("host cannot be set once the routes are built (router() or listen() was called)");
     assertThat(g.router()).isSameAs(g.router());
     assertThat(g.toString()).contains("bodyLimit=10").contains("bearerToken=none");
+  }
+
+  @Test
+  void gateway_priceModel_mustPriceTheRuntimesMeteringMode(Vertx vertx) {
+    try (Cumulus wallClock = Cumulus.builder().meteringMode(MeteringMode.WALL_CLOCK_ONLY).build()) {
+      CumulusGateway g = CumulusGateway.create(vertx, wallClock);
+      assertThatThrownBy(() -> g.priceModel(PriceModel.cloudflareWorkers()))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageStartingWith("priceModel '0.30 per 1M requests + 0.02 per 1M CPU-ms' cannot price this"
+              + " runtime, which meters WALL_CLOCK_ONLY: ");
+      g.priceModel(PriceModel.awsLambdaX86(512));
+      assertThatThrownBy(() -> g.priceModel(PriceModel.awsLambdaX86(128))).isInstanceOf(IllegalStateException.class)
+          .hasMessage("priceModel was already set");
+    }
+    assertThatThrownBy(() -> CumulusGateway.create(vertx, cumulus).priceModel(null))
+        .isInstanceOf(NullPointerException.class).hasMessage("model");
   }
 
   @Test
