@@ -12,10 +12,12 @@ import dev.cumulus.internal.wrap.FunctionExecutor;
 import dev.cumulus.internal.wrap.FunctionProxy;
 import dev.cumulus.internal.wrap.MethodFunction;
 import java.lang.invoke.MethodType;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -64,11 +66,17 @@ public final class Cumulus implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger("dev.cumulus");
 
   private final Engine engine;
+  private final @Nullable MeterRegistry meterRegistry;
+  /** The binder {@link Builder#meterRegistry} asked for, closed with the runtime. */
+  private final @Nullable CumulusMetrics metrics;
   /** Told the name of every function registered or unregistered ({@link #watchRegistrations}). */
   private final List<Consumer<? super String>> registrationWatchers = new CopyOnWriteArrayList<>();
 
-  private Cumulus(Engine engine) {
+  private Cumulus(Engine engine, @Nullable MeterRegistry meterRegistry,
+      CumulusMetrics.@Nullable Builder metricsOptions) {
     this.engine = engine;
+    this.meterRegistry = meterRegistry;
+    this.metrics = metricsOptions == null ? null : metricsOptions.buildFor(this);
   }
 
   /**
@@ -509,6 +517,60 @@ public final class Cumulus implements AutoCloseable {
   }
 
   /**
+   * Returns the registry given to {@link Builder#meterRegistry}, to which the runtime's meters are
+   * bound (see {@link CumulusMetrics}). An adapter can tell from it whether it may serve a Prometheus
+   * scrape.
+   *
+   * @return the registry, or empty if none was given
+   */
+  public Optional<MeterRegistry> meterRegistry() {
+    return Optional.ofNullable(meterRegistry);
+  }
+
+  /**
+   * Delivers every {@link CumulusEvent} from now on to {@code listener}: registrations, scaling from
+   * and to zero, cold starts, throttles, timeouts, dead letters, of every function.
+   *
+   * <pre>{@code
+   * try (CumulusEvent.Subscription scaling = cumulus.subscribe(e -> {
+   *   if (e instanceof CumulusEvent.ScaledFromZero || e instanceof CumulusEvent.ScaledToZero) {
+   *     System.out.println(e);
+   *   }
+   * })) {
+   *   // ...
+   * }
+   * }</pre>
+   *
+   * <ul>
+   *   <li><b>Off the hot path and off the caller's thread:</b> the runtime only appends the event to
+   *       the subscription's buffer; a virtual thread of the JDK's scheduler hands the events to the
+   *       listener, one at a time. It starts when an event arrives and ends when the buffer is empty,
+   *       so an idle subscription holds no thread.
+   *   <li><b>In order:</b> events reach the listener in the order they were produced, so in order per
+   *       function (events of different functions produced at the same time by different threads have
+   *       no order of their own).
+   *   <li><b>A listener that throws</b> is logged and counted ({@link CumulusEvent.Subscription#failures()},
+   *       meter {@code cumulus.listener.failures}) and keeps receiving events; no call ever sees it.
+   *   <li><b>Floods are bounded:</b> throttles are coalesced ({@link CumulusEvent.Throttled#count()}),
+   *       and any other event beyond {@value CumulusEvent.Subscription#BUFFER_CAPACITY} undelivered
+   *       ones is dropped and counted ({@link CumulusEvent.Subscription#dropped()}).
+   * </ul>
+   *
+   * <p>Subscribing costs the runtime nothing until then: with no subscription, producing an event
+   * allocates nothing and takes no lock. Subscriptions outlive {@link #close()}: they receive the
+   * events of the shutdown, then nothing more.
+   *
+   * @param listener receives the events; it should not block for long (it holds up its own
+   *     subscription only)
+   * @return the subscription; close it to stop the delivery
+   * @throws NullPointerException if {@code listener} is null
+   */
+  public CumulusEvent.Subscription subscribe(Consumer<? super CumulusEvent> listener) {
+    Objects.requireNonNull(listener, "listener");
+    return engine.hub().subscribe(listener);
+  }
+
+  /**
    * Closes the runtime: new calls fail with {@link RuntimeClosedException}; accepted calls, running
    * or queued, may finish within the drain timeout; what is left then fails with
    * {@link RuntimeClosedException} (no future stays incomplete); then every instance is closed.
@@ -521,6 +583,9 @@ public final class Cumulus implements AutoCloseable {
   @Override
   public void close() {
     engine.close();
+    if (metrics != null) {
+      metrics.close(); // already done by the runtime's close; this also drops the binder's registries
+    }
   }
 
   Engine engine() {
@@ -546,6 +611,8 @@ public final class Cumulus implements AutoCloseable {
     private int maxCallDepth = -1;
     private @Nullable Clock clock;
     private RuntimeEvents events = RuntimeEvents.NONE;
+    private @Nullable MeterRegistry meterRegistry;
+    private CumulusMetrics.@Nullable Builder metricsOptions;
     private boolean built;
 
     private Builder() {}
@@ -656,6 +723,50 @@ public final class Cumulus implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Publishes the runtime's meters to {@code registry}: binds a {@link CumulusMetrics} (its default
+     * options) when the runtime is built, and removes its meters when the runtime closes. The
+     * registry is then {@link Cumulus#meterRegistry()}.
+     *
+     * @param registry the registry
+     * @return this builder
+     * @throws NullPointerException if {@code registry} is null
+     * @throws IllegalStateException if already set
+     */
+    public Builder meterRegistry(MeterRegistry registry) {
+      return meterRegistry(registry, options -> { });
+    }
+
+    /**
+     * Publishes the runtime's meters to {@code registry}, with options: as
+     * {@link #meterRegistry(MeterRegistry)}, and {@code options} receives the binder's builder to set
+     * them on (do not build it).
+     *
+     * <pre>{@code
+     * Cumulus cumulus = Cumulus.builder()
+     *     .meterRegistry(registry, metrics -> metrics.percentileHistogram(true))
+     *     .build();
+     * }</pre>
+     *
+     * @param registry the registry
+     * @param options sets options such as {@link CumulusMetrics.Builder#tags} and
+     *     {@link CumulusMetrics.Builder#percentileHistogram}
+     * @return this builder
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalStateException if already set
+     * @throws IllegalArgumentException if {@code options} sets an invalid option
+     */
+    public Builder meterRegistry(MeterRegistry registry, Consumer<? super CumulusMetrics.Builder> options) {
+      Objects.requireNonNull(registry, "registry");
+      Objects.requireNonNull(options, "options");
+      requireState(this.meterRegistry == null, "meterRegistry was already set to %s", this.meterRegistry);
+      CumulusMetrics.Builder metrics = new CumulusMetrics.Builder(null);
+      options.accept(metrics);
+      this.meterRegistry = registry;
+      this.metricsOptions = metrics;
+      return this;
+    }
+
     /** Drives time from a test clock instead of the system's (package-private: tests only). */
     Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
@@ -673,7 +784,7 @@ public final class Cumulus implements AutoCloseable {
       requireState(!built, "this builder already built a runtime; start a new one with Cumulus.builder()");
       built = true;
       int carriers = carrierThreads == -1 ? Runtime.getRuntime().availableProcessors() : carrierThreads;
-      return new Cumulus(new Engine(new Engine.Config(
+      Cumulus cumulus = new Cumulus(new Engine(new Engine.Config(
           maxConcurrency == -1 ? DEFAULT_MAX_CONCURRENCY : maxConcurrency,
           meteringMode,
           carriers,
@@ -682,7 +793,11 @@ public final class Cumulus implements AutoCloseable {
           maxCallDepth == -1 ? DEFAULT_MAX_CALL_DEPTH : maxCallDepth,
           clock,
           events,
-          new SpecAccess())));
+          new SpecAccess())), meterRegistry, metricsOptions);
+      if (cumulus.metrics != null && meterRegistry != null) {
+        cumulus.metrics.bindTo(meterRegistry);
+      }
+      return cumulus;
     }
   }
 

@@ -23,6 +23,8 @@ import org.jspecify.annotations.Nullable;
  * ever wait for a worker, whatever the carriers do.
  */
 final class Admission {
+  /** The function, as the runtime's listeners know it. */
+  private final Registration self;
   private final String name;
   private final FunctionId id;
   private final Platform platform;
@@ -34,7 +36,9 @@ final class Admission {
   /** Calls refused because the runtime is closing (they were never accepted). */
   private final LongAdder refused = new LongAdder();
 
-  Admission(FunctionId id, Platform platform, WorkerPool pool, Outstanding outstanding, int queueCapacity) {
+  Admission(Registration self, FunctionId id, Platform platform, WorkerPool pool, Outstanding outstanding,
+      int queueCapacity) {
+    this.self = self;
     this.name = id.name;
     this.id = id;
     this.platform = platform;
@@ -102,7 +106,7 @@ final class Admission {
   private CompletableFuture<@Nullable Object> throttle() {
     throttles.increment();
     ThrottledException e = throttled();
-    platform.events.throttled(name, String.valueOf(e.getMessage()));
+    platform.events.throttled(self, String.valueOf(e.getMessage()));
     return CompletableFuture.failedFuture(e);
   }
 

@@ -1,6 +1,7 @@
 package dev.cumulus.internal;
 
 import dev.cumulus.CumulusException;
+import dev.cumulus.DeadLetter;
 import dev.cumulus.Fn;
 import dev.cumulus.FnSpec;
 import dev.cumulus.FunctionStats;
@@ -21,13 +22,15 @@ import org.jspecify.annotations.Nullable;
  * moment nothing of it runs any more. It checks inputs and hands calls to its {@link Admission};
  * its {@link WorkerPool} runs them with its {@link InstancePool}, metered in its {@link Meter.Account}.
  * Its events ({@code emit}) wait in its {@link EventBacklog}, a layer of their own above admission,
- * which reaches the function only as its {@link EventHost}.
+ * which reaches the function only as its {@link EventHost}. The runtime's listeners
+ * ({@link RuntimeEvents}) see it as a {@link Registration}: each component tells them the moments
+ * it owns, with this as the function.
  *
  * <p>Life: serving → (unregistered) retiring: later calls fail as unknown, accepted ones finish,
  * overdue ones return, then its instances close and it is gone; or (close) draining: every accepted
  * call's future settles, or is failed at the drain deadline.
  */
-final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventHost {
+final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventHost, Registration {
   final String name;
   private final FnSpec<@Nullable Object, @Nullable Object> spec;
   private final Platform platform;
@@ -50,6 +53,8 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
   private final AtomicBoolean closingInstances = new AtomicBoolean();
   private volatile @Nullable CompletableFuture<Void> instancesClosed;
   private final CompletableFuture<Void> gone = new CompletableFuture<>();
+  /** {@link #retire()}'s answer, once it was asked: settles when the function is gone, events included. */
+  private volatile @Nullable CompletableFuture<Void> retirement;
 
   @SuppressWarnings("unchecked")
   Deployment(Platform platform, FnSpec<?, ?> spec, SpecCode code) {
@@ -64,13 +69,19 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
     this.latency = new Distribution(mc, platform.meter.sharedLane);
     this.cpuPerInvocation = new Distribution(mc, platform.meter.sharedLane);
     this.instances = new InstancePool(name, platform.clock, spec.keepAlive().toNanos(), spec.minInstances(),
-        code.init(spec), task -> platform.startMetered(account, task));
+        code.init(spec), task -> platform.startMetered(account, task), toZero -> {
+          if (toZero) {
+            platform.events.scaledToZero(this);
+          } else {
+            platform.events.scaledFromZero(this);
+          }
+        });
     this.outstanding = new Outstanding(account);
     this.events = new EventBacklog(this, spec, platform.eventRuntime);
-    this.pool = new WorkerPool(name, platform, id, code.handler(spec), code.function(spec), instances, account, latency,
+    this.pool = new WorkerPool(this, platform, id, code.handler(spec), code.function(spec), instances, account, latency,
         cpuPerInvocation, new InvocationQueue(id), outstanding, spec.timeout(),
         spec.cpuBudget().map(Duration::toNanos).orElse(0L), this::lifecycle, events::capacityFreed);
-    this.admission = new Admission(id, platform, pool, outstanding, spec.queueCapacity());
+    this.admission = new Admission(this, id, platform, pool, outstanding, spec.queueCapacity());
   }
 
   int reserved() {
@@ -203,6 +214,52 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
   }
 
   @Override
+  public void deadLettered(DeadLetter letter) {
+    platform.events.deadLettered(this, letter);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Registration: what the runtime's listeners see of it
+
+  @Override
+  public int inFlightNow() {
+    long finished = account.sum(Meter.FINISHED); // finished before started: never negative
+    return (int) Math.max(0, account.sum(Meter.STARTED) - finished);
+  }
+
+  @Override
+  public int queuedNow() {
+    long started = account.sum(Meter.STARTED);
+    return (int) Math.max(0, outstanding.accepted.get() - started);
+  }
+
+  @Override
+  public int warmNow() {
+    return instances.live();
+  }
+
+  @Override
+  public int concurrencyLimit() {
+    return id.reserved > 0 ? id.reserved : Math.max(0, platform.capacity.unreservedLimit());
+  }
+
+  @Override
+  public boolean isGone() {
+    CompletableFuture<Void> r = retirement;
+    return r != null && r.isDone();
+  }
+
+  @Override
+  public void addLatencyTimer(io.micrometer.core.instrument.Timer timer) {
+    latency.addTimer(timer);
+  }
+
+  @Override
+  public void removeLatencyTimer(io.micrometer.core.instrument.Timer timer) {
+    latency.removeTimer(timer);
+  }
+
+  @Override
   public FunctionStats stats() {
     long[] usage = new long[2];
     platform.meter.usage(account, usage);
@@ -275,7 +332,9 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
     instances.stopKeepingMinimum();
     pool.wakeIdle();
     lifecycle();
-    return CompletableFuture.allOf(gone, events.retire());
+    CompletableFuture<Void> r = CompletableFuture.allOf(gone, events.retire());
+    retirement = r;
+    return r;
   }
 
   /** Starts counting the most invocations that run at once from now on (a load test's own peak). */

@@ -33,10 +33,28 @@ import org.jspecify.annotations.Nullable;
  * The rare passes (expiry, close) take the whole stack off at once, under the pool's lock, and put
  * back, in new nodes, what stays.
  *
+ * <p>The count of live instances crossing zero is the function scaling from zero or back to it
+ * ({@link Scaling}): told under the pool's lock, so that the two reach listeners in the order they
+ * happened. Only the crossings take the lock: a cold start from zero, the last instance going.
+ *
  * <p>Caffeine's expiry was considered: it would add a map and a scheduler per function but not the
  * LIFO order we need, and this needs one stack and one timer.
  */
 final class InstancePool {
+  /** Told when the count of live instances leaves zero or comes back to it (under the pool's lock). */
+  @FunctionalInterface
+  interface Scaling {
+    /** Tells nobody. */
+    Scaling NONE = toZero -> {};
+
+    /**
+     * The count of live instances crossed zero.
+     *
+     * @param toZero true: the last instance went; false: the first one is being created
+     */
+    void crossedZero(boolean toZero);
+  }
+
   private static final System.Logger LOG = System.getLogger("dev.cumulus");
   private static final long FIRST_RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final long MAX_RETRY_NANOS = TimeUnit.MINUTES.toNanos(1);
@@ -51,6 +69,7 @@ final class InstancePool {
   private final Supplier<?> init;
   /** Runs a task on a thread metered as the function's; the future settles when it ends. */
   private final Function<Runnable, CompletableFuture<Void>> metered;
+  private final Scaling scaling;
   private final AtomicLong provisionNanos = new AtomicLong();
   private final CompletableFuture<Void> allClosed = new CompletableFuture<>();
   /** Closes running now, on their threads (futures compare by identity, as wanted here). */
@@ -83,15 +102,40 @@ final class InstancePool {
   /**
    * @param metered runs a task on a thread metered as the function's (closing and creating
    *     instances); it must not block the caller for long
+   * @param scaling told when the count of live instances crosses zero
    */
   InstancePool(String name, Clock clock, long keepAliveNanos, int minInstances, Supplier<?> init,
-      Function<Runnable, CompletableFuture<Void>> metered) {
+      Function<Runnable, CompletableFuture<Void>> metered, Scaling scaling) {
     this.name = name;
     this.clock = clock;
     this.keepAliveNanos = keepAliveNanos;
     this.minInstances = minInstances;
     this.init = init;
     this.metered = metered;
+    this.scaling = scaling;
+  }
+
+  /** Counts one more live instance; the first one is the function scaling from zero. */
+  private void addLive() {
+    if (live.incrementAndGet() == 1) {
+      crossedZero(false);
+    }
+  }
+
+  /** Counts {@code n} instances fewer (lock held); the last one going is the function scaling to zero. */
+  private void removeLive(int n) {
+    if (live.addAndGet(-n) == 0 && n > 0) {
+      crossedZero(true);
+    }
+  }
+
+  private void crossedZero(boolean toZero) {
+    lock.lock(); // held already on every path but a cold start from zero and provisioning
+    try {
+      scaling.crossedZero(toZero);
+    } finally {
+      lock.unlock();
+    }
   }
 
   /** A warm instance, or {@code null}: then the caller creates one and reports a failure. */
@@ -101,7 +145,7 @@ final class InstancePool {
         return t.instance;
       }
     }
-    live.incrementAndGet(); // counted now so that warmInstances includes the instance being created
+    addLive(); // counted now so that warmInstances includes the instance being created
     return null;
   }
 
@@ -128,7 +172,7 @@ final class InstancePool {
     boolean replenish;
     lock.lock();
     try {
-      live.decrementAndGet();
+      removeLive(1);
       if (instance != null) {
         closing++;
       }
@@ -155,7 +199,7 @@ final class InstancePool {
       } finally {
         provisionNanos.addAndGet(System.nanoTime() - t0);
       }
-      live.incrementAndGet();
+      addLive();
       release(created);
     }
   }
@@ -184,7 +228,7 @@ final class InstancePool {
           retryNanos = FIRST_RETRY_NANOS;
           return;
         }
-        live.incrementAndGet();
+        addLive();
       } finally {
         lock.unlock();
       }
@@ -196,7 +240,7 @@ final class InstancePool {
         long pause;
         lock.lock();
         try {
-          live.decrementAndGet();
+          removeLive(1);
           pause = retryNanos;
           retryNanos = Math.min(MAX_RETRY_NANOS, retryNanos * 2);
         } finally {
@@ -253,7 +297,7 @@ final class InstancePool {
   private void closeReturned(Object instance) {
     lock.lock();
     try {
-      live.decrementAndGet();
+      removeLive(1);
       closing++;
     } finally {
       lock.unlock();
@@ -301,7 +345,7 @@ final class InstancePool {
       for (Idle i = top.getAndSet(null); i != null; i = i.next) {
         doomed.add(i.instance);
       }
-      live.addAndGet(-doomed.size());
+      removeLive(doomed.size());
       closing += doomed.size();
       Clock.Timer e = expiry;
       if (e != null) {
@@ -410,7 +454,7 @@ final class InstancePool {
         }
         gone.add(i);
         doomed.add(i.instance);
-        live.decrementAndGet();
+        removeLive(1);
         closing++;
       }
       Idle first = null;

@@ -22,7 +22,8 @@ final class Platform {
   final Meter meter;
   final Capacity capacity;
   final DeadlineWatch watch;
-  final RuntimeEvents events;
+  /** Who listens to the runtime's moments now: {@link RuntimeEvents#NONE} while nobody does (set by the engine). */
+  volatile RuntimeEvents events;
   /** The event layer's share of the runtime: the retry timer of every function's events. */
   final EventRuntime eventRuntime;
   /** The deepest synchronous call chain allowed. */

@@ -53,6 +53,8 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
    * the function's to make (which invocation next, when to end, what blocking means).
    */
   abstract static class Pool {
+    /** The function, as the runtime's listeners know it. */
+    final Registration self;
     final String name;
     final Platform platform;
     final BiFunction<Object, Object, Object> handler;
@@ -63,10 +65,11 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     final Distribution latency;
     final Distribution cpuPerInvocation;
 
-    Pool(String name, Platform platform, BiFunction<Object, Object, Object> handler,
+    Pool(Registration self, Platform platform, BiFunction<Object, Object, Object> handler,
         @Nullable Function<@Nullable Object, @Nullable Object> function, InstancePool instances, Meter.Account account,
         Distribution latency, Distribution cpuPerInvocation) {
-      this.name = name;
+      this.self = self;
+      this.name = self.name();
       this.platform = platform;
       this.handler = handler;
       this.function = function;
@@ -446,7 +449,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     long init = System.nanoTime() - t0;
     p.account.add(lane, Meter.COLD_STARTS, 1);
     p.account.add(lane, Meter.INIT, init);
-    p.platform.events.coldStart(p.name, init);
+    p.platform.events.coldStart(p.self, init);
     instance = created;
     return created;
   }

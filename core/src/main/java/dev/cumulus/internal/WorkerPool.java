@@ -104,15 +104,15 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   @SuppressWarnings("unused") // IDLE
   private volatile @Nullable Worker idle;
 
-  WorkerPool(String name, Platform platform, FunctionId id, BiFunction<Object, Object, Object> handler,
+  WorkerPool(Registration self, Platform platform, FunctionId id, BiFunction<Object, Object, Object> handler,
       @Nullable Function<@Nullable Object, @Nullable Object> function, InstancePool instances, Meter.Account account, Distribution latency, Distribution cpuPerInvocation,
       InvocationQueue queue, Outstanding outstanding, Duration timeout,
       long budgetNanos, Runnable settled, Runnable freed) {
-    super(name, platform, handler, function, instances, account, latency, cpuPerInvocation);
+    super(self, platform, handler, function, instances, account, latency, cpuPerInvocation);
     this.queue = queue;
     this.outstanding = outstanding;
     this.capacity = platform.capacity;
-    this.threadName = "cumulus-fn-" + name;
+    this.threadName = "cumulus-fn-" + self.name();
     this.reserved = id.reserved;
     this.limit = reserved > 0 ? reserved : Integer.MAX_VALUE;
     this.parallelism = platform.parallelism();
@@ -346,13 +346,13 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   private void firstWorker() {
     platform.watch.watch(this);
-    platform.events.firstWorker(name);
+    platform.events.firstWorker(self);
   }
 
   private void removeLive(Worker w) {
     if (live.remove(w)) {
       platform.watch.unwatch(this, () -> live.size() > 0);
-      platform.events.scaledToZero(name);
+      platform.events.lastWorker(self);
       platform.functionIdle();
     }
   }
@@ -616,8 +616,8 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     if (w.end(inv, () -> {
       timeouts.incrementAndGet();
       overdue.incrementAndGet();
+      platform.events.timedOut(self, timeout); // before the interrupt: the figures still hold it
     })) {
-      platform.events.timedOut(name, timeout);
       platform.runSystem(() -> {
         inv.completeExceptionally(new FunctionTimeoutException(name, timeout));
         settled.run();

@@ -106,6 +106,48 @@ class BenchmarksTest {
   }
 
   @ParameterizedTest
+  @ValueSource(strings = {MetricsOverhead.NONE, MetricsOverhead.REGISTRY, MetricsOverhead.SUBSCRIBED,
+      MetricsOverhead.HISTOGRAM})
+  void metricsOverhead_completesEveryInvocation_howeverTheRuntimeIsObserved(String observed) throws Exception {
+    MetricsOverhead b = new MetricsOverhead();
+    b.observed = observed;
+    b.setUp();
+    try {
+      assertThat(b.run(2_000)).isEqualTo(2_000);
+      assertThat(b.fn.stats().successes()).isEqualTo(2_000);
+      MetricsOverhead.Unobserved base = new MetricsOverhead.Unobserved();
+      base.setUp();
+      try {
+        MetricsOverhead.PairTimes times = new MetricsOverhead.PairTimes();
+        times.reset();
+        assertThat(b.paired(base, times)).isEqualTo(2 * MetricsOverhead.BATCH);
+        assertThat(times.observedNanos).isPositive();
+        assertThat(times.unobservedNanos).isPositive();
+        assertThat(base.fn.stats().successes()).isEqualTo(MetricsOverhead.BATCH);
+      } finally {
+        base.tearDown();
+      }
+      assertThat(b.cumulus.meterRegistry().isPresent())
+          .isEqualTo(observed.equals(MetricsOverhead.REGISTRY) || observed.equals(MetricsOverhead.HISTOGRAM));
+    } finally {
+      b.tearDown();
+    }
+  }
+
+  @Test
+  void scrapeCost_readsEveryMeterOfEveryFunction() {
+    ScrapeCost b = new ScrapeCost();
+    b.setUp();
+    try {
+      assertThat(b.registry.getMeters()).hasSizeGreaterThan(18 * ScrapeCost.FUNCTIONS);
+      assertThat(b.statsOfEveryFunction()).isEqualTo(100L * ScrapeCost.FUNCTIONS);
+      assertThat(b.scrape()).isPositive();
+    } finally {
+      b.tearDown();
+    }
+  }
+
+  @ParameterizedTest
   @ValueSource(strings = {Contender.CUMULUS, Contender.VIRTUAL_THREADS})
   void memory_parksEveryInvocation_thenReleasesThem(String executor) throws Exception {
     Memory b = new Memory();

@@ -427,7 +427,14 @@ public final class EventBacklog {
         runtime.instant(ran ? e.lastAttemptAt : e.acceptedAt), error, reason);
     office.post(letter, e.listener, () -> {
       deadLettered.increment();
-      ended();
+      try {
+        host.deadLettered(letter); // the lifecycle event: counted first, so a listener's stats() agrees
+      } catch (Throwable t) {
+        EventRuntime.LOG.log(System.Logger.Level.ERROR, "telling the listeners of function '" + name
+            + "' about dead letter " + letter.eventId() + " failed", t);
+      } finally {
+        ended();
+      }
     });
   }
 

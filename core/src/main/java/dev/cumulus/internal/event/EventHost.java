@@ -1,5 +1,6 @@
 package dev.cumulus.internal.event;
 
+import dev.cumulus.DeadLetter;
 import dev.cumulus.InvalidInputException;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
@@ -45,4 +46,13 @@ public interface EventHost {
 
   /** {@return the function's event backlog} */
   EventBacklog events();
+
+  /**
+   * An event of the function was handed to its dead-letter sink (the sink returned or threw): the
+   * function tells the runtime's listeners. Called on the dead-letter thread, once per letter, after
+   * the letter is counted and before the event ends.
+   *
+   * @param letter the letter the sink got
+   */
+  void deadLettered(DeadLetter letter);
 }
