@@ -3,6 +3,7 @@ package dev.cumulus;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.cumulus.internal.Clock;
 import java.lang.ref.WeakReference;
@@ -416,6 +417,30 @@ class CoreInternalsRegressionTest {
       assertThat(second.invoke(1)).isIn(3, 4);
       assertThat(c.usage().functions()).singleElement()
           .satisfies(line -> assertThat(line.warmInstances()).isEqualTo(2));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Issue 11: a yield is not blocking
+
+  @Test
+  void yieldingFunction_isNotTakenForBlocking_andGetsNoWorkerPerCall() {
+    try (Cumulus c = Cumulus.builder().carrierThreads(2).build()) {
+      assumeTrue(c.meteringMode() == MeteringMode.EXACT, "needs Cumulus carriers (--add-opens)");
+      Fn<Integer, Integer> f = c.register(FnSpec.of("yields", (Integer i) -> {
+        for (int k = 0; k < 20; k++) {
+          Thread.yield(); // runnable at once: its carrier is not free for another worker
+        }
+        return i;
+      }).maxConcurrency(256).queueCapacity(10_000).build());
+      List<CompletableFuture<Integer>> calls = new ArrayList<>();
+      for (int i = 0; i < 5_000; i++) {
+        calls.add(f.invokeAsync(i));
+      }
+      calls.forEach(CompletableFuture::join);
+      // Runnable workers never outnumber the carriers by much; before, every yield counted as
+      // blocked and the function grew towards one worker per queued call.
+      assertThat(f.stats().peakConcurrency()).isLessThanOrEqualTo(8);
     }
   }
 }

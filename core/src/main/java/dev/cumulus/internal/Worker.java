@@ -15,8 +15,9 @@ import org.jspecify.annotations.Nullable;
  * is therefore drained by a few workers; blocking work gets one worker per concurrent invocation.
  *
  * <p>On Cumulus carriers the worker is its own thread's scheduler and observes its segments: it
- * learns which carrier's lane to count on, and when it unmounts in the middle of an invocation (it
- * blocked), its function may start another worker on the freed carrier.
+ * learns which carrier's lane to count on, and when it unmounts in the middle of an invocation and
+ * is not runnable again already (it blocked; a yield is not blocking), its function may start another
+ * worker on the freed carrier.
  *
  * <p>Every path that takes an invocation settles it: once {@link Invocation#start} succeeded, a throw
  * of the runtime's own code fails the invocation visibly before the worker ends.
@@ -25,6 +26,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
   private static final VarHandle CURRENT;
   private static final VarHandle SEGMENT;
   private static final VarHandle ENDED_CPU;
+  private static final VarHandle SUBMISSIONS;
   /** An invocation's part of a segment this long ends with a reading of the carrier's CPU clock. */
   private static final long EXACT_PART_NANOS = Meter.READ_INTERVAL_NANOS;
   /**
@@ -43,6 +45,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       CURRENT = lookup.findVarHandle(Worker.class, "current", Invocation.class);
       SEGMENT = lookup.findVarHandle(Worker.class, "segment", long.class);
       ENDED_CPU = lookup.findVarHandle(Worker.class, "cpuOfEndedParts", long.class);
+      SUBMISSIONS = lookup.findVarHandle(Worker.class, "submissions", int.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -134,6 +137,11 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
   /** The CPU of the current invocation's parts of segments that ended (carrier side). */
   @SuppressWarnings("unused") // ENDED_CPU
   private volatile long cpuOfEndedParts;
+  /** How many times its thread was handed to a carrier (one at a time: the JDK submits it once per wake-up). */
+  @SuppressWarnings("unused") // SUBMISSIONS
+  private volatile int submissions;
+  /** {@link #submissions} when the mounted segment started (carrier side). */
+  private int mountedAt;
   /** The runtime clock when the current invocation started (its deadline counts from here). */
   private volatile long startTick;
   private long startNanos;
@@ -502,6 +510,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     if (c == null) {
       throw new IllegalStateException("no Cumulus carriers");
     }
+    SUBMISSIONS.setRelease(this, (int) SUBMISSIONS.getOpaque(this) + 1);
     c.schedule(continuation, pool.account, this);
   }
 
@@ -511,6 +520,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     this.lane = lane;
     segmentStart = startNanos;
     pieceStart = startNanos;
+    mountedAt = (int) SUBMISSIONS.getAcquire(this);
     for (;;) {
       long s = (long) SEGMENT.getVolatile(this);
       if (s == ENDED) {
@@ -536,8 +546,10 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       }
     }
     // It blocked in an invocation, or in a dependent stage of its future: its carrier is free for
-    // another worker. Only if no later segment of this thread has started meanwhile.
-    if ((busy || completing) && token != ENDED && SEGMENT.compareAndSet(this, token, token | 1)) {
+    // another worker. Not if it is runnable again already (it yielded, or its wake-up came first),
+    // nor if a later segment of this thread has started meanwhile.
+    boolean runnable = (int) SUBMISSIONS.getAcquire(this) != mountedAt;
+    if ((busy || completing) && !runnable && token != ENDED && SEGMENT.compareAndSet(this, token, token | 1)) {
       pool.blocked();
     }
   }
