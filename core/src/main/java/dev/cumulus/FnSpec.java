@@ -43,6 +43,11 @@ import org.jspecify.annotations.Nullable;
  *   <tr><td>{@code minInstances}</td><td>0</td></tr>
  *   <tr><td>{@code inputType} / {@code outputType}</td><td>unchecked ({@code Object})</td></tr>
  *   <tr><td>{@code tenantWeight}</td><td>every tenant weighs 1</td></tr>
+ *   <tr><td>{@code eventCapacity}</td><td>{@value #DEFAULT_EVENT_CAPACITY} events pending</td></tr>
+ *   <tr><td>{@code retry}</td><td>{@link RetryPolicy#defaults()}: 2 retries, 1 s to 1 min apart,
+ *       max event age 6 h</td></tr>
+ *   <tr><td>{@code deadLetter}</td><td>{@link DeadLetterSink#logging()}</td></tr>
+ *   <tr><td>{@code idempotencyWindow}</td><td>10 min</td></tr>
  * </table>
  *
  * <p>Instances are immutable and thread-safe. Builders are not thread-safe and build once.
@@ -59,6 +64,10 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   public static final int MAX_TENANT_WEIGHT = 1_000;
   /** Default {@linkplain Builder#keepAlive(Duration) keep-alive} of idle warm instances. */
   public static final Duration DEFAULT_KEEP_ALIVE = Duration.ofSeconds(30);
+  /** Default {@linkplain Builder#eventCapacity(int) event capacity}: events pending per function. */
+  public static final int DEFAULT_EVENT_CAPACITY = 100_000;
+  /** Default {@linkplain Builder#idempotencyWindow(Duration) idempotency window}. */
+  public static final Duration DEFAULT_IDEMPOTENCY_WINDOW = Duration.ofMinutes(10);
 
   /** The instance every stateless function shares: such functions have no state to initialise. */
   static final Object STATELESS = new Object() {
@@ -83,6 +92,10 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   private final @Nullable Duration cpuBudget;
   private final @Nullable Consumer<Object> inputCheck;
   private final Map<String, Integer> tenantWeights;
+  private final int eventCapacity;
+  private final RetryPolicy retry;
+  private final DeadLetterSink deadLetter;
+  private final Duration idempotencyWindow;
 
   private FnSpec(Builder<I, O> b) {
     this.name = b.name;
@@ -100,6 +113,10 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     this.cpuBudget = b.cpuBudget;
     this.inputCheck = b.inputCheck;
     this.tenantWeights = Collections.unmodifiableMap(new TreeMap<>(b.tenantWeights));
+    this.eventCapacity = b.eventCapacity == UNSET ? DEFAULT_EVENT_CAPACITY : b.eventCapacity;
+    this.retry = b.retry == null ? RetryPolicy.defaults() : b.retry;
+    this.deadLetter = b.deadLetter == null ? DeadLetterSink.logging() : b.deadLetter;
+    this.idempotencyWindow = b.idempotencyWindow == null ? DEFAULT_IDEMPOTENCY_WINDOW : b.idempotencyWindow;
   }
 
   /**
@@ -272,6 +289,26 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return tenantWeights;
   }
 
+  /** {@return how many {@linkplain Fn#emit events} may be pending (accepted, not yet ended) at once} */
+  public int eventCapacity() {
+    return eventCapacity;
+  }
+
+  /** {@return how failed events are retried} */
+  public RetryPolicy retry() {
+    return retry;
+  }
+
+  /** {@return where events that did not succeed go} */
+  public DeadLetterSink deadLetter() {
+    return deadLetter;
+  }
+
+  /** {@return how long an event's idempotency key is remembered} */
+  public Duration idempotencyWindow() {
+    return idempotencyWindow;
+  }
+
   /** {@return whether the function has per-instance state ({@link #withInstance})} */
   public boolean hasInstanceState() {
     return stateful;
@@ -304,6 +341,8 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
         + ", minInstances=" + minInstances + ", inputType=" + inputType.getSimpleName()
         + ", outputType=" + outputType.getSimpleName()
         + (cpuBudget == null ? "" : ", cpuBudget=" + cpuBudget)
+        + ", eventCapacity=" + eventCapacity + ", retry=" + retry + ", deadLetter=" + deadLetter
+        + ", idempotencyWindow=" + idempotencyWindow
         + (tenantWeights.isEmpty() ? "" : ", tenantWeights=" + tenantWeights) + "}";
   }
 
@@ -345,6 +384,10 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     private @Nullable Duration cpuBudget;
     private @Nullable Consumer<Object> inputCheck;
     private final Map<String, Integer> tenantWeights = new HashMap<>();
+    private int eventCapacity = UNSET;
+    private @Nullable RetryPolicy retry;
+    private @Nullable DeadLetterSink deadLetter;
+    private @Nullable Duration idempotencyWindow;
     private boolean built;
 
     private Builder(String name, Supplier<?> init, BiFunction<Object, Object, Object> handler,
@@ -596,6 +639,71 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
       requireArgument(weight >= 1 && weight <= MAX_TENANT_WEIGHT,
           "tenantWeight of tenant '%s' must be between 1 and %s but was %s", tenant, MAX_TENANT_WEIGHT, weight);
       tenantWeights.put(tenant, weight);
+      return this;
+    }
+
+    /**
+     * Sets how many {@linkplain Fn#emit events} may be pending at once: accepted and not yet ended
+     * (waiting for capacity, running, waiting for a retry, or waiting for the dead-letter sink). An
+     * emit beyond it fails with {@link ThrottledException}. Each pending event costs about 100 bytes
+     * besides its input and its last error.
+     *
+     * @param eventCapacity at least 1 (default {@value FnSpec#DEFAULT_EVENT_CAPACITY})
+     * @return this builder
+     * @throws IllegalArgumentException if not positive
+     * @throws IllegalStateException if already set
+     */
+    public Builder<I, O> eventCapacity(int eventCapacity) {
+      requireState(this.eventCapacity == UNSET, "eventCapacity was already set to %s", this.eventCapacity);
+      requireArgument(eventCapacity > 0, "eventCapacity must be positive but was %s", eventCapacity);
+      this.eventCapacity = eventCapacity;
+      return this;
+    }
+
+    /**
+     * Sets how an event whose attempt failed is retried.
+     *
+     * @param retry the policy (default {@link RetryPolicy#defaults()})
+     * @return this builder
+     * @throws NullPointerException if {@code retry} is null
+     * @throws IllegalStateException if already set
+     */
+    public Builder<I, O> retry(RetryPolicy retry) {
+      Objects.requireNonNull(retry, "retry");
+      requireState(this.retry == null, "retry was already set to %s", this.retry);
+      this.retry = retry;
+      return this;
+    }
+
+    /**
+     * Sets where events that did not succeed go, one {@link DeadLetter} each.
+     *
+     * @param deadLetter the sink (default {@link DeadLetterSink#logging()})
+     * @return this builder
+     * @throws NullPointerException if {@code deadLetter} is null
+     * @throws IllegalStateException if already set
+     */
+    public Builder<I, O> deadLetter(DeadLetterSink deadLetter) {
+      Objects.requireNonNull(deadLetter, "deadLetter");
+      requireState(this.deadLetter == null, "deadLetter was already set to %s", this.deadLetter);
+      this.deadLetter = deadLetter;
+      return this;
+    }
+
+    /**
+     * Sets how long an {@linkplain Fn#emit(Object, String) idempotency key} is remembered after the
+     * event it names was accepted: an emit with a key seen within the window is not run again, and
+     * returns the first event's id. The most recent keys are kept, up to
+     * {@code max(eventCapacity, 10 000)} of them.
+     *
+     * @param idempotencyWindow positive (default 10 min)
+     * @return this builder
+     * @throws IllegalArgumentException if zero or negative
+     * @throws IllegalStateException if already set
+     */
+    public Builder<I, O> idempotencyWindow(Duration idempotencyWindow) {
+      requireState(this.idempotencyWindow == null, "idempotencyWindow was already set to %s", this.idempotencyWindow);
+      this.idempotencyWindow = Checks.positive("idempotencyWindow", idempotencyWindow);
       return this;
     }
 

@@ -97,6 +97,26 @@ public record Usage(MeteringMode meteringMode, Instant since, Instant until, Lis
     return functions.stream().mapToLong(FunctionStats::billedCpuMillis).sum();
   }
 
+  /** {@return the events accepted by all functions ({@link Fn#emit})} */
+  public long eventsAccepted() {
+    return functions.stream().mapToLong(FunctionStats::eventsAccepted).sum();
+  }
+
+  /** {@return the events of all functions that succeeded} */
+  public long eventsSucceeded() {
+    return functions.stream().mapToLong(FunctionStats::eventsSucceeded).sum();
+  }
+
+  /** {@return the events of all functions handed to their dead-letter sinks} */
+  public long eventsDeadLettered() {
+    return functions.stream().mapToLong(FunctionStats::eventsDeadLettered).sum();
+  }
+
+  /** {@return the events of all functions accepted and not ended yet} */
+  public long eventsPending() {
+    return functions.stream().mapToLong(FunctionStats::eventsPending).sum();
+  }
+
   /**
    * Prices this usage.
    *
@@ -110,28 +130,37 @@ public record Usage(MeteringMode meteringMode, Instant since, Instant until, Lis
     return Bill.of(functions, meteringMode, model);
   }
 
-  /** Formats the usage as an aligned table, one line per function and a total. */
+  /**
+   * Formats the usage as an aligned table, one line per function and a total; with three more
+   * columns (events accepted, dead-lettered, pending) when any function had events.
+   */
   @Override
   public String toString() {
+    boolean events = functions.stream().anyMatch(s -> s.eventsAccepted() > 0);
     List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"function", "calls", "ok", "failed", "timeouts", "throttled", "cold",
-        "peak", "cpu", "wall", "alloc", "billed ms", "cpu ms", "p50", "p99"});
+    rows.add(withEvents(events, new String[] {"function", "calls", "ok", "failed", "timeouts", "throttled",
+        "cold", "peak", "cpu", "wall", "alloc", "billed ms", "cpu ms", "p50", "p99"},
+        "events", "dead", "pending"));
     for (FunctionStats s : functions) {
-      rows.add(new String[] {s.name(), Long.toString(s.invocations()), Long.toString(s.successes()),
+      rows.add(withEvents(events, new String[] {s.name(), Long.toString(s.invocations()),
+          Long.toString(s.successes()),
           Long.toString(s.failures()), Long.toString(s.timeouts()), Long.toString(s.throttles()),
           Long.toString(s.coldStarts()), Integer.toString(s.peakConcurrency()),
           Durations.format(s.cpuTime()), Durations.format(s.wallTime()), bytes(s.allocatedBytes()),
           Long.toString(s.billedMillis()), Long.toString(s.billedCpuMillis()),
-          Durations.format(s.latency().p50()), Durations.format(s.latency().p99())});
+          Durations.format(s.latency().p50()), Durations.format(s.latency().p99())},
+          Long.toString(s.eventsAccepted()), Long.toString(s.eventsDeadLettered()),
+          Long.toString(s.eventsPending())));
     }
-    rows.add(new String[] {"TOTAL", Long.toString(invocations()),
+    rows.add(withEvents(events, new String[] {"TOTAL", Long.toString(invocations()),
         Long.toString(functions.stream().mapToLong(FunctionStats::successes).sum()),
         Long.toString(functions.stream().mapToLong(FunctionStats::failures).sum()),
         Long.toString(functions.stream().mapToLong(FunctionStats::timeouts).sum()),
         Long.toString(functions.stream().mapToLong(FunctionStats::throttles).sum()),
         Long.toString(functions.stream().mapToLong(FunctionStats::coldStarts).sum()), "",
         Durations.format(cpuTime()), Durations.format(wallTime()), bytes(allocatedBytes()),
-        Long.toString(billedMillis()), Long.toString(billedCpuMillis()), "", ""});
+        Long.toString(billedMillis()), Long.toString(billedCpuMillis()), "", ""},
+        Long.toString(eventsAccepted()), Long.toString(eventsDeadLettered()), Long.toString(eventsPending())));
     String table = "Usage over " + Durations.format(window()) + " (metering " + meteringMode + ")\n"
         + TextTable.format(rows, 1);
     if (byTenant.isEmpty()) {
@@ -149,6 +178,15 @@ public record Usage(MeteringMode meteringMode, Instant since, Instant until, Lis
       }
     });
     return table + "\nBy tenant\n" + TextTable.format(tenants, 2);
+  }
+
+  private static String[] withEvents(boolean events, String[] row, String... eventColumns) {
+    if (!events) {
+      return row;
+    }
+    String[] all = java.util.Arrays.copyOf(row, row.length + eventColumns.length);
+    System.arraycopy(eventColumns, 0, all, row.length, eventColumns.length);
+    return all;
   }
 
   private static String bytes(long b) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.cumulus.internal.Registration;
 import dev.cumulus.internal.RuntimeEvents;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -111,7 +112,7 @@ class AdaptiveConcurrencyTest {
     List<int[]> changes = new java.util.concurrent.CopyOnWriteArrayList<>();
     RuntimeEvents events = new RuntimeEvents() {
       @Override
-      public void concurrencyLimitChanged(String function, int from, int to) {
+      public void concurrencyLimitChanged(Registration fn, int from, int to) {
         changes.add(new int[] {from, to});
       }
     };

@@ -3,6 +3,7 @@ package dev.cumulus;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.cumulus.internal.Registration;
 import dev.cumulus.internal.RuntimeEvents;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -30,7 +31,7 @@ class AdaptiveKeepAliveTest {
   void start() {
     cumulus = Cumulus.builder().clock(clock).events(new RuntimeEvents() {
       @Override
-      public void scaledToZero(String function) {
+      public void lastWorker(Registration fn) {
         idle.incrementAndGet(); // its last worker ended, after giving its instance back
       }
     }).build();

@@ -23,6 +23,8 @@ import org.jspecify.annotations.Nullable;
  * ever wait for a worker, whatever the carriers do.
  */
 final class Admission {
+  /** The function, as the runtime's listeners know it. */
+  private final Registration self;
   private final String name;
   private final FunctionId id;
   private final Platform platform;
@@ -34,7 +36,9 @@ final class Admission {
   /** Calls refused because the runtime is closing (they were never accepted). */
   private final LongAdder refused = new LongAdder();
 
-  Admission(FunctionId id, Platform platform, WorkerPool pool, Outstanding outstanding, int queueCapacity) {
+  Admission(Registration self, FunctionId id, Platform platform, WorkerPool pool, Outstanding outstanding,
+      int queueCapacity) {
+    this.self = self;
     this.name = id.name;
     this.id = id;
     this.platform = platform;
@@ -50,14 +54,18 @@ final class Admission {
    * @param input the input, already checked
    * @param caller the running invocation that makes this call synchronously, or null
    * @param tenant the tenant the call is made for, or null
+   * @param event an attempt of an event: admitted while the runtime drains, and never throttled for
+   *     a full queue (its backlog bounds events and submits one only while the function has a free
+   *     slot, or when none of its attempts waits here already), so that event attempts never pile up
+   *     ahead of synchronous callers in the queue
    * @return the invocation, or a future failed with why it was not admitted
    */
   CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller,
-      @Nullable CallTenant tenant) {
+      @Nullable CallTenant tenant, boolean event) {
     if (tenant != null) {
       tenant.tally.called();
     }
-    if (platform.isClosing()) {
+    if (!event && platform.isClosing()) {
       refused.increment();
       TenantTally.count(tenant, TenantTally.REJECTED);
       return CompletableFuture.failedFuture(new RuntimeClosedException(name,
@@ -72,7 +80,7 @@ final class Admission {
       // in the queue. Only near the bound are the workers' finished counts summed.
       boolean beyondQueue = false;
       long behindWorkers = 0;
-      if (a + 1 - outstanding.finishedSeen() > queueCapacity) {
+      if (!event && a + 1 - outstanding.finishedSeen() > queueCapacity) {
         behindWorkers = a + 1 - outstanding.finished() - (pool.workers() - (slot ? 1 : 0));
         beyondQueue = behindWorkers > queueCapacity;
       }
@@ -109,7 +117,7 @@ final class Admission {
     throttles.increment();
     TenantTally.count(tenant, TenantTally.THROTTLED);
     ThrottledException e = throttled();
-    platform.events.throttled(name, String.valueOf(e.getMessage()));
+    platform.events.throttled(self, String.valueOf(e.getMessage()));
     return CompletableFuture.failedFuture(e);
   }
 

@@ -35,8 +35,26 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Caffeine's expiry was considered: it would add a map and a scheduler per function but not the
  * LIFO order we need, and this needs one stack and one timer.
+ *
+ * <p>The count of live instances crossing zero is the function scaling from zero or back to it
+ * ({@link Scaling}): told under the pool's lock, so that the two reach listeners in the order they
+ * happened. Only the crossings take the lock: a cold start from zero, the last instance going.
  */
 final class InstancePool {
+  /** Told when the count of live instances leaves zero or comes back to it (under the pool's lock). */
+  @FunctionalInterface
+  interface Scaling {
+    /** Tells nobody. */
+    Scaling NONE = toZero -> {};
+
+    /**
+     * The count of live instances crossed zero.
+     *
+     * @param toZero true: the last instance went; false: the first one is being created
+     */
+    void crossedZero(boolean toZero);
+  }
+
   private static final System.Logger LOG = System.getLogger("dev.cumulus");
   private static final long FIRST_RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final long MAX_RETRY_NANOS = TimeUnit.MINUTES.toNanos(1);
@@ -55,6 +73,7 @@ final class InstancePool {
   private final Supplier<?> init;
   /** Runs a task on a thread metered as the function's; the future settles when it ends. */
   private final Function<Runnable, CompletableFuture<Void>> metered;
+  private final Scaling scaling;
   private final AtomicLong provisionNanos = new AtomicLong();
   private final CompletableFuture<Void> allClosed = new CompletableFuture<>();
   /** Closes running now, on their threads (futures compare by identity, as wanted here). */
@@ -116,15 +135,16 @@ final class InstancePool {
    *     instances); it must not block the caller for long
    */
   InstancePool(String name, Clock clock, long keepAliveNanos, int minInstances, Supplier<?> init,
-      Function<Runnable, CompletableFuture<Void>> metered) {
-    this(name, clock, keepAliveNanos, null, minInstances, init, metered);
+      Function<Runnable, CompletableFuture<Void>> metered, Scaling scaling) {
+    this(name, clock, keepAliveNanos, null, minInstances, init, metered, scaling);
   }
 
   /**
    * @param idleTimes the adaptive keep-alive's histogram, or null for a fixed keep-alive
+   * @param scaling told when the count of live instances crosses zero
    */
   InstancePool(String name, Clock clock, long keepAliveNanos, @Nullable IdleHistogram idleTimes, int minInstances,
-      Supplier<?> init, Function<Runnable, CompletableFuture<Void>> metered) {
+      Supplier<?> init, Function<Runnable, CompletableFuture<Void>> metered, Scaling scaling) {
     this.name = name;
     this.clock = clock;
     this.keepNanos = keepAliveNanos;
@@ -132,6 +152,30 @@ final class InstancePool {
     this.minInstances = minInstances;
     this.init = init;
     this.metered = metered;
+    this.scaling = scaling;
+  }
+
+  /** Counts {@code n} more live instances; the first one is the function scaling from zero. */
+  private void addLive(int n) {
+    if (live.getAndAdd(n) == 0 && n > 0) {
+      crossedZero(false);
+    }
+  }
+
+  /** Counts {@code n} instances fewer; the last one going is the function scaling to zero. */
+  private void removeLive(int n) {
+    if (live.addAndGet(-n) == 0 && n > 0) {
+      crossedZero(true);
+    }
+  }
+
+  private void crossedZero(boolean toZero) {
+    lock.lock(); // held already on every path but a cold start from zero and provisioning
+    try {
+      scaling.crossedZero(toZero);
+    } finally {
+      lock.unlock();
+    }
   }
 
   /** A warm instance, or {@code null}: then the caller creates one and reports a failure. */
@@ -144,7 +188,7 @@ final class InstancePool {
         return t.instance;
       }
     }
-    live.incrementAndGet(); // counted now so that warmInstances includes the instance being created
+    addLive(1); // counted now so that warmInstances includes the instance being created
     return null;
   }
 
@@ -179,7 +223,7 @@ final class InstancePool {
     boolean replenish;
     lock.lock();
     try {
-      live.decrementAndGet();
+      removeLive(1);
       if (instance != null) {
         closing++;
       }
@@ -206,7 +250,7 @@ final class InstancePool {
       } finally {
         provisionNanos.addAndGet(System.nanoTime() - t0);
       }
-      live.incrementAndGet();
+      addLive(1);
       addIdle(created);
     }
   }
@@ -235,7 +279,7 @@ final class InstancePool {
           retryNanos = FIRST_RETRY_NANOS;
           return;
         }
-        live.incrementAndGet();
+        addLive(1);
       } finally {
         lock.unlock();
       }
@@ -247,7 +291,7 @@ final class InstancePool {
         long pause;
         lock.lock();
         try {
-          live.decrementAndGet();
+          removeLive(1);
           pause = retryNanos;
           retryNanos = Math.min(MAX_RETRY_NANOS, retryNanos * 2);
         } finally {
@@ -315,7 +359,7 @@ final class InstancePool {
   private void closeReturned(Object instance) {
     lock.lock();
     try {
-      live.decrementAndGet();
+      removeLive(1);
       closing++;
     } finally {
       lock.unlock();
@@ -371,7 +415,7 @@ final class InstancePool {
       for (Idle i = top.getAndSet(null); i != null; i = i.next) {
         doomed.add(i.instance);
       }
-      live.addAndGet(-doomed.size());
+      removeLive(doomed.size());
       closing += doomed.size();
       Clock.Timer e = expiry;
       if (e != null) {
@@ -481,7 +525,7 @@ final class InstancePool {
         }
         gone.add(i);
         doomed.add(i.instance);
-        live.decrementAndGet();
+        removeLive(1);
         closing++;
       }
       Idle first = null;
@@ -647,7 +691,7 @@ final class InstancePool {
       if (count <= 0) {
         return;
       }
-      live.addAndGet(count); // counted now, as the instances being created are
+      addLive(count); // counted now, as the instances being created are
     } finally {
       lock.unlock();
     }

@@ -81,6 +81,8 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private final long budgetNanos;
   /** Called when work ends while the function's lifecycle waits for it (drain, retirement). */
   private final Runnable settled;
+  /** Called whenever a worker comes back for more work: a slot may be free for the function's events. */
+  private final Runnable freed;
 
   private final AtomicInteger workers = new AtomicInteger();
   /** Workers unmounted in the middle of their work (sleeping, waiting for I/O or a lock). */
@@ -107,16 +109,16 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   @SuppressWarnings("unused") // IDLE
   private volatile @Nullable Worker idle;
 
-  WorkerPool(String name, Platform platform, FunctionId id, BiFunction<Object, Object, Object> handler,
+  WorkerPool(Registration self, Platform platform, FunctionId id, BiFunction<Object, Object, Object> handler,
       @Nullable Function<@Nullable Object, @Nullable Object> function, InstancePool instances, Meter.Account account, Distribution latency, Distribution cpuPerInvocation,
       CallQueue queue, Outstanding outstanding, Duration timeout,
-      long budgetNanos, ConcurrencyLimit.@Nullable Adaptive adaptive, Runnable settled) {
-    super(name, platform, handler, function, instances, account, latency, cpuPerInvocation,
-        adaptive == null ? null : adaptiveLimit(name, adaptive, platform));
+      long budgetNanos, ConcurrencyLimit.@Nullable Adaptive adaptive, Runnable settled, Runnable freed) {
+    super(self, platform, handler, function, instances, account, latency, cpuPerInvocation,
+        adaptive == null ? null : adaptiveLimit(self, adaptive, platform));
     this.queue = queue;
     this.outstanding = outstanding;
     this.capacity = platform.capacity;
-    this.threadName = "cumulus-fn-" + name;
+    this.threadName = "cumulus-fn-" + self.name();
     this.reserved = id.reserved;
     this.fixedLimit = reserved > 0 ? reserved : Integer.MAX_VALUE;
     this.parallelism = platform.parallelism();
@@ -125,16 +127,17 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     this.timeoutNanos = timeout.toNanos();
     this.budgetNanos = budgetNanos;
     this.settled = settled;
+    this.freed = freed;
   }
 
   /** The estimator of an adaptive limit, within what the runtime's capacity allows. */
-  private static AdaptiveLimit adaptiveLimit(String name, ConcurrencyLimit.Adaptive spec, Platform platform) {
+  private static AdaptiveLimit adaptiveLimit(Registration self, ConcurrencyLimit.Adaptive spec, Platform platform) {
     int max = Math.min(spec.max(), platform.capacity.max());
     int min = Math.min(spec.min(), max);
-    RuntimeEvents events = platform.events;
+    // The runtime's listeners change as subscribers come and go: read them when the limit moves
+    // (at most once per estimator window), never captured here.
     return new AdaptiveLimit(min, max, Math.max(min, Math.min(max, spec.initial())), platform.clock.nanoTime(),
-        events == RuntimeEvents.NONE ? AdaptiveLimit.Listener.NONE
-            : (from, to) -> events.concurrencyLimitChanged(name, from, to));
+        (from, to) -> platform.events.concurrencyLimitChanged(self, from, to));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -210,6 +213,23 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
       return 0;
     }
     return (int) Math.max(0, Math.min((long) limit() - w, capacity.available(reserved == 0)));
+  }
+
+  /**
+   * Whether a call queued now would start at once rather than wait: a worker is free to take it, or
+   * one could start for it (under the function's limit, a carrier not taken by runnable workers, a
+   * slot of the runtime's capacity free). Lock-free, and a snapshot that may be stale; what the
+   * function's event backlog asks before it submits an attempt.
+   */
+  boolean hasFreeSlot() {
+    int w = workers.get();
+    long busy = outstanding.now();
+    if (busy < w - completing.get()) {
+      return true;
+    }
+    int limit = limit();
+    return w < limit && busy < limit && (parallelism == 0 || w - blocked.get() < parallelism)
+        && capacity.available(reserved == 0) > 0;
   }
 
   /** Whether this function's runnable workers take every carrier (no new one could run). */
@@ -368,13 +388,13 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   private void firstWorker() {
     platform.watch.watch(this);
-    platform.events.firstWorker(name);
+    platform.events.firstWorker(self);
   }
 
   private void removeLive(Worker w) {
     if (live.remove(w)) {
       platform.watch.unwatch(this, () -> live.size() > 0);
-      platform.events.scaledToZero(name);
+      platform.events.lastWorker(self);
       platform.functionIdle();
     }
   }
@@ -399,6 +419,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   @Override
   @Nullable Invocation next(Worker w) {
+    freed.run(); // this worker is free: events waiting for a slot may be dispatched (one read if none)
     for (;;) {
       if (adaptive != null && w.holdsSlot && shedOverLimit()) {
         // The adaptive limit went down: this worker's slot goes, the others go on with the queue.
@@ -670,8 +691,8 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
       timeouts.incrementAndGet();
       TenantTally.count(inv, TenantTally.TIMEOUT);
       overdue.incrementAndGet();
+      platform.events.timedOut(self, timeout); // before the interrupt: the figures still hold it
     })) {
-      platform.events.timedOut(name, timeout);
       platform.runSystem(() -> {
         inv.completeExceptionally(new FunctionTimeoutException(name, timeout));
         settled.run();

@@ -136,11 +136,20 @@ class InstancePoolTest {
       ConcurrentLinkedQueue<Instance> created = new ConcurrentLinkedQueue<>();
       SteppedClock clock = new SteppedClock();
       IdleHistogram idleTimes = adaptive ? new ScriptedDecisions(seed) : null;
+      // Scaling from and to zero alternate, from zero first, whatever the races (told under the lock).
+      AtomicBoolean atZero = new AtomicBoolean(true);
+      AtomicInteger crossings = new AtomicInteger();
+      InstancePool.Scaling scaling = toZero -> {
+        crossings.incrementAndGet();
+        if (atZero.getAndSet(toZero) == toZero) {
+          violations.add((toZero ? "to" : "from") + " zero twice in a row");
+        }
+      };
       InstancePool pool = new InstancePool("f", clock, KEEP_ALIVE, idleTimes, seed % 2, () -> {
         Instance i = new Instance(violations);
         created.add(i);
         return i;
-      }, task -> CompletableFuture.runAsync(task));
+      }, task -> CompletableFuture.runAsync(task), scaling);
       pool.provision();
 
       int threads = adaptive ? 3 : 6;
@@ -188,6 +197,8 @@ class InstancePoolTest {
       }
       assertThat(violations).as("seed %d", seed).isEmpty();
       assertThat(pool.live()).as("seed %d: live after close", seed).isZero();
+      assertThat(atZero).as("seed %d: scaled to zero at the end", seed).isTrue();
+      assertThat(crossings.get()).as("seed %d: from zero, and back", seed).isPositive().isEven();
       for (Instance i : created) {
         assertThat(i.closes.get()).as("seed %d: closes of an instance", seed).isEqualTo(1);
       }
@@ -201,7 +212,7 @@ class InstancePoolTest {
     InstancePool pool = new InstancePool("f", clock, KEEP_ALIVE, 1, () -> new Instance(violations), task -> {
       task.run(); // closes on the calling thread, so that the test sees them at once
       return CompletableFuture.completedFuture(null);
-    });
+    }, InstancePool.Scaling.NONE);
     pool.provision();
     Object a = pool.acquire();
     assertThat(pool.acquire()).isNull(); // none idle: a cold start

@@ -156,7 +156,7 @@ public final class KeepAliveReplay {
     InstancePool pool = new InstancePool(trace, clock, policy.fallbackNanos(), histogram, 0, () -> {
       inits[0]++;
       return new Object();
-    }, synchronous);
+    }, synchronous, InstancePool.Scaling.NONE);
     clock.pool = pool;
     long cold = 0;
     record End(long at, Object instance) {}

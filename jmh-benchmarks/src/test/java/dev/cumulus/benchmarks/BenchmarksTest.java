@@ -107,6 +107,48 @@ class BenchmarksTest {
   }
 
   @ParameterizedTest
+  @ValueSource(strings = {MetricsOverhead.NONE, MetricsOverhead.REGISTRY, MetricsOverhead.SUBSCRIBED,
+      MetricsOverhead.HISTOGRAM})
+  void metricsOverhead_completesEveryInvocation_howeverTheRuntimeIsObserved(String observed) throws Exception {
+    MetricsOverhead b = new MetricsOverhead();
+    b.observed = observed;
+    b.setUp();
+    try {
+      assertThat(b.run(2_000)).isEqualTo(2_000);
+      assertThat(b.fn.stats().successes()).isEqualTo(2_000);
+      MetricsOverhead.Unobserved base = new MetricsOverhead.Unobserved();
+      base.setUp();
+      try {
+        MetricsOverhead.PairTimes times = new MetricsOverhead.PairTimes();
+        times.reset();
+        assertThat(b.paired(base, times)).isEqualTo(2 * MetricsOverhead.BATCH);
+        assertThat(times.observedNanos).isPositive();
+        assertThat(times.unobservedNanos).isPositive();
+        assertThat(base.fn.stats().successes()).isEqualTo(MetricsOverhead.BATCH);
+      } finally {
+        base.tearDown();
+      }
+      assertThat(b.cumulus.meterRegistry().isPresent())
+          .isEqualTo(observed.equals(MetricsOverhead.REGISTRY) || observed.equals(MetricsOverhead.HISTOGRAM));
+    } finally {
+      b.tearDown();
+    }
+  }
+
+  @Test
+  void scrapeCost_readsEveryMeterOfEveryFunction() {
+    ScrapeCost b = new ScrapeCost();
+    b.setUp();
+    try {
+      assertThat(b.registry.getMeters()).hasSizeGreaterThan(18 * ScrapeCost.FUNCTIONS);
+      assertThat(b.statsOfEveryFunction()).isEqualTo(100L * ScrapeCost.FUNCTIONS);
+      assertThat(b.scrape()).isPositive();
+    } finally {
+      b.tearDown();
+    }
+  }
+
+  @ParameterizedTest
   @ValueSource(strings = {Contender.CUMULUS, Contender.VIRTUAL_THREADS})
   void memory_parksEveryInvocation_thenReleasesThem(String executor) throws Exception {
     Memory b = new Memory();
@@ -141,5 +183,20 @@ class BenchmarksTest {
       assertThat(p.limit()).isEqualTo(4);
       assertThat(p.inFlight()).isBetween(0, 4);
     });
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {PendingEvents.CUMULUS, PendingEvents.SCHEDULED_EXECUTOR, PendingEvents.SLEEPING_THREADS})
+  void pendingEvents_holdsEveryRetryPending_untilClosed(String contender) throws Exception {
+    PendingEvents b = new PendingEvents();
+    b.contender = contender;
+    assertThat(b.fill(1_000)).isEqualTo(1_000); // returns once all are pending
+    b.tearDown();
+  }
+
+  @Test
+  void pendingEvents_reportHasEveryContender() throws Exception {
+    assertThat(PendingEvents.report(1_000)).contains("| cumulus-emit |", "| scheduled-executor |",
+        "| sleeping-virtual-threads |", "B |");
   }
 }
