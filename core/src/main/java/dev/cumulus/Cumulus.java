@@ -578,7 +578,7 @@ public final class Cumulus implements AutoCloseable {
    * at once and the backlog runs on until the drain deadline; the events not run by then (waiting or
    * running) go to the sink too (reason {@link DeadLetter.Reason#SHUTDOWN}), which is given as long
    * again to take them. Triggers stop. Blocks until done. Idempotent; a second caller waits for the first to finish. Called from a
-   * function's own thread, it does not wait for the drain.
+   * function's own thread (or a thread its code started), it does not wait for the drain.
    */
   @Override
   public void close() {
