@@ -40,21 +40,11 @@ class ChildVirtualThreadsTest {
         TestFunctions.spinCpu(1); // the parent is CPU-bound: it never blocks, it never unmounts
         return i;
       }).build());
-      List<CompletableFuture<Integer>> calls = new ArrayList<>();
-      for (int i = 0; i < CALLS; i++) {
-        calls.add(f.invokeAsync(i));
-      }
-      for (CompletableFuture<Integer> call : calls) {
-        call.get(60, TimeUnit.SECONDS);
-      }
+      callAtOnce(f, CALLS);
       assertThat(childrenDone.await(60, TimeUnit.SECONDS)).isTrue();
 
       FunctionStats s = f.stats();
-      // CPU-bound calls are drained by no more workers than carriers: a child's segments ending
-      // while its parent ran used to count the parent as blocked, and every such "block" started
-      // another worker, and another instance (a cold start each).
-      assertThat(s.peakConcurrency()).as("workers of a CPU-bound function on 2 carriers: %s", s).isLessThanOrEqualTo(3);
-      assertThat(s.coldStarts()).as("instances of a CPU-bound function on 2 carriers: %s", s).isLessThanOrEqualTo(3);
+      assertDrainedByTheCarriers(s);
       // The children ran on Cumulus's carriers (their parent's scheduler), metered as the function.
       assertThat(childScheduler.get()).contains("cumulus-carrier");
       long children = Duration.ofMillis(CALLS * CHILD_CPU_MILLIS).toNanos();
@@ -80,16 +70,8 @@ class ChildVirtualThreadsTest {
         TestFunctions.spinCpu(1);
         return i;
       }).build());
-      List<CompletableFuture<Integer>> calls = new ArrayList<>();
-      for (int i = 0; i < CALLS; i++) {
-        calls.add(f.invokeAsync(i));
-      }
-      for (CompletableFuture<Integer> call : calls) {
-        call.get(60, TimeUnit.SECONDS);
-      }
-      FunctionStats s = f.stats();
-      assertThat(s.peakConcurrency()).as("workers of a CPU-bound function on 2 carriers: %s", s).isLessThanOrEqualTo(3);
-      assertThat(s.coldStarts()).as("instances of a CPU-bound function on 2 carriers: %s", s).isLessThanOrEqualTo(3);
+      callAtOnce(f, CALLS);
+      assertDrainedByTheCarriers(f.stats());
       org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> children.get() == CALLS);
     }
   }
@@ -143,5 +125,27 @@ class ChildVirtualThreadsTest {
       }
       assertThat(f.stats().peakConcurrency()).isEqualTo(16);
     }
+  }
+
+  /** Makes {@code n} calls at once and waits for them all. */
+  private static void callAtOnce(Fn<Integer, Integer> f, int n) throws Exception {
+    List<CompletableFuture<Integer>> calls = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      calls.add(f.invokeAsync(i));
+    }
+    for (CompletableFuture<Integer> call : calls) {
+      call.get(60, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * CPU-bound calls are drained by no more workers than carriers (2, and one more for the class
+   * loading of a first burst): a child's segment ending while its parent ran used to count the
+   * parent as blocked, and every such "block" started another worker, and another instance (a cold
+   * start each).
+   */
+  private static void assertDrainedByTheCarriers(FunctionStats s) {
+    assertThat(s.peakConcurrency()).as("workers of a CPU-bound function on 2 carriers: %s", s).isLessThanOrEqualTo(3);
+    assertThat(s.coldStarts()).as("instances of a CPU-bound function on 2 carriers: %s", s).isLessThanOrEqualTo(3);
   }
 }

@@ -195,7 +195,8 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     if (carriers != null) {
       return carriers.runsCurrentThread();
     }
-    return Thread.currentThread().isVirtual() && UNCARRIED.get() instanceof Worker w && w.pool.platform == platform;
+    Worker w = Thread.currentThread().isVirtual() ? UNCARRIED.get() : null;
+    return w != null && w.pool.platform == platform;
   }
 
   /**
@@ -527,6 +528,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
    * by {@code start()}, before the worker's code can start any thread.
    */
   @Override
+  @SuppressWarnings("ReferenceEquality") // the JDK's task of a thread is known by its identity
   public void execute(Runnable continuation) {
     CarrierPool c = pool.platform.carriers;
     if (c == null) {
