@@ -57,15 +57,19 @@ final class Admission {
    *     a full queue (its backlog bounds events and submits one only while the function has a free
    *     slot, or when none of its attempts waits here already), so that event attempts never pile up
    *     ahead of synchronous callers in the queue
+   * @param metered whether the caller wants a receipt: the invocation then completes with a
+   *     {@link dev.cumulus.Receipt} of its result
    * @return the invocation, or a future failed with why it was not admitted
    */
-  CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller, boolean event) {
+  CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller, boolean event,
+      boolean metered) {
     if (!event && platform.isClosing()) {
       refused.increment();
       return CompletableFuture.failedFuture(new RuntimeClosedException(name,
           "the Cumulus runtime is closed; function '" + name + "' accepts no more calls"));
     }
-    Invocation inv = new Invocation(input, System.nanoTime(), id, caller);
+    Invocation inv = metered ? Invocation.metered(input, System.nanoTime(), id, caller)
+        : new Invocation(input, System.nanoTime(), id, caller);
     Counter accepted = outstanding.accepted;
     boolean slot = false; // a worker slot taken for this call: it is let in beyond the queue
     for (;;) {

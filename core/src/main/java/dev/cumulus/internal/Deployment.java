@@ -7,6 +7,7 @@ import dev.cumulus.FnSpec;
 import dev.cumulus.FunctionStats;
 import dev.cumulus.InvalidInputException;
 import dev.cumulus.Percentiles;
+import dev.cumulus.Receipt;
 import dev.cumulus.UnknownFunctionException;
 import dev.cumulus.internal.event.EventBacklog;
 import dev.cumulus.internal.event.EventHost;
@@ -103,6 +104,37 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
 
   @Override
   public @Nullable Object invoke(@Nullable Object input) {
+    return await(name, submitAndWait(input, false));
+  }
+
+  @Override
+  public CompletableFuture<@Nullable Object> invokeAsync(@Nullable Object input) {
+    InvalidInputException invalid = checkInput(input);
+    if (invalid != null) {
+      return CompletableFuture.failedFuture(invalid);
+    }
+    return submit(input, null, false, false);
+  }
+
+  @Override
+  @SuppressWarnings("unchecked") // a metered invocation completes with its receipt
+  public Receipt<@Nullable Object> invokeMetered(@Nullable Object input) {
+    return (Receipt<@Nullable Object>) java.util.Objects.requireNonNull(await(name, submitAndWait(input, true)));
+  }
+
+  @Override
+  @SuppressWarnings("unchecked") // a metered invocation completes with its receipt
+  public CompletableFuture<Receipt<@Nullable Object>> invokeMeteredAsync(@Nullable Object input) {
+    InvalidInputException invalid = checkInput(input);
+    if (invalid != null) {
+      return CompletableFuture.failedFuture(invalid);
+    }
+    CompletableFuture<?> call = submit(input, null, false, true);
+    return (CompletableFuture<Receipt<@Nullable Object>>) call;
+  }
+
+  /** A synchronous call: checked, refused at once if its chain could only wait for itself. */
+  private CompletableFuture<@Nullable Object> submitAndWait(@Nullable Object input, boolean metered) {
     InvalidInputException invalid = checkInput(input);
     if (invalid != null) {
       throw invalid;
@@ -114,16 +146,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
         throw refused;
       }
     }
-    return await(name, submit(input, caller, false));
-  }
-
-  @Override
-  public CompletableFuture<@Nullable Object> invokeAsync(@Nullable Object input) {
-    InvalidInputException invalid = checkInput(input);
-    if (invalid != null) {
-      return CompletableFuture.failedFuture(invalid);
-    }
-    return submit(input, null, false);
+    return submit(input, caller, false, metered);
   }
 
   @Override
@@ -141,13 +164,13 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
    *     capacity (see {@link EventHost#submitAttempt})
    */
   private CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller,
-      boolean event) {
+      boolean event, boolean metered) {
     if (retired) {
       return CompletableFuture.failedFuture(new UnknownFunctionException(name, "function '" + name
           + "' was unregistered: this Fn belongs to that registration, which takes no more calls;"
           + " if '" + name + "' was registered again, get it with cumulus.function(\"" + name + "\")"));
     }
-    return admission.submit(input, caller, event);
+    return admission.submit(input, caller, event, metered);
   }
 
   /** Waits for an invocation on behalf of a synchronous caller and rethrows its failure as is. */
@@ -200,7 +223,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
 
   @Override
   public CompletableFuture<@Nullable Object> submitAttempt(@Nullable Object input) {
-    return submit(input, null, true);
+    return submit(input, null, true, false);
   }
 
   @Override
@@ -290,6 +313,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
         .allocatedBytes(usage[1])
         .billedMillis(account.sum(Meter.BILLED))
         .billedCpuMillis(account.sum(Meter.BILLED_CPU))
+        .bytesProcessed(account.sum(Meter.BYTES_PROCESSED))
         .latency(latency.snapshot())
         .cpuPerInvocation(platform.meter.clocks ? cpuPerInvocation.snapshot() : Percentiles.EMPTY)
         .build();

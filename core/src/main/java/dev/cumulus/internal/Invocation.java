@@ -49,6 +49,11 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
   final FunctionId function;
   /** The running invocation that made this call and waits for it, or null. */
   final @Nullable Invocation caller;
+  /**
+   * What its code reported and, for a metered call, its receipt's figures; null unless the call is
+   * metered or its code asked for its context (made then, on its worker: see {@link #tally()}).
+   */
+  @Nullable Tally tally;
 
   @SuppressWarnings("unused") // STATE
   private volatile int state;
@@ -63,6 +68,24 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
     this.enqueuedNanos = enqueuedNanos;
     this.function = function;
     this.caller = caller;
+  }
+
+  /** A metered call: its worker completes it with a {@link dev.cumulus.Receipt} of the result. */
+  static Invocation metered(@Nullable Object input, long enqueuedNanos, FunctionId function,
+      @Nullable Invocation caller) {
+    Invocation inv = new Invocation(input, enqueuedNanos, function, caller);
+    inv.tally = new Tally(function.name, true);
+    return inv;
+  }
+
+  /** Its tally, made now if it has none; on its worker only (the thread that runs its code). */
+  Tally tally() {
+    Tally t = tally;
+    if (t == null) {
+      t = new Tally(function.name, false);
+      tally = t;
+    }
+    return t;
   }
 
   /** A worker starts it; false if its caller cancelled or settled it, or the runtime took it back. */
