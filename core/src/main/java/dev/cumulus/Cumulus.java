@@ -5,6 +5,7 @@ import static dev.cumulus.Checks.requireState;
 
 import dev.cumulus.internal.Clock;
 import dev.cumulus.internal.Engine;
+import dev.cumulus.internal.Registration;
 import dev.cumulus.internal.RuntimeEvents;
 import dev.cumulus.internal.SpecCode;
 import dev.cumulus.internal.wrap.Beans;
@@ -19,7 +20,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
@@ -63,14 +63,10 @@ public final class Cumulus implements AutoCloseable {
   /** Default deepest chain of synchronous calls from inside functions. */
   public static final int DEFAULT_MAX_CALL_DEPTH = 16;
 
-  private static final System.Logger LOG = System.getLogger("dev.cumulus");
-
   private final Engine engine;
   private final @Nullable MeterRegistry meterRegistry;
   /** The binder {@link Builder#meterRegistry} asked for, closed with the runtime. */
   private final @Nullable CumulusMetrics metrics;
-  /** Told the name of every function registered or unregistered ({@link #watchRegistrations}). */
-  private final List<Consumer<? super String>> registrationWatchers = new CopyOnWriteArrayList<>();
 
   private Cumulus(Engine engine, @Nullable MeterRegistry meterRegistry,
       CumulusMetrics.@Nullable Builder metricsOptions) {
@@ -114,9 +110,7 @@ public final class Cumulus implements AutoCloseable {
   @SuppressWarnings("unchecked")
   public <I extends @Nullable Object, O extends @Nullable Object> Fn<I, O> register(FnSpec<I, O> spec) {
     Objects.requireNonNull(spec, "spec");
-    Fn<I, O> fn = (Fn<I, O>) engine.register(spec);
-    registrationChanged(spec.name());
-    return fn;
+    return (Fn<I, O>) engine.register(spec);
   }
 
   /**
@@ -221,11 +215,7 @@ public final class Cumulus implements AutoCloseable {
    */
   public boolean unregister(String name) {
     Objects.requireNonNull(name, "name");
-    boolean was = engine.unregister(name);
-    if (was) {
-      registrationChanged(name);
-    }
-    return was;
+    return engine.unregister(name);
   }
 
   /**
@@ -236,7 +226,14 @@ public final class Cumulus implements AutoCloseable {
    * {@link #functions()}): two changes of one name made at once by two threads may reach it in
    * either order, and the state it reads is the latest. Functions registered before this call are
    * not reported: read them with {@link #functions()} after it. This is how an adapter keeps an
-   * outside view (event-bus consumers, a routing table) in step with the runtime.
+   * outside view (event-bus consumers, a routing table) in step with the runtime. A registration
+   * taken back (a function of {@link #registerAll} when a later one fails, or one whose provisioned
+   * instances could not be created) is reported as it is made and again as it is taken back; the
+   * state read then shows it gone.
+   *
+   * <p>It is told what {@link #subscribe} turns into {@link CumulusEvent.Registered} and
+   * {@link CumulusEvent.Unregistered}, but synchronously and never dropped, which is what keeping a
+   * view in step needs; subscribe to see them as events, off the registering thread.
    *
    * <pre>{@code
    * AutoCloseable watch = cumulus.watchRegistrations(name -> refresh(name));
@@ -252,22 +249,19 @@ public final class Cumulus implements AutoCloseable {
    */
   public AutoCloseable watchRegistrations(Consumer<? super String> watcher) {
     Objects.requireNonNull(watcher, "watcher");
-    // A wrapper per call, so that one watcher added twice is removed once per handle.
-    Consumer<String> entry = watcher::accept;
-    registrationWatchers.add(entry);
-    return () -> registrationWatchers.remove(entry);
-  }
-
-  private void registrationChanged(String name) {
-    for (Consumer<? super String> w : registrationWatchers) {
-      try {
-        w.accept(name);
-      } catch (VirtualMachineError e) {
-        throw e;
-      } catch (Throwable e) {
-        LOG.log(System.Logger.Level.WARNING, "a registration watcher failed on function '" + name + "'", e);
+    // The seam every observer of the runtime uses (the metrics binder, subscribe's Registered and
+    // Unregistered): told synchronously, after the change, on the thread that made it.
+    return engine.hub().observe(new RuntimeEvents() {
+      @Override
+      public void registered(Registration fn) {
+        watcher.accept(fn.name());
       }
-    }
+
+      @Override
+      public void unregistered(Registration fn) {
+        watcher.accept(fn.name());
+      }
+    });
   }
 
   /**
@@ -471,9 +465,6 @@ public final class Cumulus implements AutoCloseable {
       }
       throw e;
     }
-    for (Fn<?, ?> fn : registered) {
-      registrationChanged(fn.name());
-    }
     return registered;
   }
 
@@ -578,7 +569,7 @@ public final class Cumulus implements AutoCloseable {
    * at once and the backlog runs on until the drain deadline; the events not run by then (waiting or
    * running) go to the sink too (reason {@link DeadLetter.Reason#SHUTDOWN}), which is given as long
    * again to take them. Triggers stop. Blocks until done. Idempotent; a second caller waits for the first to finish. Called from a
-   * function's own thread, it does not wait for the drain.
+   * function's own thread (or a thread its code started), it does not wait for the drain.
    */
   @Override
   public void close() {

@@ -280,7 +280,7 @@ public sealed interface CumulusEvent {
    * <p>Each subscription has a buffer of at most {@value #BUFFER_CAPACITY} events waiting for its
    * listener. {@link Throttled} events are coalesced (see there), so a flood of throttles holds one
    * buffered event per function. Any other event that finds the buffer full is <b>dropped</b> and
-   * counted ({@link #dropped()}, and the meter {@code cumulus.events.dropped}): a listener slower than
+   * counted ({@link #dropped()}, and the meter {@code cumulus.listener.dropped}): a listener slower than
    * the runtime loses events, never the runtime its memory or its speed.
    *
    * <p>Instances are thread-safe.

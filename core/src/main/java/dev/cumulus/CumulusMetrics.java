@@ -78,6 +78,23 @@ import org.jspecify.annotations.Nullable;
  *   <tr><td>{@code cumulus.concurrency.limit}</td><td>Gauge</td><td></td><td>invocations</td><td>the
  *       most that may run at once: its reserved {@code maxConcurrency}, or what the runtime leaves
  *       unreserved (0 once unregistered)</td></tr>
+ *   <tr><td>{@code cumulus.events}</td><td>FunctionCounter</td><td>{@code outcome}: succeeded,
+ *       dead_lettered, duplicate, throttled</td><td>events</td><td>{@linkplain Fn#emit emits} by what
+ *       became of them: accepted events once they ended ({@link FunctionStats#eventsSucceeded()},
+ *       {@link FunctionStats#eventsDeadLettered()}), and emits that accepted none (a duplicate
+ *       idempotency key, {@link FunctionStats#eventDuplicates()}; a full backlog,
+ *       {@link FunctionStats#eventsThrottled()})</td></tr>
+ *   <tr><td>{@code cumulus.emitted}</td><td>FunctionCounter</td><td></td><td>events</td><td>events
+ *       accepted ({@link FunctionStats#eventsAccepted()}): the succeeded, the dead-lettered and the
+ *       pending</td></tr>
+ *   <tr><td>{@code cumulus.pending}</td><td>Gauge</td><td></td><td>events</td><td>events accepted
+ *       and not ended ({@link FunctionStats#eventsPending()}): waiting, running, waiting to retry,
+ *       or with the dead-letter sink</td></tr>
+ *   <tr><td>{@code cumulus.event.retries}</td><td>FunctionCounter</td><td></td><td>retries</td><td>retries
+ *       scheduled after a failed attempt ({@link FunctionStats#eventRetries()})</td></tr>
+ *   <tr><td>{@code cumulus.dead.letter.sink.failures}</td><td>FunctionCounter</td><td></td><td>failures</td>
+ *       <td>times the function's {@link DeadLetterSink} threw ({@link FunctionStats#deadLetterSinkFailures()};
+ *       the letter was logged and counts as delivered)</td></tr>
  * </table>
  *
  * <table>
@@ -95,13 +112,14 @@ import org.jspecify.annotations.Nullable;
  *       wall_clock_only</td><td></td><td>always 1; the tag says how the runtime meters</td></tr>
  *   <tr><td>{@code cumulus.listener.failures}</td><td>FunctionCounter</td><td></td><td></td><td>times an
  *       event listener threw ({@link CumulusEvent.Subscription#failures()}, all subscriptions)</td></tr>
- *   <tr><td>{@code cumulus.events.dropped}</td><td>FunctionCounter</td><td></td><td></td><td>events
- *       dropped because a listener's buffer was full ({@link CumulusEvent.Subscription#dropped()})</td></tr>
+ *   <tr><td>{@code cumulus.listener.dropped}</td><td>FunctionCounter</td><td></td><td></td><td>lifecycle
+ *       events dropped because a listener's buffer was full ({@link CumulusEvent.Subscription#dropped()})</td></tr>
  * </table>
  *
  * <p>In Prometheus the names become {@code cumulus_invocations_total},
  * {@code cumulus_invocation_latency_seconds_count} and {@code _sum}, {@code cumulus_cpu_time_seconds_total},
- * {@code cumulus_warm_instances} and so on.
+ * {@code cumulus_warm_instances}, {@code cumulus_events_total}, {@code cumulus_emitted_events_total},
+ * {@code cumulus_pending_events} and so on.
  *
  * <h2>Cost</h2>
  * Nothing is counted twice: the meters read the counters the runtime keeps anyway (its
@@ -131,6 +149,9 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
   private static final String LATENCY = "Time from call to completion of the function's invocations"
       + " that ran, queue wait included";
   private static final String INVOCATIONS_UNIT = "invocations";
+  private static final String EVENTS = "Events emitted to the function, by what became of them: succeeded or"
+      + " dead-lettered once ended, or not accepted (duplicate idempotency key, backlog full)";
+  private static final String EVENTS_UNIT = "events";
   private static final String SECONDS = "seconds";
 
   private final Engine engine;
@@ -281,9 +302,9 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
       add(runtimeMeters, FunctionCounter.builder("cumulus.listener.failures", engine,
               e -> e.hub().listenerFailures())
           .tags(tags).description("Times an event listener threw"));
-      add(runtimeMeters, FunctionCounter.builder("cumulus.events.dropped", engine,
+      add(runtimeMeters, FunctionCounter.builder("cumulus.listener.dropped", engine,
               e -> e.hub().droppedEvents())
-          .tags(tags).description("Events dropped because a listener's buffer was full"));
+          .tags(tags).description("Lifecycle events dropped because a listener's buffer was full"));
     }
 
     @Override
@@ -424,6 +445,28 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
           .tags(t).baseUnit(INVOCATIONS_UNIT)
           .description("The most invocations that may run at once: the reserved maxConcurrency, or"
               + " what the runtime leaves unreserved"));
+      // Events (Fn.emit): every emit is one of accepted (then succeeded, dead-lettered, or pending),
+      // duplicate or throttled.
+      eventOutcome(m, t, "succeeded", FunctionStats::eventsSucceeded);
+      eventOutcome(m, t, "dead_lettered", FunctionStats::eventsDeadLettered);
+      eventOutcome(m, t, "duplicate", FunctionStats::eventDuplicates);
+      eventOutcome(m, t, "throttled", FunctionStats::eventsThrottled);
+      counter(m, t, "cumulus.emitted", EVENTS_UNIT,
+          "Events accepted by emit; a duplicate idempotency key is no new event", s -> (double) s.eventsAccepted());
+      gauge(m, t, "cumulus.pending", EVENTS_UNIT,
+          "Events accepted and not ended: waiting, running, waiting to retry, or with the dead-letter sink",
+          s -> s.eventsPending());
+      counter(m, t, "cumulus.event.retries", "retries", "Retries of events scheduled after a failed attempt",
+          s -> (double) s.eventRetries());
+      counter(m, t, "cumulus.dead.letter.sink.failures", "failures",
+          "Times the function's dead-letter sink threw; the letter was logged and counts as delivered",
+          s -> (double) s.deadLetterSinkFailures());
+    }
+
+    private void eventOutcome(FunctionMeters m, Tags t, String outcome, ToDoubleFunction<FunctionStats> value) {
+      int reader = m.reader();
+      add(m.meters, FunctionCounter.builder("cumulus.events", m, fm -> value.applyAsDouble(fm.read(reader)))
+          .tags(t).tag("outcome", outcome).baseUnit(EVENTS_UNIT).description(EVENTS));
     }
 
     private void outcome(FunctionMeters m, Tags t, String outcome, ToDoubleFunction<FunctionStats> value) {

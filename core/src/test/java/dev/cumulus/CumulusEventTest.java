@@ -182,7 +182,7 @@ class CumulusEventTest {
         await().until(() -> sub.delivered() == 1 + capacity);
         assertThat(sub.dropped()).isEqualTo(flood - capacity);
         assertThat(c.engine().hub().droppedEvents()).isEqualTo(flood - capacity);
-        assertThat(registry.get("cumulus.events.dropped").functionCounter().count()).isEqualTo(flood - capacity);
+        assertThat(registry.get("cumulus.listener.dropped").functionCounter().count()).isEqualTo(flood - capacity);
       }
     }
   }
@@ -272,6 +272,57 @@ class CumulusEventTest {
       assertThat(events).filteredOn(e -> e instanceof CumulusEvent.DeadLettered).hasSize(1);
       assertThat(sub.failures()).isZero();
       never.countDown();
+    }
+  }
+
+  @Test
+  void everyDeadLetter_isPublished_withItsReason_evenWhenTheSinkThrows() {
+    ManualClock clock = new ManualClock();
+    Queue<CumulusEvent.DeadLettered> published = new ConcurrentLinkedQueue<>();
+    Map<String, DeadLetter.Reason> sunk = new java.util.concurrent.ConcurrentHashMap<>();
+    Cumulus c = Cumulus.builder().clock(clock).build();
+    try (CumulusEvent.Subscription sub = c.subscribe(e -> {
+      if (e instanceof CumulusEvent.DeadLettered d) {
+        published.add(d);
+      }
+    })) {
+      Fn<String, String> f = c.register(FnSpec.<String, String>of("f", (String s) -> {
+        throw s.equals("fatal") ? new IllegalArgumentException(s) : new IllegalStateException(s);
+      }).retry(RetryPolicy.exponential(1_000, Duration.ofSeconds(1), Duration.ofSeconds(1))
+              .withMaxEventAge(Duration.ofSeconds(3)).retryOn(e -> !(e instanceof IllegalArgumentException)))
+          .deadLetter(letter -> {
+            sunk.put(letter.eventId(), letter.reason());
+            if ("fatal".equals(letter.input())) {
+              throw new IllegalStateException("this sink fails on " + letter.eventId());
+            }
+          }).build());
+
+      String fatal = f.emit("fatal");
+      await().until(() -> published.size() == 1);
+      String expiring = f.emit("expiring");
+      await().until(() -> {
+        if (c.engine().events().pendingRetries() > 0) {
+          clock.advance(Duration.ofSeconds(1)); // a retry's delay (at most 1 s), until it is too old
+        }
+        return published.size() == 2;
+      });
+      String waiting = f.emit("waiting");
+      await().until(() -> c.engine().events().pendingRetries() == 1);
+      c.close(); // the retry still waiting goes to the sink
+
+      await().until(() -> published.size() == 3);
+      assertThat(published).extracting(CumulusEvent.DeadLettered::eventId, CumulusEvent.DeadLettered::reason)
+          .containsExactly(
+              org.assertj.core.groups.Tuple.tuple(fatal, DeadLetter.Reason.NOT_RETRYABLE),
+              org.assertj.core.groups.Tuple.tuple(expiring, DeadLetter.Reason.EXPIRED),
+              org.assertj.core.groups.Tuple.tuple(waiting, DeadLetter.Reason.SHUTDOWN));
+      assertThat(sunk).containsExactlyInAnyOrderEntriesOf(Map.of(fatal, DeadLetter.Reason.NOT_RETRYABLE,
+          expiring, DeadLetter.Reason.EXPIRED, waiting, DeadLetter.Reason.SHUTDOWN));
+      assertThat(f.stats().eventsDeadLettered()).isEqualTo(3);
+      assertThat(f.stats().deadLetterSinkFailures()).isEqualTo(1);
+      assertThat(sub.failures()).isZero();
+    } finally {
+      c.close();
     }
   }
 

@@ -5,9 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.Clock;
-import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.FunctionTimer;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -21,8 +19,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.ToDoubleFunction;
-import java.util.function.ToLongFunction;
 import org.junit.jupiter.api.Test;
 
 class CumulusMetricsTest {
@@ -106,9 +102,73 @@ class CumulusMetricsTest {
       assertThat(registry.get("cumulus.carriers.live").gauge().value()).isNotNegative();
       assertThat(registry.get("cumulus.metering.mode").tag("mode", "exact").gauge().value()).isEqualTo(1);
       assertThat(registry.get("cumulus.listener.failures").functionCounter().count()).isZero();
-      assertThat(registry.get("cumulus.events.dropped").functionCounter().count()).isZero();
+      assertThat(registry.get("cumulus.listener.dropped").functionCounter().count()).isZero();
       assertThat(c.meterRegistry()).containsSame(registry);
       gate.countDown();
+    }
+  }
+
+  @Test
+  void events_theMetersCountEveryEmit_byWhatBecameOfIt() {
+    ManualClock clock = new ManualClock();
+    CountDownLatch gate = new CountDownLatch(1);
+    List<DeadLetter> letters = new java.util.concurrent.CopyOnWriteArrayList<>();
+    DeadLetterSink sink = letter -> {
+      if ("bad-2".equals(letter.input())) {
+        throw new IllegalStateException("the sink is down for " + letter.eventId());
+      }
+      letters.add(letter);
+    };
+    try (Cumulus c = Cumulus.builder().clock(clock).meterRegistry(registry).build()) {
+      Fn<String, String> ev = c.register(FnSpec.of("ev", (String s) -> {
+        if (s.startsWith("bad")) {
+          throw new IllegalStateException("cannot take " + s);
+        }
+        if (s.equals("hold")) {
+          TestFunctions.await(gate);
+        }
+        return s;
+      }).retry(RetryPolicy.exponential(1, Duration.ofSeconds(1), Duration.ofSeconds(1)))
+          .deadLetter(sink).eventCapacity(3).build());
+
+      ev.emit("ok");
+      ev.emit("ok", "key");
+      ev.emit("other", "key"); // a duplicate: no event
+      await().until(() -> ev.stats().eventsSucceeded() == 2);
+      for (String bad : List.of("bad-1", "bad-2")) {
+        long before = ev.stats().eventRetries();
+        ev.emit(bad);
+        await().until(() -> ev.stats().eventRetries() == before + 1);
+        clock.advance(Duration.ofSeconds(1)); // the retry fails too: a dead letter
+        await().until(() -> ev.stats().eventsPending() == 0);
+      }
+      for (int i = 0; i < 3; i++) {
+        ev.emit("hold");
+      }
+      assertThatThrownBy(() -> ev.emit("ok")).isInstanceOf(ThrottledException.class);
+
+      assertThat(gauge("cumulus.pending", "ev")).isEqualTo(3);
+      assertThat(counter("cumulus.events", "ev", "throttled")).isEqualTo(1);
+      gate.countDown();
+      await().until(() -> ev.stats().eventsPending() == 0);
+      clock.advance(Duration.ofSeconds(1)); // the meters' shared snapshot of a moment ago is stale now
+
+      assertThat(counter("cumulus.events", "ev", "succeeded")).isEqualTo(5);
+      assertThat(counter("cumulus.events", "ev", "dead_lettered")).isEqualTo(2);
+      assertThat(counter("cumulus.events", "ev", "duplicate")).isEqualTo(1);
+      assertThat(counter("cumulus.events", "ev", "throttled")).isEqualTo(1);
+      assertThat(counter("cumulus.emitted", "ev")).as("succeeded + dead-lettered + pending").isEqualTo(7);
+      assertThat(gauge("cumulus.pending", "ev")).isZero();
+      assertThat(counter("cumulus.event.retries", "ev")).isEqualTo(2);
+      assertThat(counter("cumulus.dead.letter.sink.failures", "ev")).isEqualTo(1);
+      assertThat(letters).singleElement().satisfies(l -> assertThat(l.input()).isEqualTo("bad-1"));
+      for (String outcome : List.of("succeeded", "dead_lettered", "duplicate", "throttled")) {
+        Meter.Id id = registry.get("cumulus.events").tags("function", "ev", "outcome", outcome).meter().getId();
+        assertThat(id.getBaseUnit()).isEqualTo("events");
+        assertThat(id.getDescription()).contains("by what became of them");
+      }
+      assertThat(registry.get("cumulus.pending").meter().getId().getBaseUnit()).isEqualTo("events");
+      assertThat(registry.get("cumulus.event.retries").meter().getId().getBaseUnit()).isEqualTo("retries");
     }
   }
 
@@ -252,23 +312,7 @@ class CumulusMetricsTest {
 
   @Test
   void aRegistryThatThrows_breaksNoCall() {
-    MeterRegistry broken = new SimpleMeterRegistry() {
-      @Override
-      protected <T> Gauge newGauge(Meter.Id id, T obj, ToDoubleFunction<T> valueFunction) {
-        throw new IllegalStateException("registry down");
-      }
-
-      @Override
-      protected <T> FunctionCounter newFunctionCounter(Meter.Id id, T obj, ToDoubleFunction<T> countFunction) {
-        throw new IllegalStateException("registry down");
-      }
-
-      @Override
-      protected <T> FunctionTimer newFunctionTimer(Meter.Id id, T obj, ToLongFunction<T> countFunction,
-          ToDoubleFunction<T> totalTimeFunction, TimeUnit unit) {
-        throw new IllegalStateException("registry down");
-      }
-    };
+    MeterRegistry broken = new RefusingMeterRegistry();
     try (Cumulus c = Cumulus.builder().meterRegistry(broken).build()) {
       Fn<Integer, Integer> f = c.register(FnSpec.of("f", (Integer i) -> i * 2).build());
       assertThat(f.invoke(21)).isEqualTo(42);

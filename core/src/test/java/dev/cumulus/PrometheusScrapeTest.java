@@ -50,10 +50,12 @@ class PrometheusScrapeTest {
       "cumulus_cpu_time_seconds_total", "cumulus_cpu_billed_seconds_total",
       "cumulus_billed_duration_seconds_total", "cumulus_allocated_bytes_total", "cumulus_processed_bytes_total", "cumulus_cold_starts_total",
       "cumulus_init_time_seconds_total", "cumulus_in_flight_invocations", "cumulus_queued_invocations",
-      "cumulus_warm_instances", "cumulus_concurrency_peak_invocations", "cumulus_concurrency_limit_invocations");
+      "cumulus_warm_instances", "cumulus_concurrency_peak_invocations", "cumulus_concurrency_limit_invocations",
+      "cumulus_events_total", "cumulus_emitted_events_total", "cumulus_pending_events", "cumulus_event_retries_total",
+      "cumulus_dead_letter_sink_failures_total");
   private static final List<String> RUNTIME = List.of("cumulus_functions", "cumulus_carriers_live_threads",
       "cumulus_capacity_used_invocations", "cumulus_capacity_limit_invocations", "cumulus_metering_mode",
-      "cumulus_listener_failures_total", "cumulus_events_dropped_total");
+      "cumulus_listener_failures_total", "cumulus_listener_dropped_total");
 
   @ParameterizedTest(name = "percentileHistogram={0}")
   @ValueSource(booleans = {false, true})
@@ -73,12 +75,16 @@ class PrometheusScrapeTest {
           .anySatisfy(m -> assertThat(m.getLabels()).containsEntry("function", "word-count"))
           .anySatisfy(m -> assertThat(m.getLabels()).containsEntry("function", "gated"));
     }
-    assertThat(value(families, "cumulus_invocations_total", "word-count", "success")).isEqualTo(5);
+    assertThat(value(families, "cumulus_invocations_total", "word-count", "success")).isEqualTo(7); // five calls and two events
     assertThat(value(families, "cumulus_invocations_total", "word-count", "failure")).isEqualTo(1);
     assertThat(value(families, "cumulus_invocations_total", "gated", "throttled")).isEqualTo(3);
     assertThat(value(families, "cumulus_in_flight_invocations", "gated", null)).isEqualTo(1);
     assertThat(value(families, "cumulus_processed_bytes_total", "word-count", null))
-        .as("five inputs of 15 characters").isEqualTo(75);
+        .as("five calls of 15 characters, events of 8 and 13 (the duplicate did not run)").isEqualTo(96);
+    assertThat(value(families, "cumulus_events_total", "word-count", "succeeded")).isEqualTo(2);
+    assertThat(value(families, "cumulus_events_total", "word-count", "duplicate")).isEqualTo(1);
+    assertThat(value(families, "cumulus_emitted_events_total", "word-count", null)).isEqualTo(2);
+    assertThat(value(families, "cumulus_pending_events", "word-count", null)).isZero();
     assertThat(value(families, "cumulus_concurrency_limit_invocations", "gated", null)).isEqualTo(1);
     assertThat(families.get("cumulus_invocations_total").getType()).isEqualTo(MetricType.COUNTER);
     assertThat(families.get("cumulus_warm_instances").getType()).isEqualTo(MetricType.GAUGE);
@@ -89,11 +95,11 @@ class PrometheusScrapeTest {
         .filter(m -> "word-count".equals(m.getLabels().get("function"))).findFirst().orElseThrow();
     if (histogram) {
       assertThat(families.get("cumulus_invocation_latency_seconds").getType()).isEqualTo(MetricType.HISTOGRAM);
-      assertThat(((Histogram) latency).getSampleCount()).isEqualTo(6);
+      assertThat(((Histogram) latency).getSampleCount()).isEqualTo(8);
       assertThat(((Histogram) latency).getBuckets()).hasSizeGreaterThan(10);
     } else {
       assertThat(families.get("cumulus_invocation_latency_seconds").getType()).isEqualTo(MetricType.SUMMARY);
-      assertThat(((Summary) latency).getSampleCount()).isEqualTo(6);
+      assertThat(((Summary) latency).getSampleCount()).isEqualTo(8);
       assertThat(((Summary) latency).getSampleSum()).isPositive();
     }
   }
@@ -136,6 +142,10 @@ class PrometheusScrapeTest {
         words.invoke("scale to zero " + i);
       }
       words.invokeAsync("").exceptionally(e -> -1).join();
+      words.emit("an event");
+      words.emit("a keyed event", "key");
+      words.emit("a keyed event", "key"); // a duplicate
+      await().until(() -> words.stats().eventsSucceeded() == 2);
       Fn<Integer, Integer> gated = c.register(FnSpec.of("gated", (Integer i) -> {
         TestFunctions.await(gate);
         return i;

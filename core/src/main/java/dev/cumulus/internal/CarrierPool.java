@@ -81,6 +81,22 @@ final class CarrierPool {
   }
 
   /**
+   * Whether the current thread is a virtual thread mounted on one of this pool's carriers: a worker,
+   * a thread a function's code started, or another of the runtime's own.
+   */
+  boolean runsCurrentThread() {
+    MethodHandle current = CURRENT_CARRIER;
+    if (current == null || !Thread.currentThread().isVirtual()) {
+      return false;
+    }
+    try {
+      return (Thread) current.invokeExact() instanceof Carrier c && c.owner == this;
+    } catch (Throwable e) {
+      return false;
+    }
+  }
+
+  /**
    * Creates an unstarted virtual thread that runs {@code body} on these carriers; {@code scheduler}
    * is {@link #scheduler(Meter.Account)}'s, or a worker that calls {@link #schedule} itself.
    */

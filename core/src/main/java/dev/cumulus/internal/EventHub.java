@@ -137,10 +137,10 @@ public final class EventHub implements RuntimeEvents {
 
   /**
    * Starts {@code body} on a virtual thread of the JDK's own scheduler. A virtual thread started by a
-   * virtual thread inherits its scheduler: started from a worker, it would run on Cumulus's carriers,
-   * be metered as the function, and have its mounts reported to that worker (which would then see
-   * itself blocked and start more workers). So a virtual caller hands the start to a platform thread
-   * of the common pool.
+   * virtual thread inherits its scheduler: started from a worker, it would run on Cumulus's carriers
+   * and be metered as the function (as the threads a function's own code starts are), though its
+   * work is the runtime's. So a virtual caller hands the start to a platform thread of the common
+   * pool.
    *
    * @param name the thread's name
    * @param body what it runs

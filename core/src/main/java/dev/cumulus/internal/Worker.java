@@ -17,7 +17,8 @@ import org.jspecify.annotations.Nullable;
  * <p>On Cumulus carriers the worker is its own thread's scheduler and observes its segments: it
  * learns which carrier's lane to count on, and when it unmounts in the middle of an invocation and
  * is not runnable again already (it blocked; a yield is not blocking), its function may start another
- * worker on the freed carrier.
+ * worker on the freed carrier. Virtual threads that the function's code starts inherit this
+ * scheduler; they run on the carriers metered as the function, but unobserved ({@link #execute}).
  *
  * <p>Every path that takes an invocation settles it: once {@link Invocation#start} succeeded, a throw
  * of the runtime's own code fails the invocation visibly before the worker ends.
@@ -27,6 +28,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
   private static final VarHandle SEGMENT;
   private static final VarHandle ENDED_CPU;
   private static final VarHandle SUBMISSIONS;
+  private static final VarHandle OWN_CONTINUATION;
   /** An invocation's part of a segment this long ends with a reading of the carrier's CPU clock. */
   private static final long EXACT_PART_NANOS = Meter.READ_INTERVAL_NANOS;
   /**
@@ -46,6 +48,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       SEGMENT = lookup.findVarHandle(Worker.class, "segment", long.class);
       ENDED_CPU = lookup.findVarHandle(Worker.class, "cpuOfEndedParts", long.class);
       SUBMISSIONS = lookup.findVarHandle(Worker.class, "submissions", int.class);
+      OWN_CONTINUATION = lookup.findVarHandle(Worker.class, "ownContinuation", Runnable.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -140,6 +143,9 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
   /** How many times its thread was handed to a carrier (one at a time: the JDK submits it once per wake-up). */
   @SuppressWarnings("unused") // SUBMISSIONS
   private volatile int submissions;
+  /** What the JDK submits to run its own thread (see {@link #execute}); null until it starts. */
+  @SuppressWarnings("unused") // OWN_CONTINUATION
+  private volatile @Nullable Runnable ownContinuation;
   /** {@link #submissions} when the mounted segment started (carrier side). */
   private int mountedAt;
   /** The runtime clock when the current invocation started (its deadline counts from here). */
@@ -180,13 +186,17 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     return owner instanceof Worker w ? w.current() : null;
   }
 
-  /** Whether the calling thread is a worker of a function of {@code platform}. */
+  /**
+   * Whether the calling thread is one of {@code platform}'s: a worker of one of its functions, or on
+   * its carriers any virtual thread (such as one a function's code started).
+   */
   static boolean runsHere(Platform platform) {
-    Object owner = CarrierPool.currentOwner();
-    if (owner == null && Thread.currentThread().isVirtual()) {
-      owner = UNCARRIED.get();
+    CarrierPool carriers = platform.carriers;
+    if (carriers != null) {
+      return carriers.runsCurrentThread();
     }
-    return owner instanceof Worker w && w.pool.platform == platform;
+    Worker w = Thread.currentThread().isVirtual() ? UNCARRIED.get() : null;
+    return w != null && w.pool.platform == platform;
   }
 
   /**
@@ -539,11 +549,32 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
   // ---------------------------------------------------------------------------------------------
   // Its thread's scheduler and segment observer (carrier side)
 
+  /**
+   * Schedules a continuation of its own thread, observed, or of a virtual thread that the function's
+   * code started, unobserved.
+   *
+   * <p>The JDK gives a virtual thread built without a scheduler its parent virtual thread's, so
+   * every thread a handler starts with {@code Thread.ofVirtual()} (and the threads those start) has
+   * this worker as its scheduler. Their segments are the function's work, metered to its account,
+   * but they are not the worker's: observed, a child ending a segment while the worker runs would
+   * count the worker as blocked, and its function would start workers (and instances) it does not
+   * need. The JDK submits one {@code Runnable} per virtual thread, every time (its
+   * {@code runContinuation}), and the first one submitted here is the worker's own: it is submitted
+   * by {@code start()}, before the worker's code can start any thread.
+   */
   @Override
+  @SuppressWarnings("ReferenceEquality") // the JDK's task of a thread is known by its identity
   public void execute(Runnable continuation) {
     CarrierPool c = pool.platform.carriers;
     if (c == null) {
       throw new IllegalStateException("no Cumulus carriers");
+    }
+    Runnable own = (Runnable) OWN_CONTINUATION.getAcquire(this);
+    if (own == null) {
+      OWN_CONTINUATION.setRelease(this, continuation); // start(): nothing else can be submitted yet
+    } else if (own != continuation) {
+      c.schedule(continuation, pool.account, null); // a thread its function's code started
+      return;
     }
     SUBMISSIONS.setRelease(this, (int) SUBMISSIONS.getOpaque(this) + 1);
     c.schedule(continuation, pool.account, this);
