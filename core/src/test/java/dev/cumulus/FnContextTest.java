@@ -70,6 +70,7 @@ class FnContextTest {
   void threadsTheCodeStarts_countThroughTheContextItHandsThem() {
     ExecutorService helpers = Executors.newFixedThreadPool(3);
     AtomicReference<Optional<FnContext>> seenByHelper = new AtomicReference<>();
+    AtomicReference<Optional<FnContext>> seenByChild = new AtomicReference<>();
     try {
       Fn<Integer, Long> fanOut = cumulus.register(FnSpec.of("fan-out", (Integer parts) -> {
         FnContext ctx = FnContext.current();
@@ -81,6 +82,17 @@ class FnContextTest {
           }));
         }
         LongStream.range(0, 1_000).parallel().forEach(i -> ctx.addBytesProcessed(1));
+        // A virtual thread it starts runs on Cumulus's carriers (its parent's scheduler), but no
+        // invocation of its own either.
+        Thread child = Thread.ofVirtual().start(() -> {
+          seenByChild.set(FnContext.find());
+          ctx.addBytesProcessed(500);
+        });
+        try {
+          child.join();
+        } catch (InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
         for (Future<?> f : done) {
           try {
             f.get();
@@ -93,10 +105,12 @@ class FnContextTest {
 
       Receipt<Long> r = fanOut.invokeMetered(8);
 
-      assertThat(r.result()).isEqualTo(8 * 250 + 1_000);
-      assertThat(r.bytesProcessed()).isEqualTo(8 * 250 + 1_000);
-      assertThat(fanOut.stats().bytesProcessed()).isEqualTo(8 * 250 + 1_000);
+      long all = 8 * 250 + 1_000 + 500;
+      assertThat(r.result()).isEqualTo(all);
+      assertThat(r.bytesProcessed()).isEqualTo(all);
+      assertThat(fanOut.stats().bytesProcessed()).isEqualTo(all);
       assertThat(seenByHelper.get()).isEmpty();
+      assertThat(seenByChild.get()).isEmpty();
     } finally {
       helpers.shutdownNow();
     }
