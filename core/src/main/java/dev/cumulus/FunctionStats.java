@@ -74,6 +74,9 @@ import java.util.Objects;
  * @param eventDuplicates emits answered with an earlier event's id (idempotency key seen in the window)
  * @param eventsThrottled emits refused because {@code eventCapacity} events were pending
  * @param deadLetterSinkFailures dead letters whose sink threw (each logged with the whole letter)
+ * @param bytesProcessed bytes the function's code reported processing
+ *     ({@link FnContext#addBytesProcessed}), summed over invocations; priced by
+ *     {@link PriceModel#withPerTibProcessed}
  */
 public record FunctionStats(
     String name,
@@ -108,7 +111,8 @@ public record FunctionStats(
     long eventRetries,
     long eventDuplicates,
     long eventsThrottled,
-    long deadLetterSinkFailures) {
+    long deadLetterSinkFailures,
+    long bytesProcessed) {
 
   /**
    * Checks the snapshot.
@@ -161,7 +165,7 @@ public record FunctionStats(
     this(name, invocations, successes, failures, timeouts, throttles, rejected, cancelled, coldStarts,
         inFlight, queued, warmInstances, peakConcurrency, overdue, cpuTime, wallTime, queueWait,
         initTime, allocatedBytes, billedMillis, billedCpuMillis, latency, cpuPerInvocation,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
   }
 
   /**
@@ -215,7 +219,8 @@ public record FunctionStats(
         eventsAccepted + other.eventsAccepted, eventsSucceeded + other.eventsSucceeded,
         eventsDeadLettered + other.eventsDeadLettered, eventsPending + other.eventsPending,
         eventRetries + other.eventRetries, eventDuplicates + other.eventDuplicates,
-        eventsThrottled + other.eventsThrottled, deadLetterSinkFailures + other.deadLetterSinkFailures);
+        eventsThrottled + other.eventsThrottled, deadLetterSinkFailures + other.deadLetterSinkFailures,
+        bytesProcessed + other.bytesProcessed);
   }
 
   /**
@@ -245,7 +250,8 @@ public record FunctionStats(
         less(eventsDeadLettered, earlier.eventsDeadLettered), eventsPending,
         less(eventRetries, earlier.eventRetries), less(eventDuplicates, earlier.eventDuplicates),
         less(eventsThrottled, earlier.eventsThrottled),
-        less(deadLetterSinkFailures, earlier.deadLetterSinkFailures));
+        less(deadLetterSinkFailures, earlier.deadLetterSinkFailures),
+        less(bytesProcessed, earlier.bytesProcessed));
   }
 
   private static long less(long a, long b) {
@@ -277,6 +283,7 @@ public record FunctionStats(
         + ", cpu=" + Durations.format(cpuTime) + ", wall=" + Durations.format(wallTime)
         + ", init=" + Durations.format(initTime) + ", allocated=" + allocatedBytes + " B"
         + ", billed=" + billedMillis + " ms (cpu " + billedCpuMillis + " ms)"
+        + (bytesProcessed > 0 ? ", processed=" + bytesProcessed + " B" : "")
         + ", latency[" + latency + "]"
         + (eventsAccepted + eventDuplicates + eventsThrottled == 0 ? ""
             : ", events=" + eventsAccepted + " (ok " + eventsSucceeded + ", dead-lettered "
@@ -323,6 +330,7 @@ public record FunctionStats(
     private long eventDuplicates;
     private long eventsThrottled;
     private long deadLetterSinkFailures;
+    private long bytesProcessed;
 
     private Builder(String name) {
       this.name = Objects.requireNonNull(name, "name");
@@ -687,6 +695,17 @@ public record FunctionStats(
     }
 
     /**
+     * Sets {@link FunctionStats#bytesProcessed()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder bytesProcessed(long n) {
+      this.bytesProcessed = n;
+      return this;
+    }
+
+    /**
      * Builds the snapshot.
      *
      * @return the snapshot
@@ -696,7 +715,7 @@ public record FunctionStats(
           cancelled, coldStarts, inFlight, queued, warmInstances, peakConcurrency, overdue, cpuTime,
           wallTime, queueWait, initTime, allocatedBytes, billedMillis, billedCpuMillis, latency,
           cpuPerInvocation, concurrencyLimit, preWarms, eventsAccepted, eventsSucceeded, eventsDeadLettered,
-          eventsPending, eventRetries, eventDuplicates, eventsThrottled, deadLetterSinkFailures);
+          eventsPending, eventRetries, eventDuplicates, eventsThrottled, deadLetterSinkFailures, bytesProcessed);
     }
   }
 }
