@@ -3,6 +3,7 @@ package dev.cumulus;
 import static dev.cumulus.Checks.requireArgument;
 import static dev.cumulus.Checks.requireState;
 
+import dev.cumulus.internal.DurationText;
 import java.lang.invoke.MethodType;
 import java.time.Duration;
 import java.util.Objects;
@@ -255,10 +256,11 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   public String toString() {
     return "FnSpec{name=" + name
         + ", maxConcurrency=" + (maxConcurrency == UNSET ? "unreserved" : maxConcurrency)
-        + ", queueCapacity=" + queueCapacity + ", timeout=" + timeout + ", keepAlive=" + keepAlive
+        + ", queueCapacity=" + queueCapacity + ", timeout=" + DurationText.of(timeout)
+        + ", keepAlive=" + DurationText.of(keepAlive)
         + ", minInstances=" + minInstances + ", inputType=" + inputType.getSimpleName()
         + ", outputType=" + outputType.getSimpleName()
-        + (cpuBudget == null ? "" : ", cpuBudget=" + cpuBudget) + "}";
+        + (cpuBudget == null ? "" : ", cpuBudget=" + DurationText.of(cpuBudget)) + "}";
   }
 
   private static final int UNSET = -1;

@@ -1,5 +1,6 @@
 package dev.cumulus;
 
+import dev.cumulus.internal.DurationText;
 import java.time.Duration;
 
 /**
@@ -21,7 +22,7 @@ public final class FunctionTimeoutException extends CumulusException {
    * @param timeout the timeout that was exceeded
    */
   public FunctionTimeoutException(String functionName, Duration timeout) {
-    super(functionName, "function '" + functionName + "' timed out after " + timeout, null, false);
+    super(functionName, "function '" + functionName + "' timed out after " + DurationText.of(timeout), null, false);
     this.timeout = timeout;
   }
 

@@ -557,7 +557,7 @@ class FunctionExecutorServiceTest {
     assertThatThrownBy(() -> f.get(LONG, TimeUnit.SECONDS))
         .isInstanceOf(ExecutionException.class)
         .cause().isInstanceOf(FunctionTimeoutException.class)
-        .hasMessage("function 'jobs' timed out after PT2S");
+        .hasMessage("function 'jobs' timed out after 2 s");
     await().until(() -> interrupts.get() == 1);
     e.shutdown();
     assertThat(e.awaitTermination(LONG, TimeUnit.SECONDS)).isTrue();
