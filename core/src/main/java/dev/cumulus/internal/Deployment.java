@@ -52,7 +52,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     this.name = spec.name();
     this.inputType = spec.inputType();
     this.inputCheck = code.inputCheck(spec);
-    this.id = new FunctionId(name, spec.maxConcurrency().orElse(0), platform);
+    this.id = new FunctionId(name, spec.maxConcurrency().orElse(0), platform, inputType != Object.class);
     this.account = platform.meter.account(name);
     io.micrometer.core.instrument.Clock mc = Distribution.micrometerClock(platform.clock);
     this.latency = new Distribution(mc, platform.meter.sharedLane);

@@ -2,8 +2,8 @@ package dev.cumulus.internal;
 
 /**
  * Who a registered function is, for the invocations of a call chain: its name, whether it reserves
- * concurrency, and the runtime it belongs to (limits are per runtime). One per registration, compared
- * by identity: a name registered again is another function.
+ * concurrency, whether it declares its input type, and the runtime it belongs to (limits are per
+ * runtime). One per registration, compared by identity: a name registered again is another function.
  */
 final class FunctionId {
   final String name;
@@ -11,11 +11,14 @@ final class FunctionId {
   final int reserved;
   /** The runtime it belongs to. */
   final Object runtime;
+  /** Whether its inputs are checked against a declared type (else it takes any object). */
+  final boolean typedInput;
 
-  FunctionId(String name, int reserved, Object runtime) {
+  FunctionId(String name, int reserved, Object runtime, boolean typedInput) {
     this.name = name;
     this.reserved = reserved;
     this.runtime = runtime;
+    this.typedInput = typedInput;
   }
 
   @Override
