@@ -38,6 +38,8 @@ import org.jspecify.annotations.Nullable;
  *   <tr><td>{@code keepAlive}</td><td>30 s</td></tr>
  *   <tr><td>{@code minInstances}</td><td>0</td></tr>
  *   <tr><td>{@code inputType} / {@code outputType}</td><td>unchecked ({@code Object})</td></tr>
+ *   <tr><td>{@code cpuBudget}</td><td>none: no CPU limit per invocation</td></tr>
+ *   <tr><td>{@code inputCheck}</td><td>none: inputs are checked by type only</td></tr>
  * </table>
  *
  * <p>Instances are immutable and thread-safe. Builders are not thread-safe and build once.
@@ -300,6 +302,8 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     private boolean outputTypeSet;
     private @Nullable Duration cpuBudget;
     private @Nullable Consumer<Object> inputCheck;
+    /** Why the input type may not be set by the user (an executor sets it), or null. */
+    private @Nullable String inputTypeFixed;
     private boolean built;
 
     private Builder(String name, Supplier<?> init, BiFunction<Object, Object, Object> handler,
@@ -406,6 +410,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
      */
     public Builder<I, O> inputType(Class<I> inputType) {
       Objects.requireNonNull(inputType, "inputType");
+      requireState(inputTypeFixed == null, "%s", inputTypeFixed);
       requireState(!inputTypeSet, "inputType was already set to %s", this.inputType.getName());
       this.inputType = wrap(inputType);
       this.inputTypeSet = true;
@@ -467,6 +472,18 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
       requireState(this.inputCheck == null, "inputCheck was already set");
       this.inputCheck = (Consumer<Object>) inputCheck;
       return this;
+    }
+
+    /** Sets the input type for good: {@link #inputType} then fails, saying {@code why}. */
+    Builder<I, O> fixInputType(Class<I> inputType, String why) {
+      inputType(inputType);
+      this.inputTypeFixed = why;
+      return this;
+    }
+
+    /** Whether {@link #build()} was called. */
+    boolean isBuilt() {
+      return built;
     }
 
     @Override

@@ -62,6 +62,96 @@ class FirstUseRegressionTest {
   }
 
   // -----------------------------------------------------------------------------------------------
+  // A closed runtime says so first
+
+  @Test
+  void unknownName_onAClosedRuntime_saysTheRuntimeIsClosed_withoutImplyingTheNameExists() {
+    Cumulus c = Cumulus.create();
+    c.close();
+    assertThatThrownBy(() -> c.invoke("lenght", "x")).isInstanceOf(RuntimeClosedException.class)
+        .hasMessage("the Cumulus runtime is closed and accepts no more calls, whatever function they name")
+        .satisfies(e -> assertThat(((CumulusException) e).functionName()).isEqualTo("lenght"));
+    assertThat(c.invokeAsync("lenght", "x")).failsWithin(Duration.ofSeconds(5)).withThrowableThat()
+        .havingCause().isInstanceOf(RuntimeClosedException.class);
+  }
+
+  /** A bean with one {@code @Serverless} method. */
+  public static class Clock {
+    /**
+     * Returns a number.
+     *
+     * @return 1
+     */
+    @Serverless
+    public int now() {
+      return 1;
+    }
+  }
+
+  /** An interface to proxy. */
+  public interface Greeter {
+    /**
+     * Greets.
+     *
+     * @param name who
+     * @return the greeting
+     */
+    String greet(String name);
+  }
+
+  @Test
+  void registering_onAClosedRuntime_saysClosed_evenForABeanOrProxyOrExecutorRegisteredBefore() {
+    Cumulus c = Cumulus.create();
+    Clock bean = new Clock();
+    c.registerAll(bean);
+    c.proxy(Greeter.class, n -> "hi " + n);
+    c.executor("jobs");
+    c.close();
+    assertThatThrownBy(() -> c.registerAll(bean)).isInstanceOf(RuntimeClosedException.class)
+        .hasMessage("the Cumulus runtime is closed; cannot register the @Serverless methods of "
+            + Clock.class.getName());
+    assertThatThrownBy(() -> c.proxy(Greeter.class, n -> n)).isInstanceOf(RuntimeClosedException.class)
+        .hasMessage("the Cumulus runtime is closed; cannot register the functions of a proxy of "
+            + Greeter.class.getName());
+    assertThatThrownBy(() -> c.executor("jobs")).isInstanceOf(RuntimeClosedException.class)
+        .hasMessage("the Cumulus runtime is closed; cannot register the function of executor 'jobs'");
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Options that cannot work are refused where they meet the runtime
+
+  @Test
+  void minInstances_aboveTheRuntimesMaxConcurrency_isRefused_namingBothValues_andCreatesNothing() {
+    AtomicInteger created = new AtomicInteger();
+    try (Cumulus c = Cumulus.builder().maxConcurrency(10).build()) {
+      assertThatThrownBy(() -> c.register(FnSpec.withInstance("pool", created::incrementAndGet, (Integer i, String s) -> s)
+          .minInstances(11).build()))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessage("function 'pool' asks for minInstances 11 but the runtime's maxConcurrency is 10: no more than"
+              + " 10 of its calls can ever run at once, so the other instances could never be used");
+      assertThat(created).hasValue(0);
+      assertThat(c.functions()).isEmpty();
+      assertThat(c.register(FnSpec.withInstance("pool", created::incrementAndGet, (Integer i, String s) -> s)
+          .minInstances(10).build()).stats().warmInstances()).isEqualTo(10);
+    }
+    // Above the function's own maxConcurrency: refused when the spec is built.
+    assertThatThrownBy(() -> FnSpec.of("f", (String s) -> s).maxConcurrency(2).minInstances(3).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("minInstances (3) must not exceed maxConcurrency (2) of function 'f'");
+  }
+
+  @Test
+  void awsLambdaX86_refusesAMemorySizeLambdaDoesNotOffer() {
+    assertThatThrownBy(() -> PriceModel.awsLambdaX86(100_000)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("memoryMb of awsLambdaX86 must be between 128 and 10240 (the memory sizes AWS Lambda offers)"
+            + " but was 100000; perRequestAndGbSeconds prices any other size");
+    assertThatThrownBy(() -> PriceModel.awsLambdaX86(64)).isInstanceOf(IllegalArgumentException.class);
+    assertThat(PriceModel.awsLambdaX86(10_240).description()).endsWith("at 10240 MB");
+    assertThat(PriceModel.perRequestAndGbSeconds(java.math.BigDecimal.ONE, java.math.BigDecimal.ONE, 100_000)
+        .description()).endsWith("at 100000 MB");
+  }
+
+  // -----------------------------------------------------------------------------------------------
   // Messages
 
   @Test
@@ -76,5 +166,34 @@ class FirstUseRegressionTest {
         .hasMessage("carrierKeepAlive must be positive but was -1 ms");
     assertThat(FnSpec.of("f", (String s) -> s).timeout(Duration.ofMillis(2_500)).build().toString())
         .contains("timeout=2.5 s", "keepAlive=30 s");
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Load tests fail fast instead of reporting nothing but errors
+
+  @Test
+  void loadTest_ofAClosedRuntime_failsBeforeAnyCall() {
+    Cumulus c = Cumulus.create();
+    c.register(FnSpec.of("length", String::length).build());
+    LoadTest test = LoadTest.of(c, "length", () -> "x").quiet().invocations(10);
+    c.close();
+    assertThatThrownBy(test::run).isInstanceOf(RuntimeClosedException.class)
+        .hasMessage("the Cumulus runtime is closed: a load test of function 'length' could make no call");
+  }
+
+  @Test
+  void loadTest_whoseInputsAreOfTheWrongType_stopsAtTheFirst() {
+    try (Cumulus c = Cumulus.create()) {
+      Fn<String, Integer> length = c.register(FnSpec.of("length", String::length).inputType(String.class).build());
+      assertThatThrownBy(() -> LoadTest.of(c, "length", () -> 7).quiet().invocations(100_000).run())
+          .isInstanceOf(InvalidInputException.class)
+          .hasMessage("the input supplier of the load test of function 'length' gave an input the function cannot"
+              + " take, so the test stopped: function 'length' expects an input of type java.lang.String but got"
+              + " java.lang.Integer");
+      assertThat(length.stats().invocations()).as("no call was made").isZero();
+      assertThatThrownBy(() -> LoadTest.of(c, "length", () -> null).quiet().invocations(10).run())
+          .isInstanceOf(InvalidInputException.class).hasMessageContaining("does not accept a null input");
+      assertThat(LoadTest.of(c, "length", () -> "abc").quiet().invocations(10).run().successes()).isEqualTo(10);
+    }
   }
 }

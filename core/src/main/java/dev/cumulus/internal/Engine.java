@@ -98,6 +98,11 @@ public final class Engine {
     return mode;
   }
 
+  /** Whether {@link #close()} was called: the runtime takes no more calls. */
+  public boolean isClosing() {
+    return closing.get();
+  }
+
   public int maxConcurrency() {
     return platform.capacity.max();
   }
@@ -114,8 +119,9 @@ public final class Engine {
    *
    * @param spec the function
    * @return the registered function
-   * @throws IllegalStateException if the name is taken, its reserved concurrency does not fit, or it
-   *     has a CPU budget and this runtime does not meter CPU
+   * @throws IllegalStateException if the name is taken, its reserved concurrency does not fit, its
+   *     minInstances exceed the runtime's maxConcurrency, or it has a CPU budget and this runtime does
+   *     not meter CPU
    * @throws RuntimeClosedException if the runtime is closed
    * @throws FunctionFailedException if creating a provisioned instance failed
    */
@@ -135,6 +141,11 @@ public final class Engine {
         throw new IllegalStateException("a function named '" + spec.name() + "' is already registered");
       }
       Capacity capacity = platform.capacity;
+      if (spec.minInstances() > capacity.max()) {
+        throw new IllegalStateException("function '" + spec.name() + "' asks for minInstances "
+            + spec.minInstances() + " but the runtime's maxConcurrency is " + capacity.max() + ": no more than "
+            + capacity.max() + " of its calls can ever run at once, so the other instances could never be used");
+      }
       int reserve = spec.maxConcurrency().orElse(0);
       if (reserve > capacity.max() - capacity.reserved()) {
         throw new IllegalStateException("function '" + spec.name() + "' reserves maxConcurrency "
@@ -257,8 +268,9 @@ public final class Engine {
 
   private RuntimeException unknown(String name) {
     if (closing.get()) {
+      // Not "function 'x' accepts no more calls": no function may be named so.
       return new RuntimeClosedException(name,
-          "the Cumulus runtime is closed; function '" + name + "' accepts no more calls");
+          "the Cumulus runtime is closed and accepts no more calls, whatever function they name");
     }
     return new UnknownFunctionException(name, NearNames.of(name, functions.keySet()));
   }
