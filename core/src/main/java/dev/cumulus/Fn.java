@@ -49,8 +49,9 @@ public interface Fn<I extends @Nullable Object, O extends @Nullable Object> {
    * @throws CpuBudgetExceededException if the invocation used more than its CPU budget
    * @throws RuntimeClosedException if the runtime is closing or closed
    * @throws UnknownFunctionException if the function was unregistered
-   * @throws CumulusException if the calling thread was interrupted while waiting (its interrupt
-   *     status is set again; the invocation goes on)
+   * @throws CallerInterruptedException if the calling thread is interrupted: before the call (its
+   *     interrupt status already set), the call is not made; while it waits, the invocation goes on
+   *     without it. Either way the thread's interrupt status stays set
    */
   O invoke(I input);
 

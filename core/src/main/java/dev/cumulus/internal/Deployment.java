@@ -1,5 +1,6 @@
 package dev.cumulus.internal;
 
+import dev.cumulus.CallerInterruptedException;
 import dev.cumulus.CumulusException;
 import dev.cumulus.Fn;
 import dev.cumulus.FnSpec;
@@ -89,6 +90,10 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     if (invalid != null) {
       throw invalid;
     }
+    if (Thread.currentThread().isInterrupted()) {
+      // It could only be admitted and then given up on at once, still billed: it is not made.
+      throw new CallerInterruptedException(name, false, new InterruptedException());
+    }
     Invocation caller = Worker.runningHere();
     if (caller != null) {
       CumulusException refused = admission.refuseFromChain(caller);
@@ -124,7 +129,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
         inv.awaitDone();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new CumulusException(name, "interrupted while waiting for function '" + name + "'", e);
+        throw new CallerInterruptedException(name, true, e);
       }
     }
     if (future.isCancelled()) {
