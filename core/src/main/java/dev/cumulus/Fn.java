@@ -40,11 +40,18 @@ public interface Fn<I extends @Nullable Object, O extends @Nullable Object> {
    * Runs the function on one input and waits for its result. The calling thread only waits (a
    * virtual thread unmounts); the function runs on a Cumulus virtual thread.
    *
+   * <p>A call that finds every concurrency slot taken waits in the function's queue for as long as
+   * the calls ahead of it take. Those include calls past their timeout whose code ignores the
+   * interrupt: they hold their slot until their code returns ({@link FunctionStats#overdue()}), so
+   * a call queued behind them can wait without end, unless the function has a
+   * {@linkplain FnSpec.Builder#queueTimeout(java.time.Duration) queue timeout}.
+   *
    * @param input the input; {@code null} only for a function without input ({@link FnSpec#ofSupplier})
    * @return the function's result
    * @throws InvalidInputException if the input is null or not of the declared input type
    * @throws ThrottledException if the function is at its concurrency limit and its queue is full
-   * @throws FunctionTimeoutException if the invocation ran past the function's timeout
+   * @throws FunctionTimeoutException if the invocation ran past the function's timeout, or waited in
+   *     its queue past the function's queue timeout ({@link FunctionTimeoutException#queued()})
    * @throws FunctionFailedException if the function threw; the cause is what it threw
    * @throws CpuBudgetExceededException if the invocation used more than its CPU budget
    * @throws RuntimeClosedException if the runtime is closing or closed

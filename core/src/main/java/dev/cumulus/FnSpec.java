@@ -34,6 +34,7 @@ import org.jspecify.annotations.Nullable;
  *   <tr><th>option</th><th>default</th></tr>
  *   <tr><td>{@code maxConcurrency}</td><td>unset: shares the runtime's unreserved capacity</td></tr>
  *   <tr><td>{@code queueCapacity}</td><td>{@value #DEFAULT_QUEUE_CAPACITY}</td></tr>
+ *   <tr><td>{@code queueTimeout}</td><td>none: a queued call waits until a slot frees up</td></tr>
  *   <tr><td>{@code timeout}</td><td>60 s</td></tr>
  *   <tr><td>{@code keepAlive}</td><td>30 s</td></tr>
  *   <tr><td>{@code minInstances}</td><td>0</td></tr>
@@ -76,6 +77,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   private final Class<I> inputType;
   private final Class<O> outputType;
   private final @Nullable Duration cpuBudget;
+  private final @Nullable Duration queueTimeout;
   private final @Nullable Consumer<Object> inputCheck;
 
   private FnSpec(Builder<I, O> b) {
@@ -92,6 +94,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     this.inputType = b.inputType;
     this.outputType = b.outputType;
     this.cpuBudget = b.cpuBudget;
+    this.queueTimeout = b.queueTimeout;
     this.inputCheck = b.inputCheck;
   }
 
@@ -203,6 +206,15 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return timeout;
   }
 
+  /**
+   * Returns how long a call may wait in the queue before it fails, if that is limited.
+   *
+   * @return the queue timeout, or empty when a queued call waits until it starts
+   */
+  public Optional<Duration> queueTimeout() {
+    return Optional.ofNullable(queueTimeout);
+  }
+
   /** {@return how long an idle warm instance is kept} */
   public Duration keepAlive() {
     return keepAlive;
@@ -258,7 +270,9 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   public String toString() {
     return "FnSpec{name=" + name
         + ", maxConcurrency=" + (maxConcurrency == UNSET ? "unreserved" : maxConcurrency)
-        + ", queueCapacity=" + queueCapacity + ", timeout=" + DurationText.of(timeout)
+        + ", queueCapacity=" + queueCapacity
+        + (queueTimeout == null ? "" : ", queueTimeout=" + DurationText.of(queueTimeout))
+        + ", timeout=" + DurationText.of(timeout)
         + ", keepAlive=" + DurationText.of(keepAlive)
         + ", minInstances=" + minInstances + ", inputType=" + inputType.getSimpleName()
         + ", outputType=" + outputType.getSimpleName()
@@ -301,6 +315,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     private boolean inputTypeSet;
     private boolean outputTypeSet;
     private @Nullable Duration cpuBudget;
+    private @Nullable Duration queueTimeout;
     private @Nullable Consumer<Object> inputCheck;
     /** Why the input type may not be set by the user (an executor sets it), or null. */
     private @Nullable String inputTypeFixed;
@@ -353,9 +368,34 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     }
 
     /**
+     * Sets how long a call may wait in the queue for a slot. Past it, the call is taken out of the
+     * queue and fails with a {@link FunctionTimeoutException} whose {@link
+     * FunctionTimeoutException#queued() queued()} is true and whose message says how long it waited
+     * and what held the slots: it never ran, so it is not billed (counted in
+     * {@link FunctionStats#timeouts()} and {@link FunctionStats#queueTimeouts()}).
+     *
+     * <p>Unset, a queued call waits until it starts. Calls ahead of it end by their
+     * {@linkplain #timeout(Duration) timeout}, so it usually starts soon enough; but a call whose code
+     * ignores the interrupt at its timeout keeps its slot until the code returns
+     * ({@link FunctionStats#overdue()}), and an unreserved function waits while other functions hold
+     * the runtime's capacity: then queued calls wait as long, and only a queue timeout bounds the
+     * wait of their callers. It is checked by the runtime's timer, as timeouts are.
+     *
+     * @param queueTimeout positive (default: unlimited)
+     * @return this builder
+     * @throws IllegalArgumentException if zero or negative
+     * @throws IllegalStateException if already set
+     */
+    public Builder<I, O> queueTimeout(Duration queueTimeout) {
+      requireState(this.queueTimeout == null, "queueTimeout was already set to %s", this.queueTimeout);
+      this.queueTimeout = Checks.positive("queueTimeout", queueTimeout);
+      return this;
+    }
+
+    /**
      * Sets how long one invocation may run, from the moment it starts (time spent waiting in the
-     * queue does not count; a cold start's init does). At the deadline the caller gets
-     * {@link FunctionTimeoutException} and the handler is interrupted.
+     * queue does not count, see {@link #queueTimeout(Duration)}; a cold start's init does). At the
+     * deadline the caller gets {@link FunctionTimeoutException} and the handler is interrupted.
      *
      * @param timeout positive (default 60 s)
      * @return this builder

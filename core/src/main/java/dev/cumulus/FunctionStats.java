@@ -25,7 +25,9 @@ import java.util.Objects;
  * @param successes invocations that returned a result
  * @param failures invocations whose code threw ({@link FunctionFailedException}), including those
  *     stopped for exceeding their CPU budget
- * @param timeouts invocations that ran past their timeout ({@link FunctionTimeoutException})
+ * @param timeouts invocations that ran past their timeout, or waited in the queue past the
+ *     function's queue timeout ({@link FunctionTimeoutException}); the latter are also counted in
+ *     {@code queueTimeouts}
  * @param throttles calls refused because the function was at its limits ({@link ThrottledException})
  * @param rejected calls refused by a closing runtime, or abandoned at its drain deadline
  *     ({@link RuntimeClosedException})
@@ -52,6 +54,9 @@ import java.util.Objects;
  *     (at least 1 ms), summed; zero unless metering is {@link MeteringMode#EXACT}
  * @param latency time from call to completion (queue wait included) over a recent window
  * @param cpuPerInvocation CPU time per invocation over a recent window (empty unless EXACT)
+ * @param queueTimeouts of the {@code timeouts}, the calls that waited in the queue past the
+ *     function's {@linkplain FnSpec.Builder#queueTimeout(Duration) queue timeout}: they never ran,
+ *     and are not billed
  */
 public record FunctionStats(
     String name,
@@ -76,7 +81,8 @@ public record FunctionStats(
     long billedMillis,
     long billedCpuMillis,
     Percentiles latency,
-    Percentiles cpuPerInvocation) {
+    Percentiles cpuPerInvocation,
+    long queueTimeouts) {
 
   /**
    * Checks the snapshot.
@@ -138,7 +144,8 @@ public record FunctionStats(
         initTime.plus(other.initTime), allocatedBytes + other.allocatedBytes,
         billedMillis + other.billedMillis, billedCpuMillis + other.billedCpuMillis,
         other.latency.samples() > 0 ? other.latency : latency,
-        other.cpuPerInvocation.samples() > 0 ? other.cpuPerInvocation : cpuPerInvocation);
+        other.cpuPerInvocation.samples() > 0 ? other.cpuPerInvocation : cpuPerInvocation,
+        queueTimeouts + other.queueTimeouts);
   }
 
   /**
@@ -161,7 +168,8 @@ public record FunctionStats(
         less(cpuTime, earlier.cpuTime), less(wallTime, earlier.wallTime),
         less(queueWait, earlier.queueWait), less(initTime, earlier.initTime),
         less(allocatedBytes, earlier.allocatedBytes), less(billedMillis, earlier.billedMillis),
-        less(billedCpuMillis, earlier.billedCpuMillis), latency, cpuPerInvocation);
+        less(billedCpuMillis, earlier.billedCpuMillis), latency, cpuPerInvocation,
+        less(queueTimeouts, earlier.queueTimeouts));
   }
 
   private static long less(long a, long b) {
@@ -185,7 +193,8 @@ public record FunctionStats(
   @Override
   public String toString() {
     return name + ": invocations=" + invocations + " (ok " + successes + ", failed " + failures
-        + ", timed out " + timeouts + ", throttled " + throttles + ", rejected " + rejected
+        + ", timed out " + timeouts + (queueTimeouts > 0 ? " (" + queueTimeouts + " in the queue)" : "")
+        + ", throttled " + throttles + ", rejected " + rejected
         + ", cancelled " + cancelled + "), inFlight=" + inFlight + ", queued=" + queued
         + ", warm=" + warmInstances + ", coldStarts=" + coldStarts + ", peak=" + peakConcurrency
         + (overdue > 0 ? ", overdue=" + overdue : "")
@@ -213,6 +222,7 @@ public record FunctionStats(
     private int queued;
     private int warmInstances;
     private int peakConcurrency;
+    private long queueTimeouts;
     private int overdue;
     private Duration cpuTime = Duration.ZERO;
     private Duration wallTime = Duration.ZERO;
@@ -477,6 +487,17 @@ public record FunctionStats(
     }
 
     /**
+     * Sets {@link FunctionStats#queueTimeouts()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder queueTimeouts(long n) {
+      this.queueTimeouts = n;
+      return this;
+    }
+
+    /**
      * Builds the snapshot.
      *
      * @return the snapshot
@@ -485,7 +506,7 @@ public record FunctionStats(
       return new FunctionStats(name, invocations, successes, failures, timeouts, throttles, rejected,
           cancelled, coldStarts, inFlight, queued, warmInstances, peakConcurrency, overdue, cpuTime,
           wallTime, queueWait, initTime, allocatedBytes, billedMillis, billedCpuMillis, latency,
-          cpuPerInvocation);
+          cpuPerInvocation, queueTimeouts);
     }
   }
 }

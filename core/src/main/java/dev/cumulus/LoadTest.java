@@ -227,7 +227,7 @@ public final class LoadTest {
     }
     FunctionStats used = fn.stats().minus(before);
 
-    long metered = used.successes() + used.failures() + used.timeouts();
+    long metered = used.successes() + used.failures() + used.timeouts() - used.queueTimeouts();
     Duration cpuPerInvocation = mode == MeteringMode.EXACT && metered > 0
         ? Duration.ofNanos(used.cpuTime().toNanos() / metered) : Duration.ZERO;
     Bill.Line line = model.price(used, mode);

@@ -18,8 +18,9 @@ import java.util.Objects;
  *       invocation) times the memory size.
  * </ul>
  *
- * <p>Billable requests are the invocations that ran: {@code successes + failures + timeouts}
- * (throttled, rejected and cancelled calls are free, as on the platforms). Implement this interface
+ * <p>Billable requests are the invocations that ran: {@code successes + failures + timeouts -
+ * queueTimeouts} (throttled, rejected and cancelled calls, and calls that timed out in the queue,
+ * are free, as on the platforms). Implement this interface
  * for any other model; implementations must be thread-safe.
  */
 public interface PriceModel {

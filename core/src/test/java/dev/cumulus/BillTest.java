@@ -12,9 +12,10 @@ import org.junit.jupiter.api.Test;
 class BillTest {
   private static FunctionStats stats(String name, long ok, long failed, long timedOut, long throttled,
       long billedMillis, long billedCpuMillis) {
-    return new FunctionStats(name, ok + failed + timedOut + throttled, ok, failed, timedOut, throttled, 0, 0,
-        1, 0, 0, 1, 1, 0, Duration.ofMillis(billedCpuMillis), Duration.ofMillis(billedMillis), Duration.ZERO,
-        Duration.ZERO, 0, billedMillis, billedCpuMillis, Percentiles.EMPTY, Percentiles.EMPTY);
+    return FunctionStats.builder(name).invocations(ok + failed + timedOut + throttled).successes(ok)
+        .failures(failed).timeouts(timedOut).throttles(throttled).coldStarts(1).warmInstances(1)
+        .peakConcurrency(1).cpuTime(Duration.ofMillis(billedCpuMillis)).wallTime(Duration.ofMillis(billedMillis))
+        .billedMillis(billedMillis).billedCpuMillis(billedCpuMillis).build();
   }
 
   private static Usage usage(MeteringMode mode, FunctionStats... functions) {

@@ -57,7 +57,8 @@ final class Admission {
       return CompletableFuture.failedFuture(new RuntimeClosedException(name,
           "the Cumulus runtime is closed; function '" + name + "' accepts no more calls"));
     }
-    Invocation inv = new Invocation(input, System.nanoTime(), id, caller);
+    long now = System.nanoTime();
+    Invocation inv = new Invocation(input, now, platform.tick(now), id, caller);
     Counter accepted = outstanding.accepted;
     boolean slot = false; // a worker slot taken for this call: it is let in beyond the queue
     for (;;) {

@@ -63,7 +63,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     this.outstanding = new Outstanding(account);
     this.pool = new WorkerPool(name, platform, id, code.handler(spec), code.function(spec), instances, account, latency,
         cpuPerInvocation, new InvocationQueue(id), outstanding, spec.timeout(),
-        spec.cpuBudget().map(Duration::toNanos).orElse(0L), this::lifecycle);
+        spec.cpuBudget().map(Duration::toNanos).orElse(0L), spec.queueTimeout().orElse(null), this::lifecycle);
     this.admission = new Admission(id, platform, pool, outstanding, spec.queueCapacity());
   }
 
@@ -181,6 +181,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
         .successes(account.sum(Meter.SUCCESSES))
         .failures(account.sum(Meter.FAILURES) + pool.otherFailures())
         .timeouts(pool.timeouts())
+        .queueTimeouts(pool.queueTimeouts())
         .throttles(throttles)
         .rejected(refused + pool.abandoned())
         .cancelled(account.sum(Meter.CANCELLED))

@@ -45,6 +45,8 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
 
   final @Nullable Object input;
   final long enqueuedNanos;
+  /** The runtime clock when it was queued (its queue timeout counts from here). */
+  final long enqueuedTick;
   /** The function called, to follow a call chain. */
   final FunctionId function;
   /** The running invocation that made this call and waits for it, or null. */
@@ -58,9 +60,11 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
   @SuppressWarnings("unused") // WAITER
   private volatile @Nullable Thread waiter;
 
-  Invocation(@Nullable Object input, long enqueuedNanos, FunctionId function, @Nullable Invocation caller) {
+  Invocation(@Nullable Object input, long enqueuedNanos, long enqueuedTick, FunctionId function,
+      @Nullable Invocation caller) {
     this.input = input;
     this.enqueuedNanos = enqueuedNanos;
+    this.enqueuedTick = enqueuedTick;
     this.function = function;
     this.caller = caller;
   }

@@ -18,7 +18,8 @@ import org.jspecify.annotations.Nullable;
  * object) and each node's item and link are written by the caller and the worker in turn, and each
  * call costs a node. Here head and tail sit on cache lines of their own, and nothing is allocated.
  * Another discipline (weighted round-robin between tenants, say) replaces this class alone: its
- * users only offer, poll and ask whether it is empty.
+ * users only offer, poll and ask whether it is empty, and the deadline watch peeks at the oldest
+ * invocation and removes it when it waited past the function's queue timeout.
  */
 final class InvocationQueue {
   private static final VarHandle HEAD;
@@ -52,7 +53,7 @@ final class InvocationQueue {
 
   InvocationQueue(FunctionId function) {
     this.function = function;
-    Invocation empty = new Invocation(null, 0, function, null);
+    Invocation empty = new Invocation(null, 0, 0, function, null);
     placeholder = empty;
     head = empty;
     tail = empty;
@@ -96,6 +97,36 @@ final class InvocationQueue {
   }
 
   /**
+   * Returns the oldest invocation without removing it, or {@code null} if the queue is empty or its
+   * oldest invocation is being linked right now (never waits for a producer).
+   */
+  @SuppressWarnings("ReferenceEquality") // nodes are their identity
+  @Nullable Invocation peek() {
+    for (;;) {
+      Invocation h = (Invocation) HEAD.getAcquire(this);
+      Invocation next = h.next();
+      if (next != h) {
+        return next;
+      }
+      // h was consumed meanwhile (it links to itself): read the head again
+    }
+  }
+
+  /**
+   * Removes {@code first} if it is still the oldest invocation, as {@link #poll()} would have;
+   * false if a consumer took it (or anything) first.
+   */
+  @SuppressWarnings("ReferenceEquality") // nodes are their identity
+  boolean removeFirst(Invocation first) {
+    Invocation h = (Invocation) HEAD.getAcquire(this);
+    if (h.next() != first || !HEAD.compareAndSet(this, h, first)) {
+      return false;
+    }
+    h.unlink();
+    return true;
+  }
+
+  /**
    * If the queue is empty, puts a fresh placeholder in place of the consumed invocation it keeps as
    * its head, so that an idle function holds no call (nor its result). Called by a worker that runs
    * out of work; a producer or a poller racing with it only ever sees an empty queue or the new
@@ -107,7 +138,7 @@ final class InvocationQueue {
     if (h == placeholder || h.next() != null || TAIL.getAcquire(this) != h) {
       return; // nothing consumed to forget, or not empty
     }
-    Invocation empty = new Invocation(null, 0, function, null);
+    Invocation empty = new Invocation(null, 0, 0, function, null);
     // Producers only swap the tail: once it is the new placeholder, nothing links to h any more.
     if (TAIL.compareAndSet(this, h, empty)) {
       placeholder = empty;

@@ -312,9 +312,7 @@ public final class CumulusGateway {
     Objects.requireNonNull(model, "model");
     requireOpen("priceModel", priceModel == null);
     try {
-      model.price(new FunctionStats("price-model-check", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-          Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO, 0, 0, 0, Percentiles.EMPTY,
-          Percentiles.EMPTY), cumulus.meteringMode());
+      model.price(FunctionStats.empty("price-model-check"), cumulus.meteringMode());
     } catch (IllegalStateException e) {
       throw new IllegalArgumentException("priceModel '" + model.description() + "' cannot price this runtime,"
           + " which meters " + cumulus.meteringMode() + ": " + e.getMessage(), e);

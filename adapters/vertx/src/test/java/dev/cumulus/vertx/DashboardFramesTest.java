@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.within;
 import dev.cumulus.FnSpec;
 import dev.cumulus.FunctionStats;
 import dev.cumulus.MeteringMode;
-import dev.cumulus.Percentiles;
 import dev.cumulus.PriceModel;
 import dev.cumulus.Usage;
 import io.vertx.core.json.JsonObject;
@@ -27,9 +26,10 @@ class DashboardFramesTest {
       "hello", FnSpec.ofSupplier("hello", () -> "hi").build());
 
   private static FunctionStats stats(String name, long calls, double cpuMs, int inFlight, int queued) {
-    return new FunctionStats(name, calls, calls, 0, 0, 0, 0, 0, Math.min(calls, 1), inFlight, queued,
-        1, Math.max(1, inFlight), 0, Duration.ofNanos((long) (cpuMs * 1e6)), Duration.ofMillis(calls),
-        Duration.ZERO, Duration.ZERO, 0, calls, (long) Math.ceil(cpuMs), Percentiles.EMPTY, Percentiles.EMPTY);
+    return FunctionStats.builder(name).invocations(calls).successes(calls).coldStarts(Math.min(calls, 1))
+        .inFlight(inFlight).queued(queued).warmInstances(1).peakConcurrency(Math.max(1, inFlight))
+        .cpuTime(Duration.ofNanos((long) (cpuMs * 1e6))).wallTime(Duration.ofMillis(calls)).billedMillis(calls)
+        .billedCpuMillis((long) Math.ceil(cpuMs)).build();
   }
 
   private static Usage usage(MeteringMode mode, long secondsAfterT0, FunctionStats... functions) {
