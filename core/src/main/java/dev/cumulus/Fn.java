@@ -69,6 +69,16 @@ public interface Fn<I extends @Nullable Object, O extends @Nullable Object> {
    * counted as {@link FunctionStats#cancelled()}); once it runs, cancelling only stops the wait.
    * Dependent stages added without an executor run on the function's virtual thread.
    *
+   * <p>From inside a function, {@code join()} or {@code get()} of this future is a wait of the
+   * function's call chain, as a synchronous {@link #invoke} is: if the call has not started and
+   * every concurrency slot it could start in is held by that chain, each call waiting for the next
+   * (say {@code fact} under {@code maxConcurrency(1)} joining a call of itself), the wait could never
+   * end, so the call is withdrawn (counted as {@linkplain FunctionStats#cancelled() cancelled}, it
+   * never runs) and the future fails at once with a {@link CumulusException} naming the chain.
+   * Waits on other futures are not recognised and last until a timeout: a future derived from this
+   * one ({@code thenApply}, {@code thenCompose}, {@code allOf}, ...), {@code get} with a time limit,
+   * or a future of an executor from {@link Cumulus#executor(String)}.
+   *
    * @param input the input; {@code null} only for a function without input
    * @return a future of the result, failed with the exceptions listed for {@link #invoke}
    */

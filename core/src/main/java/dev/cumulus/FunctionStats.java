@@ -31,7 +31,9 @@ import java.util.Objects;
  * @param throttles calls refused because the function was at its limits ({@link ThrottledException})
  * @param rejected calls refused by a closing runtime, or abandoned at its drain deadline
  *     ({@link RuntimeClosedException})
- * @param cancelled invocations whose caller cancelled the future before they started; they never ran
+ * @param cancelled invocations whose caller cancelled the future before they started, or that were
+ *     withdrawn because a function waited for them from inside a call chain that held every slot
+ *     they could start in ({@link Fn#invokeAsync}); they never ran
  * @param coldStarts new instances created (each ran the function's init)
  * @param inFlight invocations running now, including overdue ones
  * @param queued invocations waiting to start

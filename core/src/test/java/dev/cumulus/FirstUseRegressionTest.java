@@ -2,9 +2,13 @@ package dev.cumulus;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -13,6 +17,7 @@ import org.junit.jupiter.api.Test;
  * or a wrong input that is said to be so before anything else.
  */
 class FirstUseRegressionTest {
+  private static final Duration HANG = Duration.ofSeconds(30);
 
   // -----------------------------------------------------------------------------------------------
   // Inputs
@@ -58,6 +63,75 @@ class FirstUseRegressionTest {
       assertThatThrownBy(() -> c.invoke("typed", new StringBuilder("x"))).isInstanceOf(FunctionFailedException.class)
           .hasCauseInstanceOf(ClassCastException.class)
           .message().doesNotContain("inputType");
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Waiting for a future of one's own chain
+
+  /**
+   * The refusal of a wait that could never end: it must come at once, well before the function's
+   * 10-minute timeout ({@link #HANG} tells a deadlock from it), as the cause of the outer call's failure.
+   */
+  private static CumulusException refusal(CompletableFuture<?> call) {
+    await().atMost(HANG).alias("the wait ends instead of waiting for a slot that cannot free").until(call::isDone);
+    assertThat(call).isCompletedExceptionally();
+    for (Throwable e = call.exceptionNow(); e != null; e = e.getCause()) {
+      if (e instanceof CumulusException ce && !(ce instanceof FunctionFailedException)) {
+        assertThat(ce).as("refused at once, not timed out").isNotInstanceOf(FunctionTimeoutException.class);
+        return ce;
+      }
+    }
+    throw new AssertionError("no refusal in " + call.exceptionNow());
+  }
+
+  @Test
+  void joinOfAFutureOfOnesOwnChain_underMaxConcurrency1_failsAtOnce_andTheFunctionServesOn() {
+    AtomicReference<Fn<Integer, Integer>> self = new AtomicReference<>();
+    Cumulus c = Cumulus.builder().drainTimeout(Duration.ofMinutes(5)).build();
+    try {
+      Fn<Integer, Integer> fa = c.register(FnSpec.of("fa", (Integer n) -> n <= 1 ? 1 : n * self.get().invokeAsync(n - 1).join())
+          .maxConcurrency(1).timeout(Duration.ofMinutes(10)).build());
+      self.set(fa);
+      CumulusException why = refusal(fa.invokeAsync(3));
+      assertThat(why).hasMessage("waiting for 'fa' from inside 'fa' (join or get of a future of invokeAsync) would"
+          + " wait forever: all 1 of its concurrency slots (maxConcurrency 1) are held by calls of this chain,"
+          + " each waiting for the next: fa → fa; the call was withdrawn, never having run");
+      assertThat(why.functionName()).isEqualTo("fa");
+      await().until(() -> fa.stats().inFlight() == 0 && fa.stats().queued() == 0);
+      assertThat(fa.invoke(1)).as("no slot is left held").isEqualTo(1);
+      FunctionStats s = fa.stats();
+      assertThat(s.cancelled()).as("the withdrawn call").isEqualTo(1);
+      assertThat(s.failures()).as("the call whose join was refused").isEqualTo(1);
+      assertThat(s.invocations()).isEqualTo(s.completed());
+    } finally {
+      CompletableFuture<Void> closing = CompletableFuture.runAsync(c::close);
+      // Far less than the 5-minute drain timeout: nothing is left waiting for a slot.
+      assertThat(closing).succeedsWithin(HANG);
+    }
+  }
+
+  @Test
+  void getOfAFutureOfOnesOwnChain_nestedThroughSeveralWaits_failsAtOnceNamingTheWholeChain() {
+    AtomicReference<Fn<Integer, Integer>> self = new AtomicReference<>();
+    try (Cumulus c = ReliabilityRegressionTest.quickToClose()) {
+      Fn<Integer, Integer> fa = c.register(FnSpec.of("fa", (Integer n) -> {
+        if (n <= 1) {
+          return 1;
+        }
+        try {
+          return n * self.get().invokeAsync(n - 1).get();
+        } catch (InterruptedException | ExecutionException e) {
+          throw new IllegalStateException(e);
+        }
+      }).maxConcurrency(2).timeout(Duration.ofMinutes(10)).build());
+      self.set(fa);
+      assertThat(fa.invoke(2)).as("a chain that fits in the limit runs").isEqualTo(2);
+      // fa(3) waits for fa(2), which runs in the second slot and waits for fa(1): no slot is left.
+      CumulusException why = refusal(fa.invokeAsync(3));
+      assertThat(why.getMessage()).contains("all 2 of its concurrency slots (maxConcurrency 2)", "fa → fa → fa");
+      await().until(() -> fa.stats().inFlight() == 0 && fa.stats().queued() == 0);
+      assertThat(fa.invoke(2)).isEqualTo(2);
     }
   }
 

@@ -65,6 +65,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
         cpuPerInvocation, new InvocationQueue(id), outstanding, spec.timeout(),
         spec.cpuBudget().map(Duration::toNanos).orElse(0L), spec.queueTimeout().orElse(null), this::lifecycle);
     this.admission = new Admission(id, platform, pool, outstanding, spec.queueCapacity());
+    id.admission = admission;
   }
 
   int reserved() {

@@ -745,6 +745,20 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     overdue.incrementAndGet();
   }
 
+  /**
+   * Withdraws a queued invocation that its waiting caller's chain keeps from ever starting, and
+   * fails it with {@code why}: it never runs, and is counted as cancelled (a call given up before it
+   * started). False if a worker started it (or anyone settled it) first.
+   */
+  boolean refuseQueued(Invocation inv, CumulusException why) {
+    if (!inv.withdraw()) {
+      return false;
+    }
+    settleWithdrawn(inv, Meter.CANCELLED, why); // the worker that polls it skips it
+    settled.run();
+    return true;
+  }
+
   /** Settles a queued invocation close gave up on (or that its caller cancelled meanwhile). */
   private void abandonQueued(Invocation inv) {
     if (inv.withdraw()) {
