@@ -526,9 +526,12 @@ public final class Cumulus implements AutoCloseable {
   /**
    * Closes the runtime: new calls fail with {@link RuntimeClosedException}; accepted calls, running
    * or queued, may finish within the drain timeout; what is left then fails with
-   * {@link RuntimeClosedException} (no future stays incomplete); then every instance is closed.
-   * Blocks until done. Idempotent; a second caller waits for the first to finish. Called from a
-   * function's own thread, it does not wait for the drain.
+   * {@link RuntimeClosedException} (no future stays incomplete); then every instance is closed, and
+   * the runtime's threads end: when this returns, none of them is alive. One exception: code past
+   * its timeout that ignores the interrupt keeps its thread, and the carriers, until it returns;
+   * close waits for it up to 1 s more (never more than the drain timeout), then returns, and those
+   * threads end when the code returns. Blocks until done. Idempotent; a second caller waits for the
+   * first to finish. Called from a function's own thread, it does not wait for the drain.
    */
   @Override
   public void close() {

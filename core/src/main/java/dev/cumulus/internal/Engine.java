@@ -31,6 +31,10 @@ import org.jspecify.annotations.Nullable;
 public final class Engine {
   private static final System.Logger LOG = System.getLogger("dev.cumulus");
   private static final AtomicBoolean WARNED_WALL_CLOCK = new AtomicBoolean();
+  /** How long close() waits for code past its timeout to return, so that its threads can end. */
+  private static final long OVERDUE_GRACE_NANOS = TimeUnit.SECONDS.toNanos(1);
+  /** The least time close() gives the runtime's threads to end once they have nothing to run. */
+  private static final long MIN_EXIT_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   /**
    * A runtime's options, checked by {@code Cumulus.Builder}.
@@ -301,8 +305,9 @@ public final class Engine {
 
   /**
    * Stops admission, lets accepted work finish until the drain deadline, fails the rest, closes
-   * instances, and shuts the carriers down. Called from a function's own thread, it returns at once
-   * and the rest goes on in the background (waiting there would wait for itself).
+   * instances, shuts the carriers down and waits (bounded) for its threads to end. Called from a
+   * function's own thread, it returns at once and the rest goes on in the background (waiting there
+   * would wait for itself).
    */
   public void close() {
     boolean fromWorker = Worker.runsHere(platform);
@@ -357,6 +362,11 @@ public final class Engine {
       LOG.log(System.Logger.Level.ERROR, "closing the Cumulus runtime failed", e);
     } finally {
       platform.closed();
+      // close() returns once no thread of the runtime is alive: within bounds, and a warning if not.
+      if (!platform.awaitThreadsEnded(Math.min(drainNanos, OVERDUE_GRACE_NANOS), Math.max(drainNanos, MIN_EXIT_NANOS))) {
+        LOG.log(System.Logger.Level.DEBUG, "some threads of the Cumulus runtime were still alive when close()"
+            + " returned (code past its timeout that ignores the interrupt keeps them until it returns)");
+      }
       closed.complete(null);
     }
   }
