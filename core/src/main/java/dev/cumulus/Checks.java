@@ -55,6 +55,19 @@ final class Checks {
     return value;
   }
 
+  /**
+   * A tenant's name: 1 to 128 characters, not blank, without control characters (it becomes a meter
+   * tag and travels in an HTTP header).
+   */
+  static String tenant(String option, String tenant) {
+    Objects.requireNonNull(tenant, option);
+    requireArgument(!tenant.isEmpty() && tenant.length() <= 128 && !tenant.isBlank()
+            && tenant.chars().noneMatch(Character::isISOControl),
+        "%s must be 1 to 128 characters, not blank and without control characters, but was '%s'",
+        option, tenant.chars().anyMatch(Character::isISOControl) ? tenant.replaceAll("\\p{Cntrl}", "?") : tenant);
+    return tenant;
+  }
+
   /** A function name: 1 to 128 characters, usable in a URL path segment and an event-bus address. */
   static String functionName(String name) {
     Objects.requireNonNull(name, "name");

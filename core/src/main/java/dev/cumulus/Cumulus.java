@@ -5,6 +5,7 @@ import static dev.cumulus.Checks.requireState;
 
 import dev.cumulus.internal.Clock;
 import dev.cumulus.internal.Engine;
+import dev.cumulus.internal.Registration;
 import dev.cumulus.internal.RuntimeEvents;
 import dev.cumulus.internal.SpecCode;
 import dev.cumulus.internal.wrap.Beans;
@@ -12,12 +13,15 @@ import dev.cumulus.internal.wrap.FunctionExecutor;
 import dev.cumulus.internal.wrap.FunctionProxy;
 import dev.cumulus.internal.wrap.MethodFunction;
 import java.lang.invoke.MethodType;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
@@ -60,15 +64,19 @@ public final class Cumulus implements AutoCloseable {
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
   /** Default deepest chain of synchronous calls from inside functions. */
   public static final int DEFAULT_MAX_CALL_DEPTH = 16;
-
-  private static final System.Logger LOG = System.getLogger("dev.cumulus");
+  /** Default number of tenants kept apart in usage ({@link Builder#maxTenants(int)}). */
+  public static final int DEFAULT_MAX_TENANTS = 100;
 
   private final Engine engine;
-  /** Told the name of every function registered or unregistered ({@link #watchRegistrations}). */
-  private final List<Consumer<? super String>> registrationWatchers = new CopyOnWriteArrayList<>();
+  private final @Nullable MeterRegistry meterRegistry;
+  /** The binder {@link Builder#meterRegistry} asked for, closed with the runtime. */
+  private final @Nullable CumulusMetrics metrics;
 
-  private Cumulus(Engine engine) {
+  private Cumulus(Engine engine, @Nullable MeterRegistry meterRegistry,
+      CumulusMetrics.@Nullable Builder metricsOptions) {
     this.engine = engine;
+    this.meterRegistry = meterRegistry;
+    this.metrics = metricsOptions == null ? null : metricsOptions.buildFor(this);
   }
 
   /**
@@ -108,9 +116,7 @@ public final class Cumulus implements AutoCloseable {
   @SuppressWarnings("unchecked")
   public <I extends @Nullable Object, O extends @Nullable Object> Fn<I, O> register(FnSpec<I, O> spec) {
     Objects.requireNonNull(spec, "spec");
-    Fn<I, O> fn = (Fn<I, O>) engine.register(spec);
-    registrationChanged(spec.name());
-    return fn;
+    return (Fn<I, O>) engine.register(spec);
   }
 
   /**
@@ -144,6 +150,41 @@ public final class Cumulus implements AutoCloseable {
   public CompletableFuture<@Nullable Object> invokeAsync(String name, @Nullable Object input) {
     Objects.requireNonNull(name, "name");
     return engine.invokeAsync(name, input);
+  }
+
+  /**
+   * Invokes a function by name with call options (a {@linkplain CallOptions#tenant(String) tenant})
+   * and waits for its result; see {@link #invoke(String, Object)}.
+   *
+   * @param name the function's name
+   * @param input the input
+   * @param options the call's options
+   * @return the result
+   * @throws NullPointerException if {@code name} or {@code options} is null
+   * @throws UnknownFunctionException if no function has that name (the message lists near names)
+   * @throws InvalidInputException if the input is not one the function takes
+   * @throws CumulusException for every other failure, as listed by {@link Fn#invoke}
+   */
+  public @Nullable Object invoke(String name, @Nullable Object input, CallOptions options) {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(options, "options");
+    return engine.invoke(name, input, options);
+  }
+
+  /**
+   * Invokes a function by name with call options (a {@linkplain CallOptions#tenant(String) tenant})
+   * without waiting. Every failure, an unknown name included, arrives through the future.
+   *
+   * @param name the function's name
+   * @param input the input
+   * @param options the call's options
+   * @return a future of the result
+   * @throws NullPointerException if {@code name} or {@code options} is null
+   */
+  public CompletableFuture<@Nullable Object> invokeAsync(String name, @Nullable Object input, CallOptions options) {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(options, "options");
+    return engine.invokeAsync(name, input, options);
   }
 
   /**
@@ -204,7 +245,10 @@ public final class Cumulus implements AutoCloseable {
 
   /**
    * Unregisters a function. Later calls fail with {@link UnknownFunctionException}; calls already
-   * accepted finish; then its instances are closed and its reserved concurrency is released.
+   * accepted finish; then its instances are closed and its reserved concurrency is released. Its
+   * {@linkplain Fn#emit events} still waiting (for capacity or for a retry) go to its
+   * {@link DeadLetterSink} with reason {@link DeadLetter.Reason#SHUTDOWN}; those running finish,
+   * without retries.
    *
    * @param name the function's name
    * @return true if it was registered
@@ -212,11 +256,7 @@ public final class Cumulus implements AutoCloseable {
    */
   public boolean unregister(String name) {
     Objects.requireNonNull(name, "name");
-    boolean was = engine.unregister(name);
-    if (was) {
-      registrationChanged(name);
-    }
-    return was;
+    return engine.unregister(name);
   }
 
   /**
@@ -227,7 +267,14 @@ public final class Cumulus implements AutoCloseable {
    * {@link #functions()}): two changes of one name made at once by two threads may reach it in
    * either order, and the state it reads is the latest. Functions registered before this call are
    * not reported: read them with {@link #functions()} after it. This is how an adapter keeps an
-   * outside view (event-bus consumers, a routing table) in step with the runtime.
+   * outside view (event-bus consumers, a routing table) in step with the runtime. A registration
+   * taken back (a function of {@link #registerAll} when a later one fails, or one whose provisioned
+   * instances could not be created) is reported as it is made and again as it is taken back; the
+   * state read then shows it gone.
+   *
+   * <p>It is told what {@link #subscribe} turns into {@link CumulusEvent.Registered} and
+   * {@link CumulusEvent.Unregistered}, but synchronously and never dropped, which is what keeping a
+   * view in step needs; subscribe to see them as events, off the registering thread.
    *
    * <pre>{@code
    * AutoCloseable watch = cumulus.watchRegistrations(name -> refresh(name));
@@ -243,22 +290,19 @@ public final class Cumulus implements AutoCloseable {
    */
   public AutoCloseable watchRegistrations(Consumer<? super String> watcher) {
     Objects.requireNonNull(watcher, "watcher");
-    // A wrapper per call, so that one watcher added twice is removed once per handle.
-    Consumer<String> entry = watcher::accept;
-    registrationWatchers.add(entry);
-    return () -> registrationWatchers.remove(entry);
-  }
-
-  private void registrationChanged(String name) {
-    for (Consumer<? super String> w : registrationWatchers) {
-      try {
-        w.accept(name);
-      } catch (VirtualMachineError e) {
-        throw e;
-      } catch (Throwable e) {
-        LOG.log(System.Logger.Level.WARNING, "a registration watcher failed on function '" + name + "'", e);
+    // The seam every observer of the runtime uses (the metrics binder, subscribe's Registered and
+    // Unregistered): told synchronously, after the change, on the thread that made it.
+    return engine.hub().observe(new RuntimeEvents() {
+      @Override
+      public void registered(Registration fn) {
+        watcher.accept(fn.name());
       }
-    }
+
+      @Override
+      public void unregistered(Registration fn) {
+        watcher.accept(fn.name());
+      }
+    });
   }
 
   /**
@@ -478,9 +522,6 @@ public final class Cumulus implements AutoCloseable {
       }
       throw e;
     }
-    for (Fn<?, ?> fn : registered) {
-      registrationChanged(fn.name());
-    }
     return registered;
   }
 
@@ -490,13 +531,17 @@ public final class Cumulus implements AutoCloseable {
 
   /**
    * Returns the runtime's metered usage: every function's stats (unregistered ones included), the
-   * totals, the metering mode and the window covered. Price it with {@link Usage#bill(PriceModel)}.
+   * totals, the metering mode and the window covered, and the same per tenant
+   * ({@link Usage#byTenant()}). Price it with {@link Usage#bill(PriceModel)}.
    *
    * @return a snapshot
    */
   public Usage usage() {
-    return new Usage(engine.meteringMode(), engine.createdAt(), java.time.Instant.now(),
-        engine.allStats());
+    java.time.Instant now = java.time.Instant.now();
+    Map<String, Usage> byTenant = new TreeMap<>();
+    engine.allTenantStats().forEach((tenant, lines) ->
+        byTenant.put(tenant, new Usage(engine.meteringMode(), engine.createdAt(), now, lines)));
+    return new Usage(engine.meteringMode(), engine.createdAt(), now, engine.allStats(), byTenant);
   }
 
   /**
@@ -524,18 +569,79 @@ public final class Cumulus implements AutoCloseable {
   }
 
   /**
+   * Returns the registry given to {@link Builder#meterRegistry}, to which the runtime's meters are
+   * bound (see {@link CumulusMetrics}). An adapter can tell from it whether it may serve a Prometheus
+   * scrape.
+   *
+   * @return the registry, or empty if none was given
+   */
+  public Optional<MeterRegistry> meterRegistry() {
+    return Optional.ofNullable(meterRegistry);
+  }
+
+  /**
+   * Delivers every {@link CumulusEvent} from now on to {@code listener}: registrations, scaling from
+   * and to zero, cold starts, throttles, timeouts, dead letters, of every function.
+   *
+   * <pre>{@code
+   * try (CumulusEvent.Subscription scaling = cumulus.subscribe(e -> {
+   *   if (e instanceof CumulusEvent.ScaledFromZero || e instanceof CumulusEvent.ScaledToZero) {
+   *     System.out.println(e);
+   *   }
+   * })) {
+   *   // ...
+   * }
+   * }</pre>
+   *
+   * <ul>
+   *   <li><b>Off the hot path and off the caller's thread:</b> the runtime only appends the event to
+   *       the subscription's buffer; a virtual thread of the JDK's scheduler hands the events to the
+   *       listener, one at a time. It starts when an event arrives and ends when the buffer is empty,
+   *       so an idle subscription holds no thread.
+   *   <li><b>In order:</b> events reach the listener in the order they were produced, so in order per
+   *       function (events of different functions produced at the same time by different threads have
+   *       no order of their own).
+   *   <li><b>A listener that throws</b> is logged and counted ({@link CumulusEvent.Subscription#failures()},
+   *       meter {@code cumulus.listener.failures}) and keeps receiving events; no call ever sees it.
+   *   <li><b>Floods are bounded:</b> throttles are coalesced ({@link CumulusEvent.Throttled#count()}),
+   *       and any other event beyond {@value CumulusEvent.Subscription#BUFFER_CAPACITY} undelivered
+   *       ones is dropped and counted ({@link CumulusEvent.Subscription#dropped()}).
+   * </ul>
+   *
+   * <p>Subscribing costs the runtime nothing until then: with no subscription, producing an event
+   * allocates nothing and takes no lock. Subscriptions outlive {@link #close()}: they receive the
+   * events of the shutdown, then nothing more.
+   *
+   * @param listener receives the events; it should not block for long (it holds up its own
+   *     subscription only)
+   * @return the subscription; close it to stop the delivery
+   * @throws NullPointerException if {@code listener} is null
+   */
+  public CumulusEvent.Subscription subscribe(Consumer<? super CumulusEvent> listener) {
+    Objects.requireNonNull(listener, "listener");
+    return engine.hub().subscribe(listener);
+  }
+
+  /**
    * Closes the runtime: new calls fail with {@link RuntimeClosedException}; accepted calls, running
    * or queued, may finish within the drain timeout; what is left then fails with
-   * {@link RuntimeClosedException} (no future stays incomplete); then every instance is closed, and
-   * the runtime's threads end: when this returns, none of them is alive. One exception: code past
-   * its timeout that ignores the interrupt keeps its thread, and the carriers, until it returns;
-   * close waits for it up to 1 s more (never more than the drain timeout), then returns, and those
-   * threads end when the code returns. Blocks until done. Idempotent; a second caller waits for the
-   * first to finish. Called from a function's own thread, it does not wait for the drain.
+   * {@link RuntimeClosedException} (no future stays incomplete); then every instance is closed.
+   * {@linkplain Fn#emit Events}: no more are accepted; retries waiting go to the dead-letter sink
+   * at once and the backlog runs on until the drain deadline; the events not run by then (waiting or
+   * running) go to the sink too (reason {@link DeadLetter.Reason#SHUTDOWN}), which is given as long
+   * again to take them. Triggers stop. Then the runtime's threads end: when this returns, none of
+   * them is alive. One exception: code past its timeout that ignores the interrupt keeps its thread,
+   * and the carriers, until it returns; close waits for it up to 1 s more (never more than the drain
+   * timeout), then returns, and those threads end when the code returns. Blocks until done.
+   * Idempotent; a second caller waits for the first to finish. Called from a function's own thread
+   * (or a thread its code started), it does not wait for the drain.
    */
   @Override
   public void close() {
     engine.close();
+    if (metrics != null) {
+      metrics.close(); // already done by the runtime's close; this also drops the binder's registries
+    }
   }
 
   Engine engine() {
@@ -559,8 +665,11 @@ public final class Cumulus implements AutoCloseable {
     private @Nullable Duration carrierKeepAlive;
     private @Nullable Duration drainTimeout;
     private int maxCallDepth = -1;
+    private int maxTenants = -1;
     private @Nullable Clock clock;
     private RuntimeEvents events = RuntimeEvents.NONE;
+    private @Nullable MeterRegistry meterRegistry;
+    private CumulusMetrics.@Nullable Builder metricsOptions;
     private boolean built;
 
     private Builder() {}
@@ -665,9 +774,73 @@ public final class Cumulus implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Sets how many tenants the runtime keeps apart in its usage, bills (and meters): the first this
+     * many distinct tenants named by calls ({@link CallOptions#tenant(String)}). The usage of calls
+     * made for further tenants is accounted together under the tenant {@code "other"} (which a tenant
+     * of that name shares), so that callers that make up tenant names cannot grow the runtime's
+     * memory without bound. Fair queueing is by each call's own tenant, whatever the accounting.
+     *
+     * @param maxTenants 1 to 100 000 (default {@value Cumulus#DEFAULT_MAX_TENANTS})
+     * @return this builder
+     * @throws IllegalArgumentException if not in range
+     * @throws IllegalStateException if already set
+     */
+    public Builder maxTenants(int maxTenants) {
+      requireState(this.maxTenants == -1, "maxTenants was already set to %s", this.maxTenants);
+      requireArgument(maxTenants > 0 && maxTenants <= 100_000,
+          "maxTenants must be between 1 and 100000 but was %s", maxTenants);
+      this.maxTenants = maxTenants;
+      return this;
+    }
+
     /** Tells {@code events} the runtime's moments (package-private: tests only, for now). */
     Builder events(RuntimeEvents events) {
       this.events = Objects.requireNonNull(events, "events");
+      return this;
+    }
+
+    /**
+     * Publishes the runtime's meters to {@code registry}: binds a {@link CumulusMetrics} (its default
+     * options) when the runtime is built, and removes its meters when the runtime closes. The
+     * registry is then {@link Cumulus#meterRegistry()}.
+     *
+     * @param registry the registry
+     * @return this builder
+     * @throws NullPointerException if {@code registry} is null
+     * @throws IllegalStateException if already set
+     */
+    public Builder meterRegistry(MeterRegistry registry) {
+      return meterRegistry(registry, options -> { });
+    }
+
+    /**
+     * Publishes the runtime's meters to {@code registry}, with options: as
+     * {@link #meterRegistry(MeterRegistry)}, and {@code options} receives the binder's builder to set
+     * them on (do not build it).
+     *
+     * <pre>{@code
+     * Cumulus cumulus = Cumulus.builder()
+     *     .meterRegistry(registry, metrics -> metrics.percentileHistogram(true))
+     *     .build();
+     * }</pre>
+     *
+     * @param registry the registry
+     * @param options sets options such as {@link CumulusMetrics.Builder#tags} and
+     *     {@link CumulusMetrics.Builder#percentileHistogram}
+     * @return this builder
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalStateException if already set
+     * @throws IllegalArgumentException if {@code options} sets an invalid option
+     */
+    public Builder meterRegistry(MeterRegistry registry, Consumer<? super CumulusMetrics.Builder> options) {
+      Objects.requireNonNull(registry, "registry");
+      Objects.requireNonNull(options, "options");
+      requireState(this.meterRegistry == null, "meterRegistry was already set to %s", this.meterRegistry);
+      CumulusMetrics.Builder metrics = new CumulusMetrics.Builder(null);
+      options.accept(metrics);
+      this.meterRegistry = registry;
+      this.metricsOptions = metrics;
       return this;
     }
 
@@ -688,16 +861,21 @@ public final class Cumulus implements AutoCloseable {
       requireState(!built, "this builder already built a runtime; start a new one with Cumulus.builder()");
       built = true;
       int carriers = carrierThreads == -1 ? Runtime.getRuntime().availableProcessors() : carrierThreads;
-      return new Cumulus(new Engine(new Engine.Config(
+      Cumulus cumulus = new Cumulus(new Engine(new Engine.Config(
           maxConcurrency == -1 ? DEFAULT_MAX_CONCURRENCY : maxConcurrency,
           meteringMode,
           carriers,
           carrierKeepAlive == null ? DEFAULT_CARRIER_KEEP_ALIVE : carrierKeepAlive,
           drainTimeout == null ? DEFAULT_DRAIN_TIMEOUT : drainTimeout,
           maxCallDepth == -1 ? DEFAULT_MAX_CALL_DEPTH : maxCallDepth,
+          maxTenants == -1 ? DEFAULT_MAX_TENANTS : maxTenants,
           clock,
           events,
-          new SpecAccess())));
+          new SpecAccess())), meterRegistry, metricsOptions);
+      if (cumulus.metrics != null && meterRegistry != null) {
+        cumulus.metrics.bindTo(meterRegistry);
+      }
+      return cumulus;
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.cumulus;
 
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
@@ -14,7 +15,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Every call reaches admission: it starts at once if the function is under its concurrency
  * limit, waits in the function's queue (first in, first out) if it is not, and is throttled if the
- * queue is full. Instances are thread-safe.
+ * queue is full. Calls made for {@linkplain CallOptions#tenant(String) tenants} wait in turns, tenant
+ * by tenant (see {@link CallOptions}). {@linkplain #emit Events} wait in a backlog of their own and
+ * are admitted when the function has capacity. Instances are thread-safe.
  *
  * @param <I> the input type; {@code @Nullable Void} for a function without input
  *     ({@link FnSpec#ofSupplier}), invoked with {@code null}
@@ -83,6 +86,90 @@ public interface Fn<I extends @Nullable Object, O extends @Nullable Object> {
    * @return a future of the result, failed with the exceptions listed for {@link #invoke}
    */
   CompletableFuture<O> invokeAsync(I input);
+
+  /**
+   * Runs the function on one input with call options (a {@linkplain CallOptions#tenant(String)
+   * tenant}) and waits for its result, as {@link #invoke(Object)} does.
+   *
+   * <p>The default implementation ignores the options and calls {@link #invoke(Object)}; the
+   * functions a {@link Cumulus} runtime registers serve tenants fairly and account for each.
+   *
+   * @param input the input
+   * @param options the call's options
+   * @return the function's result
+   * @throws NullPointerException if {@code options} is null
+   * @throws CumulusException as listed for {@link #invoke(Object)}
+   */
+  default O invoke(I input, CallOptions options) {
+    Objects.requireNonNull(options, "options");
+    return invoke(input);
+  }
+
+  /**
+   * Starts the function on one input with call options (a {@linkplain CallOptions#tenant(String)
+   * tenant}) and returns at once, as {@link #invokeAsync(Object)} does.
+   *
+   * <p>The default implementation ignores the options and calls {@link #invokeAsync(Object)}.
+   *
+   * @param input the input
+   * @param options the call's options
+   * @return a future of the result, failed with the exceptions listed for {@link #invoke(Object)}
+   * @throws NullPointerException if {@code options} is null
+   */
+  default CompletableFuture<O> invokeAsync(I input, CallOptions options) {
+    Objects.requireNonNull(options, "options");
+    return invokeAsync(input);
+  }
+
+  /**
+   * Emits an event: the function will run on {@code input} later, on its own threads, with
+   * retries, and the returned id names the event. It returns as soon as the event is accepted
+   * into the function's bounded backlog ({@link FnSpec.Builder#eventCapacity(int)}); the caller
+   * never runs the function and never waits for it.
+   *
+   * <p>Events run under the function's limits, as invocations (each attempt is counted in
+   * {@link #stats()} like a call, and metered): when the function is at its concurrency limit,
+   * an event waits for capacity, and waiting is not a failed attempt. A failed attempt is retried
+   * by the function's {@link RetryPolicy}; an event that cannot succeed ends as one
+   * {@link DeadLetter} in its {@link DeadLetterSink}. Every accepted event ends exactly once,
+   * succeeded or dead-lettered ({@link FunctionStats#eventsPending()} counts those not ended yet);
+   * {@link Cumulus#close()} dead-letters those it could not run by its drain deadline.
+   *
+   * <pre>{@code
+   * String id = words.emit("late event");
+   * }</pre>
+   *
+   * @param input the input; {@code null} only for a function without input
+   * @return the event's id, unique (a time-ordered UUID)
+   * @throws InvalidInputException if the input is null or not of the declared input type
+   * @throws ThrottledException if the function's backlog is full ({@code eventCapacity} events pending)
+   * @throws RuntimeClosedException if the runtime is closing or closed
+   * @throws UnknownFunctionException if the function was unregistered
+   */
+  String emit(I input);
+
+  /**
+   * Emits an event at most once per idempotency key: if an event with this key was accepted within
+   * the function's {@linkplain FnSpec.Builder#idempotencyWindow(Duration) idempotency window}, it is
+   * not accepted again and this returns the first event's id. Concurrent emits of one key accept one
+   * event (single flight); the others wait for it and return its id. Otherwise as {@link #emit(Object)}.
+   *
+   * <pre>{@code
+   * String first = fn.emit(order, "order-42");
+   * String again = fn.emit(order, "order-42");   // the same id; the function runs once
+   * }</pre>
+   *
+   * @param input the input; {@code null} only for a function without input
+   * @param idempotencyKey names the event: 1 to 256 characters
+   * @return the event's id, or the id of the event first accepted with this key
+   * @throws NullPointerException if {@code idempotencyKey} is null
+   * @throws IllegalArgumentException if {@code idempotencyKey} is empty or longer than 256 characters
+   * @throws InvalidInputException if the input is null or not of the declared input type
+   * @throws ThrottledException if the key is new and the function's backlog is full
+   * @throws RuntimeClosedException if the runtime is closing or closed
+   * @throws UnknownFunctionException if the function was unregistered
+   */
+  String emit(I input, String idempotencyKey);
 
   /**
    * Returns a snapshot of the function's counters and metered usage. It includes every invocation

@@ -6,9 +6,13 @@ import static dev.cumulus.Checks.requireState;
 import dev.cumulus.internal.DurationText;
 import java.lang.invoke.MethodType;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.TreeMap;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -32,15 +36,22 @@ import org.jspecify.annotations.Nullable;
  * <table class="striped">
  *   <caption>Options and defaults</caption>
  *   <tr><th>option</th><th>default</th></tr>
- *   <tr><td>{@code maxConcurrency}</td><td>unset: shares the runtime's unreserved capacity</td></tr>
+ *   <tr><td>{@code concurrency} ({@code maxConcurrency})</td><td>unset: shares the runtime's unreserved
+ *       capacity</td></tr>
  *   <tr><td>{@code queueCapacity}</td><td>{@value #DEFAULT_QUEUE_CAPACITY}</td></tr>
  *   <tr><td>{@code queueTimeout}</td><td>none: a queued call waits until a slot frees up</td></tr>
  *   <tr><td>{@code timeout}</td><td>60 s</td></tr>
- *   <tr><td>{@code keepAlive}</td><td>30 s</td></tr>
+ *   <tr><td>{@code keepAlive}</td><td>30 s, fixed</td></tr>
  *   <tr><td>{@code minInstances}</td><td>0</td></tr>
  *   <tr><td>{@code inputType} / {@code outputType}</td><td>unchecked ({@code Object})</td></tr>
  *   <tr><td>{@code cpuBudget}</td><td>none: no CPU limit per invocation</td></tr>
  *   <tr><td>{@code inputCheck}</td><td>none: inputs are checked by type only</td></tr>
+ *   <tr><td>{@code tenantWeight}</td><td>every tenant weighs 1</td></tr>
+ *   <tr><td>{@code eventCapacity}</td><td>{@value #DEFAULT_EVENT_CAPACITY} events pending</td></tr>
+ *   <tr><td>{@code retry}</td><td>{@link RetryPolicy#defaults()}: 2 retries, 1 s to 1 min apart,
+ *       max event age 6 h</td></tr>
+ *   <tr><td>{@code deadLetter}</td><td>{@link DeadLetterSink#logging()}</td></tr>
+ *   <tr><td>{@code idempotencyWindow}</td><td>10 min</td></tr>
  * </table>
  *
  * <p>Instances are immutable and thread-safe. Builders are not thread-safe and build once.
@@ -53,8 +64,14 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   public static final int DEFAULT_QUEUE_CAPACITY = 10_000;
   /** Default {@linkplain Builder#timeout(Duration) timeout}. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
+  /** The largest {@linkplain Builder#tenantWeight(String, int) weight} of a tenant. */
+  public static final int MAX_TENANT_WEIGHT = 1_000;
   /** Default {@linkplain Builder#keepAlive(Duration) keep-alive} of idle warm instances. */
   public static final Duration DEFAULT_KEEP_ALIVE = Duration.ofSeconds(30);
+  /** Default {@linkplain Builder#eventCapacity(int) event capacity}: events pending per function. */
+  public static final int DEFAULT_EVENT_CAPACITY = 100_000;
+  /** Default {@linkplain Builder#idempotencyWindow(Duration) idempotency window}. */
+  public static final Duration DEFAULT_IDEMPOTENCY_WINDOW = Duration.ofMinutes(10);
 
   /** The instance every stateless function shares: such functions have no state to initialise. */
   static final Object STATELESS = new Object() {
@@ -69,16 +86,21 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   private final BiFunction<Object, Object, Object> handler;
   private final @Nullable Function<@Nullable Object, @Nullable Object> function;
   private final boolean stateful;
-  private final int maxConcurrency;
+  private final @Nullable ConcurrencyLimit concurrency;
   private final int queueCapacity;
   private final Duration timeout;
-  private final Duration keepAlive;
+  private final KeepAlive keepAlive;
   private final int minInstances;
   private final Class<I> inputType;
   private final Class<O> outputType;
   private final @Nullable Duration cpuBudget;
   private final @Nullable Duration queueTimeout;
   private final @Nullable Consumer<Object> inputCheck;
+  private final Map<String, Integer> tenantWeights;
+  private final int eventCapacity;
+  private final RetryPolicy retry;
+  private final DeadLetterSink deadLetter;
+  private final Duration idempotencyWindow;
 
   private FnSpec(Builder<I, O> b) {
     this.name = b.name;
@@ -86,16 +108,21 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     this.handler = b.handler;
     this.function = b.function;
     this.stateful = b.stateful;
-    this.maxConcurrency = b.maxConcurrency;
+    this.concurrency = b.concurrency;
     this.queueCapacity = b.queueCapacity == UNSET ? DEFAULT_QUEUE_CAPACITY : b.queueCapacity;
     this.timeout = b.timeout == null ? DEFAULT_TIMEOUT : b.timeout;
-    this.keepAlive = b.keepAlive == null ? DEFAULT_KEEP_ALIVE : b.keepAlive;
+    this.keepAlive = b.keepAlive == null ? KeepAlive.fixed(DEFAULT_KEEP_ALIVE) : b.keepAlive;
     this.minInstances = b.minInstances == UNSET ? 0 : b.minInstances;
     this.inputType = b.inputType;
     this.outputType = b.outputType;
     this.cpuBudget = b.cpuBudget;
     this.queueTimeout = b.queueTimeout;
     this.inputCheck = b.inputCheck;
+    this.tenantWeights = Collections.unmodifiableMap(new TreeMap<>(b.tenantWeights));
+    this.eventCapacity = b.eventCapacity == UNSET ? DEFAULT_EVENT_CAPACITY : b.eventCapacity;
+    this.retry = b.retry == null ? RetryPolicy.defaults() : b.retry;
+    this.deadLetter = b.deadLetter == null ? DeadLetterSink.logging() : b.deadLetter;
+    this.idempotencyWindow = b.idempotencyWindow == null ? DEFAULT_IDEMPOTENCY_WINDOW : b.idempotencyWindow;
   }
 
   /**
@@ -187,13 +214,24 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   }
 
   /**
-   * Returns the function's reserved concurrency, if it has one.
+   * Returns the function's reserved concurrency, if it has one: the {@code max} of a
+   * {@linkplain ConcurrencyLimit#fixed(int) fixed} limit.
    *
    * @return the reserved concurrency, or empty when the function shares the runtime's unreserved
-   *     capacity
+   *     capacity (no limit of its own, or an {@linkplain ConcurrencyLimit#adaptive() adaptive} one)
    */
   public OptionalInt maxConcurrency() {
-    return maxConcurrency == UNSET ? OptionalInt.empty() : OptionalInt.of(maxConcurrency);
+    return concurrency instanceof ConcurrencyLimit.Fixed f ? OptionalInt.of(f.max()) : OptionalInt.empty();
+  }
+
+  /**
+   * Returns the function's concurrency limit, if it has one of its own.
+   *
+   * @return the limit, or empty when the function shares the runtime's unreserved capacity without
+   *     a limit of its own
+   */
+  public Optional<ConcurrencyLimit> concurrency() {
+    return Optional.ofNullable(concurrency);
   }
 
   /** {@return how many invocations may wait beyond the concurrency limit} */
@@ -215,8 +253,19 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return Optional.ofNullable(queueTimeout);
   }
 
-  /** {@return how long an idle warm instance is kept} */
+  /**
+   * Returns how long an idle warm instance is kept: the fixed keep-alive, or, for an
+   * {@linkplain KeepAlive#adaptive() adaptive} one, its fallback (what it keeps while it has not
+   * learnt the function's idle times).
+   *
+   * @return the keep-alive
+   */
   public Duration keepAlive() {
+    return keepAlive.duration();
+  }
+
+  /** {@return the keep-alive policy: {@link KeepAlive#fixed} (the default, 30 s) or adaptive} */
+  public KeepAlive keepAlivePolicy() {
     return keepAlive;
   }
 
@@ -244,6 +293,37 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return Optional.ofNullable(cpuBudget);
   }
 
+  /**
+   * Returns the weights of the tenants given one: when the function's calls wait, a tenant of weight
+   * {@code w} is served {@code w} calls per turn of the round-robin. Other tenants, and calls
+   * without a tenant, weigh 1.
+   *
+   * @return tenant to weight, sorted by tenant; empty when every tenant weighs the same
+   */
+  public Map<String, Integer> tenantWeights() {
+    return tenantWeights;
+  }
+
+  /** {@return how many {@linkplain Fn#emit events} may be pending (accepted, not yet ended) at once} */
+  public int eventCapacity() {
+    return eventCapacity;
+  }
+
+  /** {@return how failed events are retried} */
+  public RetryPolicy retry() {
+    return retry;
+  }
+
+  /** {@return where events that did not succeed go} */
+  public DeadLetterSink deadLetter() {
+    return deadLetter;
+  }
+
+  /** {@return how long an event's idempotency key is remembered} */
+  public Duration idempotencyWindow() {
+    return idempotencyWindow;
+  }
+
   /** {@return whether the function has per-instance state ({@link #withInstance})} */
   public boolean hasInstanceState() {
     return stateful;
@@ -269,14 +349,18 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   @Override
   public String toString() {
     return "FnSpec{name=" + name
-        + ", maxConcurrency=" + (maxConcurrency == UNSET ? "unreserved" : maxConcurrency)
+        + (concurrency instanceof ConcurrencyLimit.Adaptive a ? ", concurrency=" + a
+            : ", maxConcurrency=" + (concurrency instanceof ConcurrencyLimit.Fixed f ? f.max() : "unreserved"))
         + ", queueCapacity=" + queueCapacity
         + (queueTimeout == null ? "" : ", queueTimeout=" + DurationText.of(queueTimeout))
         + ", timeout=" + DurationText.of(timeout)
-        + ", keepAlive=" + DurationText.of(keepAlive)
+        + ", keepAlive=" + (keepAlive instanceof KeepAlive.Adaptive a ? a : DurationText.of(keepAlive.duration()))
         + ", minInstances=" + minInstances + ", inputType=" + inputType.getSimpleName()
         + ", outputType=" + outputType.getSimpleName()
-        + (cpuBudget == null ? "" : ", cpuBudget=" + DurationText.of(cpuBudget)) + "}";
+        + (cpuBudget == null ? "" : ", cpuBudget=" + DurationText.of(cpuBudget))
+        + ", eventCapacity=" + eventCapacity + ", retry=" + retry + ", deadLetter=" + deadLetter
+        + ", idempotencyWindow=" + DurationText.of(idempotencyWindow)
+        + (tenantWeights.isEmpty() ? "" : ", tenantWeights=" + tenantWeights) + "}";
   }
 
   private static final int UNSET = -1;
@@ -305,10 +389,10 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     private final BiFunction<Object, Object, Object> handler;
     private final @Nullable Function<@Nullable Object, @Nullable Object> function;
     private final boolean stateful;
-    private int maxConcurrency = UNSET;
+    private @Nullable ConcurrencyLimit concurrency;
     private int queueCapacity = UNSET;
     private @Nullable Duration timeout;
-    private @Nullable Duration keepAlive;
+    private @Nullable KeepAlive keepAlive;
     private int minInstances = UNSET;
     private Class<I> inputType;
     private Class<O> outputType;
@@ -319,6 +403,11 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     private @Nullable Consumer<Object> inputCheck;
     /** Why the input type may not be set by the user (an executor sets it), or null. */
     private @Nullable String inputTypeFixed;
+    private final Map<String, Integer> tenantWeights = new HashMap<>();
+    private int eventCapacity = UNSET;
+    private @Nullable RetryPolicy retry;
+    private @Nullable DeadLetterSink deadLetter;
+    private @Nullable Duration idempotencyWindow;
     private boolean built;
 
     private Builder(String name, Supplier<?> init, BiFunction<Object, Object, Object> handler,
@@ -336,18 +425,49 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
      * Reserves concurrency for this function: at most this many of its invocations run at once, and
      * this much of the runtime's {@linkplain Cumulus.Builder#maxConcurrency(int) capacity} is kept
      * for it alone. Unset, the function shares the runtime's unreserved capacity with the other
-     * unreserved functions.
+     * unreserved functions. The same as {@code concurrency(ConcurrencyLimit.fixed(maxConcurrency))}.
      *
      * @param maxConcurrency at least 1
      * @return this builder
      * @throws IllegalArgumentException if not positive
-     * @throws IllegalStateException if already set
+     * @throws IllegalStateException if already set, or {@link #concurrency} was
      */
     public Builder<I, O> maxConcurrency(int maxConcurrency) {
-      requireState(this.maxConcurrency == UNSET, "maxConcurrency was already set to %s", this.maxConcurrency);
+      requireConcurrencyUnset();
       requireArgument(maxConcurrency > 0, "maxConcurrency must be positive but was %s", maxConcurrency);
-      this.maxConcurrency = maxConcurrency;
+      this.concurrency = ConcurrencyLimit.fixed(maxConcurrency);
       return this;
+    }
+
+    /**
+     * Sets the function's concurrency limit: {@link ConcurrencyLimit#fixed(int)}, reserved for it
+     * (what {@link #maxConcurrency(int)} sets), or {@link ConcurrencyLimit#adaptive()}, which follows
+     * the latency of its invocations and reserves nothing. Unset, the function shares the runtime's
+     * unreserved capacity without a limit of its own.
+     *
+     * <pre>{@code
+     * FnSpec.of("lookup", (String id) -> database.find(id))
+     *     .concurrency(ConcurrencyLimit.adaptive().withMin(4).withMax(200))
+     * }</pre>
+     *
+     * @param concurrency the limit
+     * @return this builder
+     * @throws IllegalStateException if already set, or {@link #maxConcurrency(int)} was
+     */
+    public Builder<I, O> concurrency(ConcurrencyLimit concurrency) {
+      Objects.requireNonNull(concurrency, "concurrency");
+      requireConcurrencyUnset();
+      this.concurrency = concurrency;
+      return this;
+    }
+
+    private void requireConcurrencyUnset() {
+      ConcurrencyLimit set = concurrency;
+      if (set instanceof ConcurrencyLimit.Fixed f) {
+        throw new IllegalStateException("maxConcurrency was already set to " + f.max());
+      } else if (set != null) {
+        throw new IllegalStateException("concurrency was already set to " + set);
+      }
     }
 
     /**
@@ -410,7 +530,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
 
     /**
      * Sets how long an idle warm instance is kept before it is discarded (and closed, if it is
-     * {@link AutoCloseable}).
+     * {@link AutoCloseable}). The same as {@code keepAlive(KeepAlive.fixed(keepAlive))}.
      *
      * @param keepAlive positive (default 30 s)
      * @return this builder
@@ -418,16 +538,43 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
      * @throws IllegalStateException if already set
      */
     public Builder<I, O> keepAlive(Duration keepAlive) {
-      requireState(this.keepAlive == null, "keepAlive was already set to %s", this.keepAlive);
-      this.keepAlive = Checks.positive("keepAlive", keepAlive);
+      requireKeepAliveUnset();
+      this.keepAlive = KeepAlive.fixed(Checks.positive("keepAlive", keepAlive));
       return this;
+    }
+
+    /**
+     * Sets how the function's idle warm instances are kept: {@link KeepAlive#fixed(Duration)} (what
+     * {@link #keepAlive(Duration)} sets), or {@link KeepAlive#adaptive()}, which learns the
+     * function's idle times and keeps instances, or creates them ahead of a call, when a call is
+     * likely.
+     *
+     * <pre>{@code
+     * FnSpec.of("hourly-sync", (String s) -> sync(s)).keepAlive(KeepAlive.adaptive())
+     * }</pre>
+     *
+     * @param keepAlive the policy
+     * @return this builder
+     * @throws IllegalStateException if already set
+     */
+    public Builder<I, O> keepAlive(KeepAlive keepAlive) {
+      Objects.requireNonNull(keepAlive, "keepAlive");
+      requireKeepAliveUnset();
+      this.keepAlive = keepAlive;
+      return this;
+    }
+
+    private void requireKeepAliveUnset() {
+      KeepAlive set = keepAlive;
+      requireState(set == null, "keepAlive was already set to %s",
+          set instanceof KeepAlive.Fixed f ? f.duration() : set);
     }
 
     /**
      * Sets how many instances are created at registration and kept warm however idle the function
      * is ("provisioned concurrency"). Warm instances hold no thread.
      *
-     * @param minInstances zero or more, at most {@code maxConcurrency} when that is set
+     * @param minInstances zero or more, at most the concurrency limit's {@code max} when that is set
      * @return this builder
      * @throws IllegalArgumentException if negative
      * @throws IllegalStateException if already set
@@ -526,6 +673,98 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
       return built;
     }
 
+    /**
+     * Weighs a tenant: while the function's calls wait, its queue serves the tenants with waiting
+     * calls in weighted round-robin, {@code weight} calls of this tenant per turn, one of each tenant
+     * not given a weight (and one for the calls without a tenant). A tenant's share of the queue's
+     * room follows its weight too. See {@link CallOptions}.
+     *
+     * <pre>{@code
+     * FnSpec.of("report", (String q) -> run(q))
+     *     .tenantWeight("enterprise", 3)  // 3 calls for every call of another tenant
+     * }</pre>
+     *
+     * @param tenant the tenant's name, as in {@link CallOptions#tenant(String)}
+     * @param weight 1 to {@value FnSpec#MAX_TENANT_WEIGHT}
+     * @return this builder
+     * @throws IllegalArgumentException if the tenant's name is not valid, or the weight not in range
+     * @throws IllegalStateException if this tenant's weight was already set
+     */
+    public Builder<I, O> tenantWeight(String tenant, int weight) {
+      Checks.tenant("tenantWeight's tenant", tenant);
+      requireState(!tenantWeights.containsKey(tenant), "tenantWeight of tenant '%s' was already set to %s",
+          tenant, tenantWeights.get(tenant));
+      requireArgument(weight >= 1 && weight <= MAX_TENANT_WEIGHT,
+          "tenantWeight of tenant '%s' must be between 1 and %s but was %s", tenant, MAX_TENANT_WEIGHT, weight);
+      tenantWeights.put(tenant, weight);
+      return this;
+    }
+
+    /**
+     * Sets how many {@linkplain Fn#emit events} may be pending at once: accepted and not yet ended
+     * (waiting for capacity, running, waiting for a retry, or waiting for the dead-letter sink). An
+     * emit beyond it fails with {@link ThrottledException}. Each pending event costs about 100 bytes
+     * besides its input and its last error.
+     *
+     * @param eventCapacity at least 1 (default {@value FnSpec#DEFAULT_EVENT_CAPACITY})
+     * @return this builder
+     * @throws IllegalArgumentException if not positive
+     * @throws IllegalStateException if already set
+     */
+    public Builder<I, O> eventCapacity(int eventCapacity) {
+      requireState(this.eventCapacity == UNSET, "eventCapacity was already set to %s", this.eventCapacity);
+      requireArgument(eventCapacity > 0, "eventCapacity must be positive but was %s", eventCapacity);
+      this.eventCapacity = eventCapacity;
+      return this;
+    }
+
+    /**
+     * Sets how an event whose attempt failed is retried.
+     *
+     * @param retry the policy (default {@link RetryPolicy#defaults()})
+     * @return this builder
+     * @throws NullPointerException if {@code retry} is null
+     * @throws IllegalStateException if already set
+     */
+    public Builder<I, O> retry(RetryPolicy retry) {
+      Objects.requireNonNull(retry, "retry");
+      requireState(this.retry == null, "retry was already set to %s", this.retry);
+      this.retry = retry;
+      return this;
+    }
+
+    /**
+     * Sets where events that did not succeed go, one {@link DeadLetter} each.
+     *
+     * @param deadLetter the sink (default {@link DeadLetterSink#logging()})
+     * @return this builder
+     * @throws NullPointerException if {@code deadLetter} is null
+     * @throws IllegalStateException if already set
+     */
+    public Builder<I, O> deadLetter(DeadLetterSink deadLetter) {
+      Objects.requireNonNull(deadLetter, "deadLetter");
+      requireState(this.deadLetter == null, "deadLetter was already set to %s", this.deadLetter);
+      this.deadLetter = deadLetter;
+      return this;
+    }
+
+    /**
+     * Sets how long an {@linkplain Fn#emit(Object, String) idempotency key} is remembered after the
+     * event it names was accepted: an emit with a key seen within the window is not run again, and
+     * returns the first event's id. The most recent keys are kept, up to
+     * {@code max(eventCapacity, 10 000)} of them.
+     *
+     * @param idempotencyWindow positive (default 10 min)
+     * @return this builder
+     * @throws IllegalArgumentException if zero or negative
+     * @throws IllegalStateException if already set
+     */
+    public Builder<I, O> idempotencyWindow(Duration idempotencyWindow) {
+      requireState(this.idempotencyWindow == null, "idempotencyWindow was already set to %s", this.idempotencyWindow);
+      this.idempotencyWindow = Checks.positive("idempotencyWindow", idempotencyWindow);
+      return this;
+    }
+
     @Override
     public String toString() {
       return "FnSpec.Builder{name=" + name + (built ? ", built" : "") + "}";
@@ -535,14 +774,19 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
      * Builds the immutable spec.
      *
      * @return the spec
-     * @throws IllegalArgumentException if options conflict (minInstances above maxConcurrency)
+     * @throws IllegalArgumentException if options conflict (minInstances above the concurrency
+     *     limit's max)
      * @throws IllegalStateException if this builder already built a spec
      */
     public FnSpec<I, O> build() {
       requireState(!built, "this builder already built the spec of '%s'; start a new one", name);
-      requireArgument(maxConcurrency == UNSET || minInstances == UNSET || minInstances <= maxConcurrency,
-          "minInstances (%s) must not exceed maxConcurrency (%s) of function '%s'",
-          minInstances, maxConcurrency, name);
+      if (minInstances != UNSET && concurrency instanceof ConcurrencyLimit.Fixed f) {
+        requireArgument(minInstances <= f.max(), "minInstances (%s) must not exceed maxConcurrency (%s) of function '%s'",
+            minInstances, f.max(), name);
+      } else if (minInstances != UNSET && concurrency instanceof ConcurrencyLimit.Adaptive a) {
+        requireArgument(minInstances <= a.max(), "minInstances (%s) must not exceed the adaptive concurrency max (%s)"
+            + " of function '%s'", minInstances, a.max(), name);
+      }
       built = true;
       return new FnSpec<>(this);
     }

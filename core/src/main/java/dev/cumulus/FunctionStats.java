@@ -11,6 +11,10 @@ import java.util.Objects;
  * invocation's result or failure, every snapshot taken afterwards includes that invocation, its CPU
  * time and its allocated bytes ("read your calls").
  *
+ * <p>{@linkplain Fn#emit Events} have counters of their own, and each attempt of an event is also an
+ * invocation (counted above like a call). At any time {@code eventsAccepted == eventsSucceeded +
+ * eventsDeadLettered + eventsPending}; at rest {@code eventsPending} is zero.
+ *
  * <p>CPU time and allocated bytes are measured only in {@link MeteringMode#EXACT}; in
  * {@link MeteringMode#WALL_CLOCK_ONLY} they are zero, never an estimate.
  *
@@ -63,6 +67,24 @@ import java.util.Objects;
  *     (at least 1 ms), summed; zero unless metering is {@link MeteringMode#EXACT}
  * @param latency time from call to completion (queue wait included) over a recent window
  * @param cpuPerInvocation CPU time per invocation over a recent window (empty unless EXACT)
+ * @param concurrencyLimit the most invocations the function may run at once now: the value of its
+ *     {@linkplain ConcurrencyLimit#adaptive() adaptive} limit at this moment, its
+ *     {@linkplain ConcurrencyLimit#fixed(int) fixed} limit, or, for a function without a limit of its
+ *     own, what the runtime leaves unreserved
+ * @param preWarms instances created ahead of a call by an {@linkplain KeepAlive#adaptive() adaptive
+ *     keep-alive}, because its idle times said one was due (their init time is in {@code initTime};
+ *     they are not cold starts: no call waited for them)
+ * @param eventsAccepted events accepted by {@link Fn#emit} (emits answered by an idempotency key
+ *     already seen are not counted here but in {@code eventDuplicates})
+ * @param eventsSucceeded events whose attempt succeeded
+ * @param eventsDeadLettered events handed to the {@link DeadLetterSink} (counted once the sink
+ *     returned or threw)
+ * @param eventsPending events accepted and not ended yet: waiting for capacity, running, waiting
+ *     for a retry, or waiting for the dead-letter sink
+ * @param eventRetries attempts scheduled again after a failed one
+ * @param eventDuplicates emits answered with an earlier event's id (idempotency key seen in the window)
+ * @param eventsThrottled emits refused because {@code eventCapacity} events were pending
+ * @param deadLetterSinkFailures dead letters whose sink threw (each logged with the whole letter)
  * @param queueTimeouts of the {@code timeouts}, the calls that waited in the queue past the
  *     function's {@linkplain FnSpec.Builder#queueTimeout(Duration) queue timeout}: they never ran,
  *     and are not billed
@@ -91,6 +113,16 @@ public record FunctionStats(
     long billedCpuMillis,
     Percentiles latency,
     Percentiles cpuPerInvocation,
+    int concurrencyLimit,
+    long preWarms,
+    long eventsAccepted,
+    long eventsSucceeded,
+    long eventsDeadLettered,
+    long eventsPending,
+    long eventRetries,
+    long eventDuplicates,
+    long eventsThrottled,
+    long deadLetterSinkFailures,
     long queueTimeouts) {
 
   /**
@@ -106,6 +138,45 @@ public record FunctionStats(
     Objects.requireNonNull(initTime, "initTime");
     Objects.requireNonNull(latency, "latency");
     Objects.requireNonNull(cpuPerInvocation, "cpuPerInvocation");
+  }
+
+  /**
+   * Creates a snapshot of a function that has had no events: every event counter is zero.
+   *
+   * @param name the function's name
+   * @param invocations calls that reached admission
+   * @param successes invocations that returned a result
+   * @param failures invocations whose code threw
+   * @param timeouts invocations that ran past their timeout
+   * @param throttles calls refused because the function was at its limits
+   * @param rejected calls refused or abandoned by a closing runtime
+   * @param cancelled invocations cancelled before they started
+   * @param coldStarts new instances created
+   * @param inFlight invocations running now
+   * @param queued invocations waiting to start
+   * @param warmInstances instances alive now
+   * @param peakConcurrency the most invocations that ran at once
+   * @param overdue invocations timed out whose code has not returned yet
+   * @param cpuTime CPU time used by the function's threads
+   * @param wallTime wall-clock time of invocations, summed
+   * @param queueWait time invocations spent waiting to start, summed
+   * @param initTime time spent creating instances, summed
+   * @param allocatedBytes heap bytes allocated by the function's code
+   * @param billedMillis billed duration in milliseconds
+   * @param billedCpuMillis billed CPU in milliseconds
+   * @param latency time from call to completion over a recent window
+   * @param cpuPerInvocation CPU time per invocation over a recent window
+   * @throws NullPointerException if a reference component is null
+   */
+  public FunctionStats(String name, long invocations, long successes, long failures, long timeouts,
+      long throttles, long rejected, long cancelled, long coldStarts, int inFlight, int queued,
+      int warmInstances, int peakConcurrency, int overdue, Duration cpuTime, Duration wallTime,
+      Duration queueWait, Duration initTime, long allocatedBytes, long billedMillis,
+      long billedCpuMillis, Percentiles latency, Percentiles cpuPerInvocation) {
+    this(name, invocations, successes, failures, timeouts, throttles, rejected, cancelled, coldStarts,
+        inFlight, queued, warmInstances, peakConcurrency, overdue, cpuTime, wallTime, queueWait,
+        initTime, allocatedBytes, billedMillis, billedCpuMillis, latency, cpuPerInvocation,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
   }
 
   /**
@@ -134,8 +205,9 @@ public record FunctionStats(
 
   /**
    * Returns the sum of this snapshot and {@code other}, as for two registrations of one name: counters,
-   * gauges, durations and bytes are added, the peak is the larger one, and the percentiles are
-   * {@code other}'s when it has samples (else this one's). The name is this one's.
+   * gauges, durations and bytes are added, the peak is the larger one, the percentiles are
+   * {@code other}'s when it has samples (else this one's), and the concurrency limit is
+   * {@code other}'s (the later registration's). The name is this one's.
    *
    * @param other the snapshot to add
    * @return the sum
@@ -154,13 +226,19 @@ public record FunctionStats(
         billedMillis + other.billedMillis, billedCpuMillis + other.billedCpuMillis,
         other.latency.samples() > 0 ? other.latency : latency,
         other.cpuPerInvocation.samples() > 0 ? other.cpuPerInvocation : cpuPerInvocation,
+        other.concurrencyLimit, preWarms + other.preWarms,
+        eventsAccepted + other.eventsAccepted, eventsSucceeded + other.eventsSucceeded,
+        eventsDeadLettered + other.eventsDeadLettered, eventsPending + other.eventsPending,
+        eventRetries + other.eventRetries, eventDuplicates + other.eventDuplicates,
+        eventsThrottled + other.eventsThrottled, deadLetterSinkFailures + other.deadLetterSinkFailures,
         queueTimeouts + other.queueTimeouts);
   }
 
   /**
    * Returns what was used between {@code earlier} and this snapshot: counters, durations and bytes
    * are the differences (never below zero), while gauges ({@code inFlight}, {@code queued},
-   * {@code warmInstances}, {@code overdue}), the peak and the percentiles are this snapshot's.
+   * {@code warmInstances}, {@code overdue}, {@code concurrencyLimit}, {@code eventsPending}), the peak
+   * and the percentiles are this snapshot's.
    *
    * @param earlier a snapshot of the same function taken before this one
    * @return the difference
@@ -177,7 +255,13 @@ public record FunctionStats(
         less(cpuTime, earlier.cpuTime), less(wallTime, earlier.wallTime),
         less(queueWait, earlier.queueWait), less(initTime, earlier.initTime),
         less(allocatedBytes, earlier.allocatedBytes), less(billedMillis, earlier.billedMillis),
-        less(billedCpuMillis, earlier.billedCpuMillis), latency, cpuPerInvocation,
+        less(billedCpuMillis, earlier.billedCpuMillis), latency, cpuPerInvocation, concurrencyLimit,
+        less(preWarms, earlier.preWarms),
+        less(eventsAccepted, earlier.eventsAccepted), less(eventsSucceeded, earlier.eventsSucceeded),
+        less(eventsDeadLettered, earlier.eventsDeadLettered), eventsPending,
+        less(eventRetries, earlier.eventRetries), less(eventDuplicates, earlier.eventDuplicates),
+        less(eventsThrottled, earlier.eventsThrottled),
+        less(deadLetterSinkFailures, earlier.deadLetterSinkFailures),
         less(queueTimeouts, earlier.queueTimeouts));
   }
 
@@ -205,12 +289,18 @@ public record FunctionStats(
         + ", timed out " + timeouts + (queueTimeouts > 0 ? " (" + queueTimeouts + " in the queue)" : "")
         + ", throttled " + throttles + ", rejected " + rejected
         + ", cancelled " + cancelled + "), inFlight=" + inFlight + ", queued=" + queued
-        + ", warm=" + warmInstances + ", coldStarts=" + coldStarts + ", peak=" + peakConcurrency
+        + ", warm=" + warmInstances + ", coldStarts=" + coldStarts
+        + (preWarms > 0 ? ", preWarms=" + preWarms : "") + ", peak=" + peakConcurrency + ", limit=" + concurrencyLimit
         + (overdue > 0 ? ", overdue=" + overdue : "")
         + ", cpu=" + Durations.format(cpuTime) + ", wall=" + Durations.format(wallTime)
         + ", init=" + Durations.format(initTime) + ", allocated=" + allocatedBytes + " B"
         + ", billed=" + billedMillis + " ms (cpu " + billedCpuMillis + " ms)"
-        + ", latency[" + latency + "]";
+        + ", latency[" + latency + "]"
+        + (eventsAccepted + eventDuplicates + eventsThrottled == 0 ? ""
+            : ", events=" + eventsAccepted + " (ok " + eventsSucceeded + ", dead-lettered "
+                + eventsDeadLettered + ", pending " + eventsPending + ", retries " + eventRetries
+                + ", duplicates " + eventDuplicates + ", throttled " + eventsThrottled
+                + (deadLetterSinkFailures > 0 ? ", sink failures " + deadLetterSinkFailures : "") + ")");
   }
 
   /**
@@ -242,6 +332,16 @@ public record FunctionStats(
     private long billedCpuMillis;
     private Percentiles latency = Percentiles.EMPTY;
     private Percentiles cpuPerInvocation = Percentiles.EMPTY;
+    private int concurrencyLimit;
+    private long preWarms;
+    private long eventsAccepted;
+    private long eventsSucceeded;
+    private long eventsDeadLettered;
+    private long eventsPending;
+    private long eventRetries;
+    private long eventDuplicates;
+    private long eventsThrottled;
+    private long deadLetterSinkFailures;
 
     private Builder(String name) {
       this.name = Objects.requireNonNull(name, "name");
@@ -496,6 +596,116 @@ public record FunctionStats(
     }
 
     /**
+     * Sets {@link FunctionStats#concurrencyLimit()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder concurrencyLimit(int n) {
+      this.concurrencyLimit = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#preWarms()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder preWarms(long n) {
+      this.preWarms = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#eventsAccepted()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder eventsAccepted(long n) {
+      this.eventsAccepted = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#eventsSucceeded()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder eventsSucceeded(long n) {
+      this.eventsSucceeded = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#eventsDeadLettered()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder eventsDeadLettered(long n) {
+      this.eventsDeadLettered = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#eventsPending()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder eventsPending(long n) {
+      this.eventsPending = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#eventRetries()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder eventRetries(long n) {
+      this.eventRetries = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#eventDuplicates()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder eventDuplicates(long n) {
+      this.eventDuplicates = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#eventsThrottled()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder eventsThrottled(long n) {
+      this.eventsThrottled = n;
+      return this;
+    }
+
+    /**
+     * Sets {@link FunctionStats#deadLetterSinkFailures()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder deadLetterSinkFailures(long n) {
+      this.deadLetterSinkFailures = n;
+      return this;
+    }
+
+    /**
      * Sets {@link FunctionStats#queueTimeouts()}.
      *
      * @param n the value
@@ -515,7 +725,9 @@ public record FunctionStats(
       return new FunctionStats(name, invocations, successes, failures, timeouts, throttles, rejected,
           cancelled, coldStarts, inFlight, queued, warmInstances, peakConcurrency, overdue, cpuTime,
           wallTime, queueWait, initTime, allocatedBytes, billedMillis, billedCpuMillis, latency,
-          cpuPerInvocation, queueTimeouts);
+          cpuPerInvocation, concurrencyLimit, preWarms, eventsAccepted, eventsSucceeded, eventsDeadLettered,
+          eventsPending, eventRetries, eventDuplicates, eventsThrottled, deadLetterSinkFailures,
+          queueTimeouts);
     }
   }
 }

@@ -3,20 +3,39 @@ package dev.cumulus;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * A runtime's metered usage: every function's stats, the runtime totals, the metering mode, and the
  * window the figures cover (from the runtime's creation to the snapshot). Functions that were
  * unregistered keep their line, so nothing used goes unbilled. Immutable.
  *
+ * <p>Calls made for {@linkplain CallOptions#tenant(String) tenants} are in the functions' lines, and
+ * again, tenant by tenant, in {@link #byTenant()}: one {@code Usage} per tenant, whose lines are
+ * that tenant's use of each function, to bill it:
+ *
+ * <pre>{@code
+ * Map<String, Usage> tenants = cumulus.usage().byTenant();
+ * tenants.forEach((tenant, usage) -> System.out.println(tenant + ": " + usage.bill(model).total()));
+ * }</pre>
+ *
  * @param meteringMode how the usage was metered
  * @param since when the runtime was created
  * @param until when this snapshot was taken
  * @param functions each function's stats, by name
+ * @param byTenant each tenant's usage, by tenant: its lines carry the counters and the time of that
+ *     tenant's invocations (each invocation's own CPU time, wall time, queue wait, billed
+ *     milliseconds), while gauges, instances, init time, allocated bytes and percentiles, which
+ *     belong to a function rather than to a tenant, are zero; calls without a tenant are in no
+ *     tenant's usage; tenants beyond {@link Cumulus.Builder#maxTenants(int)} are together under
+ *     {@code "other"}; empty in a tenant's own usage
  */
-public record Usage(MeteringMode meteringMode, Instant since, Instant until, List<FunctionStats> functions) {
+public record Usage(MeteringMode meteringMode, Instant since, Instant until, List<FunctionStats> functions,
+    Map<String, Usage> byTenant) {
   /**
    * Checks and copies the usage.
    *
@@ -27,6 +46,20 @@ public record Usage(MeteringMode meteringMode, Instant since, Instant until, Lis
     Objects.requireNonNull(since, "since");
     Objects.requireNonNull(until, "until");
     functions = List.copyOf(functions);
+    byTenant = Collections.unmodifiableMap(new TreeMap<>(byTenant));
+  }
+
+  /**
+   * A usage without tenants.
+   *
+   * @param meteringMode how the usage was metered
+   * @param since when the runtime was created
+   * @param until when this snapshot was taken
+   * @param functions each function's stats, by name
+   * @throws NullPointerException if an argument is null
+   */
+  public Usage(MeteringMode meteringMode, Instant since, Instant until, List<FunctionStats> functions) {
+    this(meteringMode, since, until, functions, Map.of());
   }
 
   /** {@return the window the figures cover} */
@@ -64,6 +97,26 @@ public record Usage(MeteringMode meteringMode, Instant since, Instant until, Lis
     return functions.stream().mapToLong(FunctionStats::billedCpuMillis).sum();
   }
 
+  /** {@return the events accepted by all functions ({@link Fn#emit})} */
+  public long eventsAccepted() {
+    return functions.stream().mapToLong(FunctionStats::eventsAccepted).sum();
+  }
+
+  /** {@return the events of all functions that succeeded} */
+  public long eventsSucceeded() {
+    return functions.stream().mapToLong(FunctionStats::eventsSucceeded).sum();
+  }
+
+  /** {@return the events of all functions handed to their dead-letter sinks} */
+  public long eventsDeadLettered() {
+    return functions.stream().mapToLong(FunctionStats::eventsDeadLettered).sum();
+  }
+
+  /** {@return the events of all functions accepted and not ended yet} */
+  public long eventsPending() {
+    return functions.stream().mapToLong(FunctionStats::eventsPending).sum();
+  }
+
   /**
    * Prices this usage.
    *
@@ -77,30 +130,63 @@ public record Usage(MeteringMode meteringMode, Instant since, Instant until, Lis
     return Bill.of(functions, meteringMode, model);
   }
 
-  /** Formats the usage as an aligned table, one line per function and a total. */
+  /**
+   * Formats the usage as an aligned table, one line per function and a total; with three more
+   * columns (events accepted, dead-lettered, pending) when any function had events.
+   */
   @Override
   public String toString() {
+    boolean events = functions.stream().anyMatch(s -> s.eventsAccepted() > 0);
     List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"function", "calls", "ok", "failed", "timeouts", "throttled", "cold",
-        "peak", "cpu", "wall", "alloc", "billed ms", "cpu ms", "p50", "p99"});
+    rows.add(withEvents(events, new String[] {"function", "calls", "ok", "failed", "timeouts", "throttled",
+        "cold", "peak", "cpu", "wall", "alloc", "billed ms", "cpu ms", "p50", "p99"},
+        "events", "dead", "pending"));
     for (FunctionStats s : functions) {
-      rows.add(new String[] {s.name(), Long.toString(s.invocations()), Long.toString(s.successes()),
+      rows.add(withEvents(events, new String[] {s.name(), Long.toString(s.invocations()),
+          Long.toString(s.successes()),
           Long.toString(s.failures()), Long.toString(s.timeouts()), Long.toString(s.throttles()),
           Long.toString(s.coldStarts()), Integer.toString(s.peakConcurrency()),
           Durations.format(s.cpuTime()), Durations.format(s.wallTime()), bytes(s.allocatedBytes()),
           Long.toString(s.billedMillis()), Long.toString(s.billedCpuMillis()),
-          Durations.format(s.latency().p50()), Durations.format(s.latency().p99())});
+          Durations.format(s.latency().p50()), Durations.format(s.latency().p99())},
+          Long.toString(s.eventsAccepted()), Long.toString(s.eventsDeadLettered()),
+          Long.toString(s.eventsPending())));
     }
-    rows.add(new String[] {"TOTAL", Long.toString(invocations()),
+    rows.add(withEvents(events, new String[] {"TOTAL", Long.toString(invocations()),
         Long.toString(functions.stream().mapToLong(FunctionStats::successes).sum()),
         Long.toString(functions.stream().mapToLong(FunctionStats::failures).sum()),
         Long.toString(functions.stream().mapToLong(FunctionStats::timeouts).sum()),
         Long.toString(functions.stream().mapToLong(FunctionStats::throttles).sum()),
         Long.toString(functions.stream().mapToLong(FunctionStats::coldStarts).sum()), "",
         Durations.format(cpuTime()), Durations.format(wallTime()), bytes(allocatedBytes()),
-        Long.toString(billedMillis()), Long.toString(billedCpuMillis()), "", ""});
-    return "Usage over " + Durations.format(window()) + " (metering " + meteringMode + ")\n"
+        Long.toString(billedMillis()), Long.toString(billedCpuMillis()), "", ""},
+        Long.toString(eventsAccepted()), Long.toString(eventsDeadLettered()), Long.toString(eventsPending())));
+    String table = "Usage over " + Durations.format(window()) + " (metering " + meteringMode + ")\n"
         + TextTable.format(rows, 1);
+    if (byTenant.isEmpty()) {
+      return table;
+    }
+    List<String[]> tenants = new ArrayList<>();
+    tenants.add(new String[] {"tenant", "function", "calls", "ok", "failed", "timeouts", "throttled", "cpu",
+        "wall", "queue wait", "billed ms", "cpu ms"});
+    byTenant.forEach((tenant, usage) -> {
+      for (FunctionStats s : usage.functions()) {
+        tenants.add(new String[] {tenant, s.name(), Long.toString(s.invocations()), Long.toString(s.successes()),
+            Long.toString(s.failures()), Long.toString(s.timeouts()), Long.toString(s.throttles()),
+            Durations.format(s.cpuTime()), Durations.format(s.wallTime()), Durations.format(s.queueWait()),
+            Long.toString(s.billedMillis()), Long.toString(s.billedCpuMillis())});
+      }
+    });
+    return table + "\nBy tenant\n" + TextTable.format(tenants, 2);
+  }
+
+  private static String[] withEvents(boolean events, String[] row, String... eventColumns) {
+    if (!events) {
+      return row;
+    }
+    String[] all = java.util.Arrays.copyOf(row, row.length + eventColumns.length);
+    System.arraycopy(eventColumns, 0, all, row.length, eventColumns.length);
+    return all;
   }
 
   private static String bytes(long b) {

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,9 +25,8 @@ import org.junit.jupiter.api.Test;
  * {@code close()} throws, a caller's dependent stage that throws, a caller interrupted while it waits.
  * After each the runtime keeps serving, counts what happened, and tells the caller.
  *
- * <p>Not here, because the runtime does not have them yet: a Micrometer {@code MeterRegistry} that
- * throws ({@code Cumulus.Builder.meterRegistry} is not implemented) and event listeners that throw
- * ({@code Cumulus.subscribe}, a later issue).
+ * <p>Observers too: a Micrometer {@code MeterRegistry} that throws and a lifecycle listener that
+ * throws never break a call, an event, a registration or {@code close()}.
  */
 class FaultInjectionTest {
   private static final Duration WAIT = Duration.ofSeconds(30);
@@ -65,6 +67,66 @@ class FaultInjectionTest {
       assertThat(s.warmInstances()).as("only instances whose init succeeded").isEqualTo(s.coldStarts());
       assertThat(f.invoke(7)).isEqualTo(7);
     }
+  }
+
+  @Test
+  void brokenMeterRegistries_andAListenerThatAlwaysThrows_neverBreakACall() {
+    // One registry refuses every meter; another takes them but cannot remove them (unregister and
+    // close remove a function's meters) and is scraped meanwhile; the listener throws on everything.
+    MeterRegistry refusing = new RefusingMeterRegistry();
+    AtomicInteger removals = new AtomicInteger();
+    MeterRegistry sticky = new SimpleMeterRegistry() {
+      @Override
+      public Meter remove(Meter meter) {
+        removals.incrementAndGet();
+        throw new IllegalStateException("cannot remove " + meter.getId().getName() + " (injected)");
+      }
+    };
+    Letters letters = new Letters();
+    AtomicInteger heard = new AtomicInteger();
+    CountDownLatch gate = new CountDownLatch(1);
+    Cumulus c = Cumulus.builder().meterRegistry(refusing).build();
+    try (CumulusEvent.Subscription sub = c.subscribe(e -> {
+      heard.incrementAndGet();
+      throw new IllegalStateException("listener bug on " + e + " (injected)");
+    })) {
+      CumulusMetrics.of(c).bindTo(sticky);
+      Fn<Integer, Integer> f = c.register(FnSpec.of("f", (Integer i) -> {
+        if (i < 0) {
+          throw new IllegalArgumentException("negative (injected)");
+        }
+        if (i == 0) {
+          TestFunctions.await(gate);
+        }
+        return i * 2;
+      }).maxConcurrency(1).queueCapacity(0).retry(RetryPolicy.none()).deadLetter(letters).build());
+
+      CompletableFuture<Integer> held = f.invokeAsync(0);
+      await().atMost(WAIT).until(() -> f.stats().inFlight() == 1);
+      assertThatThrownBy(() -> f.invoke(1)).isInstanceOf(ThrottledException.class); // a Throttled event
+      gate.countDown();
+      assertThat(held.join()).isZero();
+      assertThat(f.invoke(21)).isEqualTo(42);
+      assertThatThrownBy(() -> f.invoke(-1)).isInstanceOf(FunctionFailedException.class);
+      f.emit(-2); // fails, and is not retried: a dead letter and a DeadLettered event
+      await().atMost(WAIT).until(() -> f.stats().eventsDeadLettered() == 1);
+      sticky.getMeters().forEach(m -> m.measure().forEach(x -> x.getValue())); // a scrape
+      assertThat(c.unregister("f")).isTrue();
+      Fn<Integer, Integer> again = c.register(FnSpec.of("f", (Integer i) -> i + 1).build());
+      assertThat(again.invoke(1)).isEqualTo(2);
+
+      FunctionStats s = f.stats();
+      assertThat(s.successes()).isEqualTo(2);
+      assertThat(s.failures()).isEqualTo(2);
+      assertThat(s.throttles()).isEqualTo(1);
+      assertThat(letters.only().reason()).isEqualTo(DeadLetter.Reason.RETRIES_EXHAUSTED); // none: no retry
+      await().atMost(WAIT).until(() -> sub.failures() >= 5);
+      assertThat(sub.failures()).as("the listener heard and threw on every event").isEqualTo(heard.get());
+      assertThat(sticky.getMeters()).isNotEmpty();
+    } finally {
+      c.close();
+    }
+    assertThat(removals.get()).as("close tried to remove the meters, and went on").isPositive();
   }
 
   @Test

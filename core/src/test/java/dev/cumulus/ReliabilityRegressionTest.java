@@ -168,8 +168,8 @@ class ReliabilityRegressionTest {
     AtomicInteger injected = new AtomicInteger();
     dev.cumulus.internal.RuntimeEvents failing = new dev.cumulus.internal.RuntimeEvents() {
       @Override
-      public void firstWorker(String function) {
-        if (function.equals("b") && failNextStart.compareAndSet(true, false)) {
+      public void firstWorker(dev.cumulus.internal.Registration function) {
+        if (function.name().equals("b") && failNextStart.compareAndSet(true, false)) {
           injected.incrementAndGet();
           throw new OutOfMemoryError("injected: unable to create a thread for b's worker");
         }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.cumulus.internal.Registration;
 import dev.cumulus.internal.RuntimeEvents;
 import java.time.Duration;
 import java.util.List;
@@ -17,28 +18,28 @@ class RuntimeEventsTest {
   private final List<String> events = new CopyOnWriteArrayList<>();
   private final RuntimeEvents recorder = new RuntimeEvents() {
     @Override
-    public void firstWorker(String function) {
-      events.add("firstWorker " + function);
+    public void firstWorker(Registration function) {
+      events.add("firstWorker " + function.name());
     }
 
     @Override
-    public void scaledToZero(String function) {
-      events.add("scaledToZero " + function);
+    public void lastWorker(Registration function) {
+      events.add("lastWorker " + function.name());
     }
 
     @Override
-    public void coldStart(String function, long initNanos) {
-      events.add("coldStart " + function);
+    public void coldStart(Registration function, long initNanos) {
+      events.add("coldStart " + function.name());
     }
 
     @Override
-    public void throttled(String function, String reason) {
-      events.add("throttled " + function + ": " + reason);
+    public void throttled(Registration function, String reason) {
+      events.add("throttled " + function.name() + ": " + reason);
     }
 
     @Override
-    public void timedOut(String function, Duration timeout) {
-      events.add("timedOut " + function + " " + timeout);
+    public void timedOut(Registration function, Duration timeout) {
+      events.add("timedOut " + function.name() + " " + timeout);
     }
   };
 
@@ -54,8 +55,8 @@ class RuntimeEventsTest {
         return i;
       }).maxConcurrency(1).queueCapacity(0).timeout(Duration.ofSeconds(1)).build());
       assertThat(f.invoke(0)).isZero();
-      await().until(() -> events.contains("scaledToZero life"));
-      assertThat(events).containsExactly("firstWorker life", "coldStart life", "scaledToZero life");
+      await().until(() -> events.contains("lastWorker life"));
+      assertThat(events).containsExactly("firstWorker life", "coldStart life", "lastWorker life");
       events.clear();
 
       CompletableFuture<Integer> slow = f.invokeAsync(1);
@@ -64,10 +65,10 @@ class RuntimeEventsTest {
       clock.advance(Duration.ofSeconds(1));
       assertThat(slow).failsWithin(Duration.ofSeconds(30));
       gate.countDown();
-      await().until(() -> events.contains("scaledToZero life"));
+      await().until(() -> events.contains("lastWorker life"));
       assertThat(events).containsExactly("firstWorker life",
           "throttled life: function 'life' is throttled: 1 running (maxConcurrency 1) and 0 waiting (queueCapacity 0)",
-          "timedOut life PT1S", "scaledToZero life");
+          "timedOut life PT1S", "lastWorker life");
     }
   }
 }

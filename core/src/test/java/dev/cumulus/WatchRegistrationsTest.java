@@ -69,6 +69,41 @@ class WatchRegistrationsTest {
   }
 
   @Test
+  void aRegistrationTakenBack_isReportedAsMadeAndAsTakenBack_andTheStateThenShowsItGone() {
+    cumulus.watchRegistrations(name -> seen.add(name + (isRegistered(name) ? "+" : "-")));
+
+    // Visible by name, then taken back when its provisioned instance cannot be created.
+    assertThatThrownBy(() -> cumulus.register(FnSpec.withInstance("provisioned", () -> {
+      throw new IllegalStateException("no database (injected)");
+    }, (Object db, String s) -> s).minInstances(1).build())).isInstanceOf(FunctionFailedException.class);
+
+    assertThat(seen).containsExactly("provisioned+", "provisioned-");
+    assertThat(isRegistered("provisioned")).isFalse();
+  }
+
+  @Test
+  void watchersAndSubscribers_areToldOfTheSameChanges_throughOneSeam() {
+    List<String> events = new CopyOnWriteArrayList<>();
+    try (CumulusEvent.Subscription sub = cumulus.subscribe(e -> {
+      switch (e) {
+        case CumulusEvent.Registered r -> events.add(r.function() + "+");
+        case CumulusEvent.Unregistered u -> events.add(u.function() + "-");
+        default -> { }
+      }
+    })) {
+      cumulus.watchRegistrations(name -> seen.add(name + (isRegistered(name) ? "+" : "-")));
+      cumulus.register(FnSpec.of("plain", (String s) -> s).build());
+      cumulus.registerAll(new Beans());
+      cumulus.unregister("plain");
+      cumulus.unregister("bean.one");
+
+      org.awaitility.Awaitility.await().until(() -> events.size() >= seen.size());
+      assertThat(seen).containsExactly("plain+", "bean.one+", "bean.two+", "plain-", "bean.one-");
+      assertThat(events).containsExactlyElementsOf(seen);
+    }
+  }
+
+  @Test
   void throwingWatcher_neitherFailsTheRegistration_norSilencesTheOthers() {
     cumulus.watchRegistrations(name -> {
       throw new IllegalStateException("watcher bug");

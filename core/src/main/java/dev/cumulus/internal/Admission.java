@@ -23,6 +23,8 @@ import org.jspecify.annotations.Nullable;
  * ever wait for a worker, whatever the carriers do.
  */
 final class Admission {
+  /** The function, as the runtime's listeners know it. */
+  private final Registration self;
   private final String name;
   private final FunctionId id;
   private final Platform platform;
@@ -34,7 +36,9 @@ final class Admission {
   /** Calls refused because the runtime is closing (they were never accepted). */
   private final LongAdder refused = new LongAdder();
 
-  Admission(FunctionId id, Platform platform, WorkerPool pool, Outstanding outstanding, int queueCapacity) {
+  Admission(Registration self, FunctionId id, Platform platform, WorkerPool pool, Outstanding outstanding,
+      int queueCapacity) {
+    this.self = self;
     this.name = id.name;
     this.id = id;
     this.platform = platform;
@@ -49,16 +53,26 @@ final class Admission {
    *
    * @param input the input, already checked
    * @param caller the running invocation that makes this call synchronously, or null
+   * @param tenant the tenant the call is made for, or null
+   * @param event an attempt of an event: admitted while the runtime drains, and never throttled for
+   *     a full queue (its backlog bounds events and submits one only while the function has a free
+   *     slot, or when none of its attempts waits here already), so that event attempts never pile up
+   *     ahead of synchronous callers in the queue
    * @return the invocation, or a future failed with why it was not admitted
    */
-  CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller) {
-    if (platform.isClosing()) {
+  CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller,
+      @Nullable CallTenant tenant, boolean event) {
+    if (tenant != null) {
+      tenant.tally.called();
+    }
+    if (!event && platform.isClosing()) {
       refused.increment();
+      TenantTally.count(tenant, TenantTally.REJECTED);
       return CompletableFuture.failedFuture(new RuntimeClosedException(name,
           "the Cumulus runtime is closed; function '" + name + "' accepts no more calls"));
     }
     long now = System.nanoTime();
-    Invocation inv = new Invocation(input, now, platform.tick(now), id, caller);
+    Invocation inv = new Invocation(input, now, platform.tick(now), id, caller, tenant);
     Counter accepted = outstanding.accepted;
     boolean slot = false; // a worker slot taken for this call: it is let in beyond the queue
     for (;;) {
@@ -66,18 +80,22 @@ final class Admission {
       // Fast path: with the finished count seen last (a lower bound), the calls not finished fit
       // in the queue. Only near the bound are the workers' finished counts summed.
       boolean beyondQueue = false;
-      if (a + 1 - outstanding.finishedSeen() > queueCapacity) {
-        long behindWorkers = a + 1 - outstanding.finished() - (pool.workers() - (slot ? 1 : 0));
+      long behindWorkers = 0;
+      if (!event && a + 1 - outstanding.finishedSeen() > queueCapacity) {
+        behindWorkers = a + 1 - outstanding.finished() - (pool.workers() - (slot ? 1 : 0));
         beyondQueue = behindWorkers > queueCapacity;
       }
       if (beyondQueue && !slot) {
         // The queue is full: the call is let in only with a worker of its own, whose slot (in the
         // function's limit and the runtime's capacity) it takes now, so that no other call counts
-        // on the same one.
-        if (!pool.reserveSlot()) {
-          return throttle();
+        // on the same one; or, made for a tenant that holds less than its share of the queue, as a
+        // waiting call (so a flood from one tenant cannot fill the queue for all: it holds at most
+        // twice its capacity then).
+        if (pool.reserveSlot()) {
+          slot = true;
+        } else if (tenant == null || behindWorkers > 2L * queueCapacity || !pool.belowFairShare(tenant, queueCapacity)) {
+          return throttle(tenant);
         }
-        slot = true;
       } else if (!beyondQueue && slot) {
         pool.releaseSlot();
         slot = false;
@@ -86,7 +104,7 @@ final class Admission {
         if (slot) {
           pool.releaseSlot();
         }
-        return throttle();
+        return throttle(tenant);
       }
       if (accepted.compareAndSet(a, a + 1)) {
         break;
@@ -96,10 +114,11 @@ final class Admission {
     return inv;
   }
 
-  private CompletableFuture<@Nullable Object> throttle() {
+  private CompletableFuture<@Nullable Object> throttle(@Nullable CallTenant tenant) {
     throttles.increment();
+    TenantTally.count(tenant, TenantTally.THROTTLED);
     ThrottledException e = throttled();
-    platform.events.throttled(name, String.valueOf(e.getMessage()));
+    platform.events.throttled(self, String.valueOf(e.getMessage()));
     return CompletableFuture.failedFuture(e);
   }
 
@@ -119,7 +138,9 @@ final class Admission {
     } else {
       // The queue is full; say what runs, and name a limit only if it is the one reached.
       int running = pool.workers();
+      int adaptive = pool.adaptiveLimit() ? pool.concurrencyLimit() : 0;
       String limit = id.reserved > 0 && running >= id.reserved ? " (maxConcurrency " + id.reserved + ")"
+          : adaptive > 0 && running >= adaptive ? " (adaptive concurrency limit now " + adaptive + ")"
           : pool.carriersTaken() ? " (on every carrier: " + pool.parallelism() + ")" : "";
       why = running + " running" + limit + " and " + queueCapacity + " waiting (queueCapacity "
           + queueCapacity + ")";
@@ -200,8 +221,12 @@ final class Admission {
         }
       }
     }
+    int adaptive = pool.adaptiveLimit() ? pool.concurrencyLimit() : 0;
     if (id.reserved > 0 && sameFunction >= id.reserved) {
       return "all " + id.reserved + " of its concurrency slots (maxConcurrency " + id.reserved + ")";
+    } else if (adaptive > 0 && sameFunction >= adaptive) {
+      // Its limit learns only from calls that end, and none of these will: it cannot grow.
+      return "all " + adaptive + " of its concurrency slots (its adaptive concurrency limit now)";
     } else if (id.reserved == 0 && unreserved >= capacity.unreservedLimit()) {
       return "all " + capacity.unreservedLimit() + " unreserved concurrency slots of the runtime";
     } else if (sameRuntime >= capacity.max()) {

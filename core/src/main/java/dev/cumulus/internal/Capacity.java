@@ -64,6 +64,11 @@ final class Capacity {
     }
   }
 
+  /** Slots held now, by every function. */
+  int inUse() {
+    return (int) (inUse.get() >>> 32);
+  }
+
   int unreservedLimit() {
     return max - reserved;
   }

@@ -1,16 +1,26 @@
 package dev.cumulus.internal;
 
+import dev.cumulus.CallOptions;
 import dev.cumulus.CallerInterruptedException;
+import dev.cumulus.ConcurrencyLimit;
 import dev.cumulus.CumulusException;
+import dev.cumulus.DeadLetter;
 import dev.cumulus.Fn;
 import dev.cumulus.FnSpec;
 import dev.cumulus.FunctionStats;
 import dev.cumulus.InvalidInputException;
+import dev.cumulus.KeepAlive;
 import dev.cumulus.Percentiles;
 import dev.cumulus.UnknownFunctionException;
+import dev.cumulus.internal.event.EventBacklog;
+import dev.cumulus.internal.event.EventHost;
 import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
@@ -19,12 +29,16 @@ import org.jspecify.annotations.Nullable;
  * A registered function: the {@link Fn} its callers hold, and its life from registration to the
  * moment nothing of it runs any more. It checks inputs and hands calls to its {@link Admission};
  * its {@link WorkerPool} runs them with its {@link InstancePool}, metered in its {@link Meter.Account}.
+ * Its events ({@code emit}) wait in its {@link EventBacklog}, a layer of their own above admission,
+ * which reaches the function only as its {@link EventHost}. The runtime's listeners
+ * ({@link RuntimeEvents}) see it as a {@link Registration}: each component tells them the moments
+ * it owns, with this as the function.
  *
  * <p>Life: serving → (unregistered) retiring: later calls fail as unknown, accepted ones finish,
  * overdue ones return, then its instances close and it is gone; or (close) draining: every accepted
  * call's future settles, or is failed at the drain deadline.
  */
-final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
+final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventHost, Registration {
   final String name;
   private final FnSpec<@Nullable Object, @Nullable Object> spec;
   private final Platform platform;
@@ -38,6 +52,10 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
   private final Admission admission;
   private final Distribution latency;
   private final Distribution cpuPerInvocation;
+  /** The tenants it serves, kept apart in its usage (and {@link TenantNames#OTHER}), by name. */
+  private final ConcurrentHashMap<String, CallTenant> tenants = new ConcurrentHashMap<>();
+  /** Its events ({@code emit}): dispatched into admission while it has a free slot. */
+  private final EventBacklog events;
 
   private volatile boolean draining;
   private volatile boolean retired;
@@ -45,6 +63,8 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
   private final AtomicBoolean closingInstances = new AtomicBoolean();
   private volatile @Nullable CompletableFuture<Void> instancesClosed;
   private final CompletableFuture<Void> gone = new CompletableFuture<>();
+  /** {@link #retire()}'s answer, once it was asked: settles when the function is gone, events included. */
+  private volatile @Nullable CompletableFuture<Void> retirement;
 
   @SuppressWarnings("unchecked")
   Deployment(Platform platform, FnSpec<?, ?> spec, SpecCode code) {
@@ -58,13 +78,24 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     io.micrometer.core.instrument.Clock mc = Distribution.micrometerClock(platform.clock);
     this.latency = new Distribution(mc, platform.meter.sharedLane);
     this.cpuPerInvocation = new Distribution(mc, platform.meter.sharedLane);
-    this.instances = new InstancePool(name, platform.clock, spec.keepAlive().toNanos(), spec.minInstances(),
-        code.init(spec), task -> platform.startMetered(account, task));
+    this.instances = new InstancePool(name, platform.clock, spec.keepAlive().toNanos(),
+        spec.keepAlivePolicy() instanceof KeepAlive.Adaptive a
+            ? new IdleHistogram(a.range().toNanos(), a.fallback().toNanos()) : null,
+        spec.minInstances(), code.init(spec), task -> platform.startMetered(account, task), toZero -> {
+          if (toZero) {
+            platform.events.scaledToZero(this);
+          } else {
+            platform.events.scaledFromZero(this);
+          }
+        });
     this.outstanding = new Outstanding(account);
-    this.pool = new WorkerPool(name, platform, id, code.handler(spec), code.function(spec), instances, account, latency,
-        cpuPerInvocation, new InvocationQueue(id), outstanding, spec.timeout(),
-        spec.cpuBudget().map(Duration::toNanos).orElse(0L), spec.queueTimeout().orElse(null), this::lifecycle);
-    this.admission = new Admission(id, platform, pool, outstanding, spec.queueCapacity());
+    this.events = new EventBacklog(this, spec, platform.eventRuntime);
+    this.pool = new WorkerPool(this, platform, id, code.handler(spec), code.function(spec), instances, account, latency,
+        cpuPerInvocation, new CallQueue(new InvocationQueue(id)), outstanding, spec.timeout(),
+        spec.cpuBudget().map(Duration::toNanos).orElse(0L), spec.queueTimeout().orElse(null),
+        spec.concurrency().orElse(null) instanceof ConcurrencyLimit.Adaptive a ? a : null, this::lifecycle,
+        events::capacityFreed);
+    this.admission = new Admission(this, id, platform, pool, outstanding, spec.queueCapacity());
     id.admission = admission;
   }
 
@@ -87,6 +118,15 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
 
   @Override
   public @Nullable Object invoke(@Nullable Object input) {
+    return invoke(input, (CallTenant) null);
+  }
+
+  @Override
+  public @Nullable Object invoke(@Nullable Object input, CallOptions options) {
+    return invoke(input, tenant(options));
+  }
+
+  private @Nullable Object invoke(@Nullable Object input, @Nullable CallTenant tenant) {
     InvalidInputException invalid = checkInput(input);
     if (invalid != null) {
       throw invalid;
@@ -102,25 +142,78 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
         throw refused;
       }
     }
-    return await(name, submit(input, caller));
+    return await(name, submit(input, caller, tenant, false));
   }
 
   @Override
   public CompletableFuture<@Nullable Object> invokeAsync(@Nullable Object input) {
+    return invokeAsync(input, (CallTenant) null);
+  }
+
+  @Override
+  public CompletableFuture<@Nullable Object> invokeAsync(@Nullable Object input, CallOptions options) {
+    return invokeAsync(input, tenant(options));
+  }
+
+  private CompletableFuture<@Nullable Object> invokeAsync(@Nullable Object input, @Nullable CallTenant tenant) {
     InvalidInputException invalid = checkInput(input);
     if (invalid != null) {
       return CompletableFuture.failedFuture(invalid);
     }
-    return submit(input, null);
+    return submit(input, null, tenant, false);
   }
 
-  private CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller) {
+  @Override
+  public String emit(@Nullable Object input) {
+    return events.emit(input, null, null).id();
+  }
+
+  @Override
+  public String emit(@Nullable Object input, String idempotencyKey) {
+    return events.emit(input, java.util.Objects.requireNonNull(idempotencyKey, "idempotencyKey"), null).id();
+  }
+
+  /**
+   * @param event an event's attempt: admitted while the runtime drains, and beyond the queue's
+   *     capacity (see {@link EventHost#submitAttempt})
+   */
+  private CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller,
+      @Nullable CallTenant tenant, boolean event) {
     if (retired) {
       return CompletableFuture.failedFuture(new UnknownFunctionException(name, "function '" + name
           + "' was unregistered: this Fn belongs to that registration, which takes no more calls;"
           + " if '" + name + "' was registered again, get it with cumulus.function(\"" + name + "\")"));
     }
-    return admission.submit(input, caller);
+    return admission.submit(input, caller, tenant, event);
+  }
+
+  /** The tenant of a call's options, or null. */
+  private @Nullable CallTenant tenant(CallOptions options) {
+    Objects.requireNonNull(options, "options");
+    String tenant = options.tenant().orElse(null);
+    if (tenant == null) {
+      return null;
+    }
+    CallTenant known = tenants.get(tenant);
+    if (known != null) {
+      return known;
+    }
+    int weight = spec.tenantWeights().getOrDefault(tenant, 1);
+    String account = platform.tenantNames.account(tenant);
+    if (account.equals(tenant)) {
+      return tenants.computeIfAbsent(tenant, t -> new CallTenant(t, weight, new TenantTally()));
+    }
+    // Beyond the runtime's bound: served fairly under its own name, accounted as the others'.
+    TenantTally other = tenants.computeIfAbsent(account,
+        t -> new CallTenant(t, spec.tenantWeights().getOrDefault(t, 1), new TenantTally())).tally;
+    return new CallTenant(tenant, weight, other);
+  }
+
+  /** The usage of each tenant it served, by tenant (sorted). */
+  Map<String, FunctionStats> tenantStats() {
+    Map<String, FunctionStats> byTenant = new TreeMap<>();
+    tenants.forEach((tenant, t) -> byTenant.put(tenant, t.tally.stats(name)));
+    return byTenant;
   }
 
   /** Waits for an invocation on behalf of a synchronous caller and rethrows its failure as is. */
@@ -147,7 +240,8 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     return future.join(); // done: does not wait
   }
 
-  private @Nullable InvalidInputException checkInput(@Nullable Object input) {
+  @Override
+  public @Nullable InvalidInputException checkInput(@Nullable Object input) {
     if (input == null) {
       return inputType == Void.class ? null : new InvalidInputException(name, inputType, null);
     }
@@ -167,6 +261,70 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     return null;
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // EventHost: what its event backlog needs of it
+
+  @Override
+  public CompletableFuture<@Nullable Object> submitAttempt(@Nullable Object input) {
+    return submit(input, null, null, true);
+  }
+
+  @Override
+  public boolean hasFreeSlot() {
+    return pool.hasFreeSlot();
+  }
+
+  @Override
+  public EventBacklog events() {
+    return events;
+  }
+
+  @Override
+  public void deadLettered(DeadLetter letter) {
+    platform.events.deadLettered(this, letter);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Registration: what the runtime's listeners see of it
+
+  @Override
+  public int inFlightNow() {
+    long finished = account.sum(Meter.FINISHED); // finished before started: never negative
+    return (int) Math.max(0, account.sum(Meter.STARTED) - finished);
+  }
+
+  @Override
+  public int queuedNow() {
+    long started = account.sum(Meter.STARTED);
+    return (int) Math.max(0, outstanding.accepted.get() - started);
+  }
+
+  @Override
+  public int warmNow() {
+    return instances.live();
+  }
+
+  @Override
+  public int concurrencyLimit() {
+    return id.reserved > 0 ? id.reserved : Math.max(0, platform.capacity.unreservedLimit());
+  }
+
+  @Override
+  public boolean isGone() {
+    CompletableFuture<Void> r = retirement;
+    return r != null && r.isDone();
+  }
+
+  @Override
+  public void addLatencyTimer(io.micrometer.core.instrument.Timer timer) {
+    latency.addTimer(timer);
+  }
+
+  @Override
+  public void removeLatencyTimer(io.micrometer.core.instrument.Timer timer) {
+    latency.removeTimer(timer);
+  }
+
   @Override
   public FunctionStats stats() {
     long[] usage = new long[2];
@@ -177,7 +335,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     long accepted = outstanding.accepted.get();
     long throttles = admission.throttles();
     long refused = admission.refused();
-    return FunctionStats.builder(name)
+    return events.addTo(FunctionStats.builder(name))
         .invocations(accepted + throttles + refused)
         .successes(account.sum(Meter.SUCCESSES))
         .failures(account.sum(Meter.FAILURES) + pool.otherFailures())
@@ -187,10 +345,12 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
         .rejected(refused + pool.abandoned())
         .cancelled(account.sum(Meter.CANCELLED))
         .coldStarts(account.sum(Meter.COLD_STARTS))
+        .preWarms(instances.preWarms())
         .inFlight((int) Math.max(0, started - finished))
         .queued((int) Math.max(0, accepted - started))
         .warmInstances(instances.live())
         .peakConcurrency(pool.peak())
+        .concurrencyLimit(pool.concurrencyLimit())
         .overdue(pool.overdue())
         .cpuTime(Duration.ofNanos(usage[0]))
         .wallTime(Duration.ofNanos(account.sum(Meter.WALL)))
@@ -219,25 +379,31 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     }
   }
 
-  /** Stops taking calls (close): settles once every accepted call's future is settled. */
+  /**
+   * Stops taking calls (close): settles once every accepted call's future is settled and every
+   * accepted event has ended (the backlog runs on meanwhile).
+   */
   CompletableFuture<Void> drain() {
     draining = true;
     instances.stopKeepingMinimum();
     pool.wakeIdle();
     lifecycle();
-    return drained;
+    return CompletableFuture.allOf(drained, events.drain());
   }
 
   /**
    * Unregisters: later calls fail as unknown; settles once everything accepted has ended (overdue
-   * calls returned too, so that their use is counted), no worker is left and the instances are closed.
+   * calls returned too, so that their use is counted), no worker is left, the instances are closed
+   * and every accepted event has ended (those still waiting are dead-lettered).
    */
   CompletableFuture<Void> retire() {
     retired = true;
     instances.stopKeepingMinimum();
     pool.wakeIdle();
     lifecycle();
-    return gone;
+    CompletableFuture<Void> r = CompletableFuture.allOf(gone, events.retire());
+    retirement = r;
+    return r;
   }
 
   /** Starts counting the most invocations that run at once from now on (a load test's own peak). */
@@ -245,9 +411,18 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object> {
     return pool.openPeakWindow();
   }
 
-  /** Fails what is still queued or running (close's drain deadline passed). */
+  /**
+   * Fails what is still queued or running (close's drain deadline passed). Events first: nothing
+   * more is dispatched, and the attempts failed here end as dead letters ({@code SHUTDOWN}).
+   */
   void abandonAll() {
+    events.abandon();
     pool.abandonAll();
+  }
+
+  /** Settles once every accepted event has ended, after close or unregister began. */
+  CompletableFuture<Void> eventsEnded() {
+    return events.drained();
   }
 
   /** Checks, whenever work ends while the function drains or retires, whether it is done. */

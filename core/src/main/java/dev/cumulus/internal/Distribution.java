@@ -1,6 +1,7 @@
 package dev.cumulus.internal;
 
 import dev.cumulus.Percentiles;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import io.micrometer.core.instrument.distribution.TimeWindowMax;
@@ -24,6 +25,9 @@ import java.util.concurrent.atomic.LongAdder;
  * periods (single writer: the lane's carrier), and a snapshot takes the largest of them. Values
  * recorded off Cumulus carriers (the JDK's scheduler) go to Micrometer's {@link TimeWindowMax},
  * skipping values no larger than one already recorded in the same period.
+ *
+ * <p>Micrometer {@link Timer}s can be fed every value too ({@link #addTimer}: a percentile histogram
+ * the metrics binder was asked for); with none, that costs a read of an empty array.
  */
 final class Distribution {
   static final Duration WINDOW = Duration.ofMinutes(1);
@@ -32,6 +36,15 @@ final class Distribution {
   private static final int BUFFERS = 3;
   private static final long ROTATE_NANOS = WINDOW.toNanos() / BUFFERS;
   private static final VarHandle CELLS = MethodHandles.arrayElementVarHandle(long[].class);
+  private static final VarHandle TIMERS;
+
+  static {
+    try {
+      TIMERS = MethodHandles.lookup().findVarHandle(Distribution.class, "timers", Timer[].class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
   /**
    * Per lane: the next sample time; the current period's start, end and ring entry (so that a
    * record in the same period needs no division); then (period start, max) for each of the
@@ -59,6 +72,9 @@ final class Distribution {
   private final long[] lanes;
   private final int sharedLane;
   private final AtomicLong sharedNextSample = new AtomicLong(NONE);
+  private static final Timer[] NO_TIMERS = {};
+  /** Timers fed every value (copy on write); empty nearly always. */
+  private volatile Timer[] timers = NO_TIMERS;
 
   /**
    * @param clock the runtime's clock, as Micrometer's
@@ -112,6 +128,10 @@ final class Distribution {
    * @param lane the lane of the carrier recording it (single writer), or the shared lane
    */
   void record(long nanos, long now, boolean sampled, int lane) {
+    Timer[] feed = timers;
+    if (feed.length != 0) {
+      feed(feed, nanos);
+    }
     if (sampled) {
       histogram.recordLong(nanos);
       samples.increment();
@@ -145,6 +165,43 @@ final class Distribution {
     VarHandle.storeStoreFence();
     CELLS.setOpaque(c, i + 1, nanos);
     CELLS.setRelease(c, i, since);
+  }
+
+  /** Feeds the timers; one that throws is logged and dropped: a registry's failure costs its histogram, never a call. */
+  private void feed(Timer[] feed, long nanos) {
+    for (Timer t : feed) {
+      try {
+        t.record(nanos, TimeUnit.NANOSECONDS);
+      } catch (Throwable e) {
+        removeTimer(t);
+        System.getLogger("dev.cumulus").log(System.Logger.Level.WARNING, "recording a value in the"
+            + " Micrometer timer " + t.getId() + " failed; that timer is no longer fed", e);
+      }
+    }
+  }
+
+  /** Feeds {@code timer} every value recorded from now on. */
+  void addTimer(Timer timer) {
+    for (;;) {
+      Timer[] now = timers;
+      Timer[] more = java.util.Arrays.copyOf(now, now.length + 1);
+      more[now.length] = timer;
+      if (TIMERS.compareAndSet(this, now, more)) {
+        return;
+      }
+    }
+  }
+
+  /** Stops feeding {@code timer}. */
+  @SuppressWarnings("ReferenceEquality") // a timer is its identity here
+  void removeTimer(Timer timer) {
+    for (;;) {
+      Timer[] now = timers;
+      Timer[] fewer = java.util.Arrays.stream(now).filter(t -> t != timer).toArray(Timer[]::new);
+      if (TIMERS.compareAndSet(this, now, fewer.length == 0 ? NO_TIMERS : fewer)) {
+        return;
+      }
+    }
   }
 
   private void recordShared(long nanos, long now) {

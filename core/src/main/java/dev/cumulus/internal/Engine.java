@@ -1,5 +1,7 @@
 package dev.cumulus.internal;
 
+import dev.cumulus.CallOptions;
+import dev.cumulus.CumulusEvent;
 import dev.cumulus.Fn;
 import dev.cumulus.FnSpec;
 import dev.cumulus.FunctionFailedException;
@@ -7,6 +9,7 @@ import dev.cumulus.FunctionStats;
 import dev.cumulus.MeteringMode;
 import dev.cumulus.RuntimeClosedException;
 import dev.cumulus.UnknownFunctionException;
+import dev.cumulus.internal.event.EventRuntime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -45,12 +48,13 @@ public final class Engine {
    * @param carrierKeepAlive how long an idle carrier lives
    * @param drainTimeout how long {@link #close()} lets accepted work finish
    * @param maxCallDepth the deepest synchronous call chain allowed
+   * @param maxTenants how many tenants are kept apart in usage
    * @param clock a clock to use instead of the system's (tests), or null
    * @param events who listens to the runtime's moments ({@link RuntimeEvents#NONE}: nobody)
    * @param code how to reach the code of a spec
    */
   public record Config(int maxConcurrency, @Nullable MeteringMode meteringMode, int carrierThreads,
-      Duration carrierKeepAlive, Duration drainTimeout, int maxCallDepth, @Nullable Clock clock,
+      Duration carrierKeepAlive, Duration drainTimeout, int maxCallDepth, int maxTenants, @Nullable Clock clock,
       RuntimeEvents events, SpecCode code) {}
 
   private final Platform platform;
@@ -62,10 +66,16 @@ public final class Engine {
   private final List<Deployment> retired = new CopyOnWriteArrayList<>();
   /** Final stats of unregistered functions that are gone, by name, so they stay on the bill. */
   private final Map<String, FunctionStats> retiredStats = new ConcurrentHashMap<>();
+  /** The same per tenant: tenant to function name to stats. */
+  private final Map<String, Map<String, FunctionStats>> retiredTenantStats = new ConcurrentHashMap<>();
   private final Instant createdAt = Instant.now();
   private final ReentrantLock registration = new ReentrantLock();
   private final AtomicBoolean closing = new AtomicBoolean();
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
+  /** The listener the runtime was built with ({@link RuntimeEvents#NONE} outside tests). */
+  private final RuntimeEvents configured;
+  /** Subscriptions and observers; the platform's listener while it has any. */
+  private final EventHub hub;
 
   /**
    * Creates a runtime. It starts no thread until the first invocation.
@@ -93,7 +103,9 @@ public final class Engine {
     long keepAlive = config.carrierKeepAlive().toNanos();
     CarrierPool carriers = noCarriers == null ? new CarrierPool(config.carrierThreads(), keepAlive, meter) : null;
     this.platform = new Platform(config.clock(), carriers, meter, keepAlive, config.maxConcurrency(),
-        config.maxCallDepth(), config.events());
+        config.maxCallDepth(), config.maxTenants(), config.events());
+    this.configured = config.events();
+    this.hub = new EventHub(configured, this::listenersChanged, CumulusEvent.Subscription.BUFFER_CAPACITY);
     this.code = config.code();
     this.drainNanos = config.drainTimeout().toNanos();
   }
@@ -102,17 +114,33 @@ public final class Engine {
     return mode;
   }
 
-  /** Whether {@link #close()} was called: the runtime takes no more calls. */
-  public boolean isClosing() {
-    return closing.get();
-  }
-
   public int maxConcurrency() {
     return platform.capacity.max();
   }
 
   public Instant createdAt() {
     return createdAt;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Listeners
+
+  /** Subscriptions to lifecycle events, and observers of every moment (the metrics binder, watchers). */
+  public EventHub hub() {
+    return hub;
+  }
+
+  /**
+   * The listener the runtime tells its moments now: the hub while it has a subscription or an
+   * observer, else the one it was built with ({@link RuntimeEvents#NONE} outside tests).
+   */
+  public RuntimeEvents listener() {
+    return platform.events;
+  }
+
+  /** The hub's first listener came, or its last one went (under the hub's lock). */
+  private void listenersChanged() {
+    platform.events = hub.listening() ? hub : configured;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -162,6 +190,7 @@ public final class Engine {
     } finally {
       registration.unlock();
     }
+    platform.events.registered(d);
     try {
       d.provision();
     } catch (RuntimeException | Error e) {
@@ -211,15 +240,25 @@ public final class Engine {
    */
   public void discard(Fn<?, ?> fn) {
     Deployment d = (Deployment) fn;
+    boolean removed;
     registration.lock();
     try {
-      if (functions.remove(d.name(), d)) {
+      removed = functions.remove(d.name(), d);
+      if (removed) {
         platform.capacity.reserve(-d.reserved());
       }
     } finally {
       registration.unlock();
     }
-    CompletableFuture<Void> unused = d.retire(); // its usage line is dropped: nothing to wait for
+    if (removed) {
+      platform.events.unregistered(d);
+    }
+    // Its usage line is dropped: nothing to wait for, but listeners hear that it is gone.
+    CompletableFuture<Void> unused = d.retire().whenComplete((v, e) -> {
+      if (removed) {
+        platform.events.retired(d);
+      }
+    });
   }
 
   /**
@@ -241,15 +280,19 @@ public final class Engine {
     if (d == null) {
       return false;
     }
+    platform.events.unregistered(d);
     CompletableFuture<Void> unused = d.retire().whenComplete((v, e) -> {
       registration.lock();
       try {
         platform.capacity.reserve(-d.reserved());
         retiredStats.merge(d.name(), d.stats(), FunctionStats::plus);
+        d.tenantStats().forEach((tenant, stats) -> retiredTenantStats
+            .computeIfAbsent(tenant, t -> new ConcurrentHashMap<>()).merge(d.name(), stats, FunctionStats::plus));
         retired.remove(d);
       } finally {
         registration.unlock();
       }
+      platform.events.retired(d);
     });
     return true;
   }
@@ -268,6 +311,22 @@ public final class Engine {
       throw unknown(name);
     }
     return d.invoke(input);
+  }
+
+  public CompletableFuture<@Nullable Object> invokeAsync(String name, @Nullable Object input, CallOptions options) {
+    Deployment d = functions.get(name);
+    if (d == null) {
+      return CompletableFuture.failedFuture(unknown(name));
+    }
+    return d.invokeAsync(input, options);
+  }
+
+  public @Nullable Object invoke(String name, @Nullable Object input, CallOptions options) {
+    Deployment d = functions.get(name);
+    if (d == null) {
+      throw unknown(name);
+    }
+    return d.invoke(input, options);
   }
 
   private RuntimeException unknown(String name) {
@@ -298,6 +357,93 @@ public final class Engine {
       registration.unlock();
     }
     return List.copyOf(byName.values());
+  }
+
+  /**
+   * Usage per tenant: tenant to the stats of each function it called, by function name (sorted),
+   * unregistered functions included.
+   */
+  public Map<String, List<FunctionStats>> allTenantStats() {
+    Map<String, Map<String, FunctionStats>> byTenant = new TreeMap<>();
+    registration.lock();
+    try {
+      retiredTenantStats.forEach((tenant, lines) -> byTenant.computeIfAbsent(tenant, t -> new TreeMap<>()).putAll(lines));
+      List<Deployment> all = new ArrayList<>(retired);
+      all.addAll(functions.values());
+      for (Deployment d : all) {
+        d.tenantStats().forEach((tenant, stats) -> byTenant.computeIfAbsent(tenant, t -> new TreeMap<>())
+            .merge(d.name(), stats, FunctionStats::plus));
+      }
+    } finally {
+      registration.unlock();
+    }
+    Map<String, List<FunctionStats>> out = new TreeMap<>();
+    byTenant.forEach((tenant, lines) -> out.put(tenant, List.copyOf(lines.values())));
+    return out;
+  }
+
+  /** Calls accounted under the tenant {@code other} because the runtime kept no more tenants apart. */
+  public long tenantsFoldedCalls() {
+    return platform.tenantNames.foldedCalls();
+  }
+
+  /**
+   * Stats of one name, as {@link #allStats()} has them: every registration of it summed, the live
+   * one, those still finishing what they accepted and those gone. So a name's counters never go
+   * back, whatever registrations come and go.
+   *
+   * @param name the name
+   * @return the stats, or null if the name was never registered (or only taken back)
+   */
+  public @Nullable FunctionStats statsOf(String name) {
+    List<Deployment> active = new ArrayList<>(2);
+    FunctionStats sum;
+    registration.lock();
+    try {
+      sum = retiredStats.get(name);
+      for (Deployment d : retired) {
+        if (d.name().equals(name)) {
+          active.add(d);
+        }
+      }
+      Deployment live = functions.get(name);
+      if (live != null) {
+        active.add(live);
+      }
+    } finally {
+      registration.unlock();
+    }
+    for (Deployment d : active) {
+      sum = sum == null ? d.stats() : sum.plus(d.stats());
+    }
+    return sum;
+  }
+
+  /** The registrations of the functions registered now, sorted by name. */
+  public List<Registration> registrations() {
+    List<Deployment> all = new ArrayList<>(functions.values());
+    all.sort(Comparator.comparing(Deployment::name));
+    return List.copyOf(all);
+  }
+
+  /** The registration of that name now, or null. */
+  public @Nullable Registration registration(String name) {
+    return functions.get(name);
+  }
+
+  /** How many functions are registered now. */
+  public int functionCount() {
+    return functions.size();
+  }
+
+  /** Slots of the runtime-wide capacity held by workers now. */
+  public int capacityInUse() {
+    return platform.capacity.inUse();
+  }
+
+  /** The runtime clock's time (a test clock's in tests); only differences count. */
+  public long nanoTime() {
+    return platform.clock.nanoTime();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -358,14 +504,26 @@ public final class Engine {
       } catch (TimeoutException e) {
         LOG.log(System.Logger.Level.WARNING, "some instances were still closing when close() returned");
       }
+      // Events given up by the drain go to their dead-letter sinks: let them, as long again.
+      try {
+        CompletableFuture.allOf(all.stream().map(Deployment::eventsEnded).toArray(CompletableFuture[]::new))
+            .get(Math.max(1, drainNanos), TimeUnit.NANOSECONDS);
+      } catch (TimeoutException e) {
+        LOG.log(System.Logger.Level.WARNING, "some dead letters were still being delivered when close() returned");
+      }
     } catch (Throwable e) {
       LOG.log(System.Logger.Level.ERROR, "closing the Cumulus runtime failed", e);
     } finally {
       platform.closed();
-      // close() returns once no thread of the runtime is alive: within bounds, and a warning if not.
+      // close() returns once no thread of the runtime is alive, within bounds (said at DEBUG if not).
       if (!platform.awaitThreadsEnded(Math.min(drainNanos, OVERDUE_GRACE_NANOS), Math.max(drainNanos, MIN_EXIT_NANOS))) {
         LOG.log(System.Logger.Level.DEBUG, "some threads of the Cumulus runtime were still alive when close()"
             + " returned (code past its timeout that ignores the interrupt keeps them until it returns)");
+      }
+      try {
+        platform.events.runtimeClosed();
+      } catch (Throwable e) {
+        LOG.log(System.Logger.Level.ERROR, "a listener of the Cumulus runtime failed on its close", e);
       }
       closed.complete(null);
     }
@@ -380,6 +538,16 @@ public final class Engine {
    */
   public PeakWindow openPeakWindow(Fn<?, ?> fn) {
     return ((Deployment) fn).openPeakWindow();
+  }
+
+  /** The runtime's event layer (tests: they seed its retry jitter and count its pending retries). */
+  public EventRuntime events() {
+    return platform.eventRuntime;
+  }
+
+  /** Whether {@link #close()} began. */
+  public boolean isClosing() {
+    return closing.get();
   }
 
   /** CPU time used so far by this runtime's live carrier threads (tests and diagnostics). */

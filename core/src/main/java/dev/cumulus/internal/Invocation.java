@@ -65,6 +65,8 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
    */
   @SuppressWarnings("unused") // CALLER; written plainly once in the constructor
   private @Nullable Invocation caller;
+  /** The tenant the call was made for, or null. */
+  final @Nullable CallTenant tenant;
 
   @SuppressWarnings("unused") // STATE
   private volatile int state;
@@ -76,11 +78,17 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
 
   Invocation(@Nullable Object input, long enqueuedNanos, long enqueuedTick, FunctionId function,
       @Nullable Invocation caller) {
+    this(input, enqueuedNanos, enqueuedTick, function, caller, null);
+  }
+
+  Invocation(@Nullable Object input, long enqueuedNanos, long enqueuedTick, FunctionId function,
+      @Nullable Invocation caller, @Nullable CallTenant tenant) {
     this.input = input;
     this.enqueuedNanos = enqueuedNanos;
     this.enqueuedTick = enqueuedTick;
     this.function = function;
     this.caller = caller;
+    this.tenant = tenant;
   }
 
   /** The invocation that waits for this one, of the same call chain, or null. */

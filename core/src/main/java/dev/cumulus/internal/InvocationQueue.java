@@ -2,6 +2,7 @@ package dev.cumulus.internal;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -18,8 +19,8 @@ import org.jspecify.annotations.Nullable;
  * object) and each node's item and link are written by the caller and the worker in turn, and each
  * call costs a node. Here head and tail sit on cache lines of their own, and nothing is allocated.
  * Another discipline (weighted round-robin between tenants, say) replaces this class alone: its
- * users only offer, poll and ask whether it is empty, and the deadline watch peeks at the oldest
- * invocation and removes it when it waited past the function's queue timeout.
+ * users only offer, poll and ask whether it is empty, and the deadline watch takes out the oldest
+ * invocations when they waited past the function's queue timeout ({@link #expire}).
  */
 final class InvocationQueue {
   private static final VarHandle HEAD;
@@ -124,6 +125,29 @@ final class InvocationQueue {
     }
     h.unlink();
     return true;
+  }
+
+  /**
+   * Takes out, oldest first, the invocations that have waited {@code timeoutNanos} or more at
+   * {@code now} (runtime clock) and hands each to {@code expired}.
+   *
+   * @return how long until the oldest one left has waited that long, or {@code Long.MAX_VALUE} if
+   *     none is left
+   */
+  long expire(long now, long timeoutNanos, Consumer<Invocation> expired) {
+    for (;;) {
+      Invocation first = peek();
+      if (first == null) {
+        return Long.MAX_VALUE;
+      }
+      long waited = now - first.enqueuedTick;
+      if (waited < timeoutNanos) {
+        return timeoutNanos - waited;
+      }
+      if (removeFirst(first)) {
+        expired.accept(first);
+      } // else a worker took it (or the one before it) meanwhile: look at the head again
+    }
   }
 
   /**

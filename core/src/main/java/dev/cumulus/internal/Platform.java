@@ -1,5 +1,6 @@
 package dev.cumulus.internal;
 
+import dev.cumulus.internal.event.EventRuntime;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -10,7 +11,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * What every function of one runtime shares: time, the carrier threads, the meter, the runtime-wide
- * capacity, the deadline watch and the listener seam, and the ways to start the runtime's threads.
+ * capacity, the deadline watch, the event layer's share (its one retry timer) and the listener seam,
+ * and the ways to start the runtime's threads.
  */
 final class Platform {
   private static final System.Logger LOG = System.getLogger("dev.cumulus");
@@ -23,16 +25,21 @@ final class Platform {
   final Meter meter;
   final Capacity capacity;
   final DeadlineWatch watch;
-  final RuntimeEvents events;
+  /** Who listens to the runtime's moments now: {@link RuntimeEvents#NONE} while nobody does (set by the engine). */
+  volatile RuntimeEvents events;
+  /** The event layer's share of the runtime: the retry timer of every function's events. */
+  final EventRuntime eventRuntime;
   /** The deepest synchronous call chain allowed. */
   final int maxCallDepth;
+  /** The tenants kept apart in usage, across the runtime's functions. */
+  final TenantNames tenantNames;
   private volatile boolean closing;
   private volatile boolean closed;
   /** Completed once the carriers were shut down (the runtime closed and no function has a worker). */
   private final CompletableFuture<Void> carriersShutDown = new CompletableFuture<>();
 
   Platform(@Nullable Clock testClock, @Nullable CarrierPool carriers, Meter meter, long keepAliveNanos,
-      int maxConcurrency, int maxCallDepth, RuntimeEvents events) {
+      int maxConcurrency, int maxCallDepth, int maxTenants, RuntimeEvents events) {
     this.carriers = carriers;
     this.meter = meter;
     this.clock = testClock != null ? testClock
@@ -42,6 +49,8 @@ final class Platform {
     this.watch = new DeadlineWatch(clock);
     this.events = events;
     this.maxCallDepth = maxCallDepth;
+    this.tenantNames = new TenantNames(maxTenants);
+    this.eventRuntime = new EventRuntime(clock, this::isClosing);
   }
 
   /** Carrier threads the runtime's virtual threads share, or 0 on the JDK's default scheduler. */

@@ -17,7 +17,8 @@ import org.jspecify.annotations.Nullable;
  * <p>On Cumulus carriers the worker is its own thread's scheduler and observes its segments: it
  * learns which carrier's lane to count on, and when it unmounts in the middle of an invocation and
  * is not runnable again already (it blocked; a yield is not blocking), its function may start another
- * worker on the freed carrier.
+ * worker on the freed carrier. Virtual threads that the function's code starts inherit this
+ * scheduler; they run on the carriers metered as the function, but unobserved ({@link #execute}).
  *
  * <p>Every path that takes an invocation settles it: once {@link Invocation#start} succeeded, a throw
  * of the runtime's own code fails the invocation visibly before the worker ends.
@@ -27,6 +28,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
   private static final VarHandle SEGMENT;
   private static final VarHandle ENDED_CPU;
   private static final VarHandle SUBMISSIONS;
+  private static final VarHandle OWN_CONTINUATION;
   /** An invocation's part of a segment this long ends with a reading of the carrier's CPU clock. */
   private static final long EXACT_PART_NANOS = Meter.READ_INTERVAL_NANOS;
   /**
@@ -46,6 +48,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       SEGMENT = lookup.findVarHandle(Worker.class, "segment", long.class);
       ENDED_CPU = lookup.findVarHandle(Worker.class, "cpuOfEndedParts", long.class);
       SUBMISSIONS = lookup.findVarHandle(Worker.class, "submissions", int.class);
+      OWN_CONTINUATION = lookup.findVarHandle(Worker.class, "ownContinuation", Runnable.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -56,6 +59,8 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
    * the function's to make (which invocation next, when to end, what blocking means).
    */
   abstract static class Pool {
+    /** The function, as the runtime's listeners know it. */
+    final Registration self;
     final String name;
     final Platform platform;
     final BiFunction<Object, Object, Object> handler;
@@ -65,11 +70,14 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     final Meter.Account account;
     final Distribution latency;
     final Distribution cpuPerInvocation;
+    /** The function's adaptive concurrency limit, told every invocation's run time; or null. */
+    final @Nullable AdaptiveLimit adaptive;
 
-    Pool(String name, Platform platform, BiFunction<Object, Object, Object> handler,
+    Pool(Registration self, Platform platform, BiFunction<Object, Object, Object> handler,
         @Nullable Function<@Nullable Object, @Nullable Object> function, InstancePool instances, Meter.Account account,
-        Distribution latency, Distribution cpuPerInvocation) {
-      this.name = name;
+        Distribution latency, Distribution cpuPerInvocation, @Nullable AdaptiveLimit adaptive) {
+      this.self = self;
+      this.name = self.name();
       this.platform = platform;
       this.handler = handler;
       this.function = function;
@@ -77,6 +85,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       this.account = account;
       this.latency = latency;
       this.cpuPerInvocation = cpuPerInvocation;
+      this.adaptive = adaptive;
     }
 
     /** The next invocation for {@code w}, or null when it should end (its slot is then released). */
@@ -107,6 +116,9 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
 
     /** The runtime's own bookkeeping failed on {@code w}, which ends. */
     abstract void failed(Worker w, Throwable e);
+
+    /** An invocation ran {@code wallNanos}, ending at {@code now}: a sample for {@link #adaptive}. */
+    abstract void ran(AdaptiveLimit limit, long now, long wallNanos);
   }
 
   final Pool pool;
@@ -137,6 +149,9 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
   /** How many times its thread was handed to a carrier (one at a time: the JDK submits it once per wake-up). */
   @SuppressWarnings("unused") // SUBMISSIONS
   private volatile int submissions;
+  /** What the JDK submits to run its own thread (see {@link #execute}); null until it starts. */
+  @SuppressWarnings("unused") // OWN_CONTINUATION
+  private volatile @Nullable Runnable ownContinuation;
   /** {@link #submissions} when the mounted segment started (carrier side). */
   private int mountedAt;
   /** The runtime clock when the current invocation started (its deadline counts from here). */
@@ -177,13 +192,17 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     return owner instanceof Worker w ? w.current() : null;
   }
 
-  /** Whether the calling thread is a worker of a function of {@code platform}. */
+  /**
+   * Whether the calling thread is one of {@code platform}'s: a worker of one of its functions, or on
+   * its carriers any virtual thread (such as one a function's code started).
+   */
   static boolean runsHere(Platform platform) {
-    Object owner = CarrierPool.currentOwner();
-    if (owner == null && Thread.currentThread().isVirtual()) {
-      owner = UNCARRIED.get();
+    CarrierPool carriers = platform.carriers;
+    if (carriers != null) {
+      return carriers.runsCurrentThread();
     }
-    return owner instanceof Worker w && w.pool.platform == platform;
+    Worker w = Thread.currentThread().isVirtual() ? UNCARRIED.get() : null;
+    return w != null && w.pool.platform == platform;
   }
 
   /**
@@ -261,6 +280,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
         account.add(lane, Meter.STARTED, 1);
         account.add(lane, Meter.CANCELLED, 1);
         account.add(lane, Meter.FINISHED, 1);
+        TenantTally.count(inv, TenantTally.CANCELLED);
       }
       return false;
     }
@@ -282,6 +302,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       sampled = p.latency.sample(lane, start);
       p.started(this);
       account.add(lane, Meter.QUEUE_WAIT, Math.max(0, start - inv.enqueuedNanos));
+      TenantTally.waited(inv, Math.max(0, start - inv.enqueuedNanos));
       return true;
     } catch (Throwable bookkeeping) {
       failed(inv, bookkeeping);
@@ -306,6 +327,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     if (inv.finish()) {
       pool.account.add(lane, Meter.FAILURES, 1);
       pool.account.add(lane, Meter.FINISHED, 1);
+      TenantTally.count(inv, TenantTally.FAILURE);
       inv.completeExceptionally(new CumulusException(pool.name, "the Cumulus runtime failed while running"
           + " an invocation of function '" + pool.name + "': " + bookkeeping, bookkeeping));
     }
@@ -330,6 +352,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       // free before it completes, so that the caller's next call finds this worker free.
       p.account.add(lane, failure == null ? Meter.SUCCESSES : Meter.FAILURES, 1);
       p.account.add(lane, Meter.FINISHED, 1);
+      TenantTally.count(inv, failure == null ? TenantTally.SUCCESS : TenantTally.FAILURE);
       lastEnd = end;
       complete(inv, result, failure);
     } else {
@@ -411,10 +434,15 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     p.account.add(l, Meter.BILLED, Meter.billedMillis(wall));
     long now = p.platform.tick(end);
     p.latency.record(end - inv.enqueuedNanos, now, sampled, l);
+    AdaptiveLimit adaptive = p.adaptive;
+    if (adaptive != null) {
+      p.ran(adaptive, now, wall);
+    }
     if (clocks) {
       p.account.add(l, Meter.BILLED_CPU, Meter.billedMillis(cpu));
       p.cpuPerInvocation.record(cpu, now, sampled, l);
     }
+    TenantTally.ran(inv, wall, cpu, clocks);
   }
 
   /**
@@ -471,7 +499,8 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     long init = System.nanoTime() - t0;
     p.account.add(lane, Meter.COLD_STARTS, 1);
     p.account.add(lane, Meter.INIT, init);
-    p.platform.events.coldStart(p.name, init);
+    TenantTally.coldStart(current());
+    p.platform.events.coldStart(p.self, init);
     instance = created;
     return created;
   }
@@ -518,11 +547,32 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
   // ---------------------------------------------------------------------------------------------
   // Its thread's scheduler and segment observer (carrier side)
 
+  /**
+   * Schedules a continuation of its own thread, observed, or of a virtual thread that the function's
+   * code started, unobserved.
+   *
+   * <p>The JDK gives a virtual thread built without a scheduler its parent virtual thread's, so
+   * every thread a handler starts with {@code Thread.ofVirtual()} (and the threads those start) has
+   * this worker as its scheduler. Their segments are the function's work, metered to its account,
+   * but they are not the worker's: observed, a child ending a segment while the worker runs would
+   * count the worker as blocked, and its function would start workers (and instances) it does not
+   * need. The JDK submits one {@code Runnable} per virtual thread, every time (its
+   * {@code runContinuation}), and the first one submitted here is the worker's own: it is submitted
+   * by {@code start()}, before the worker's code can start any thread.
+   */
   @Override
+  @SuppressWarnings("ReferenceEquality") // the JDK's task of a thread is known by its identity
   public void execute(Runnable continuation) {
     CarrierPool c = pool.platform.carriers;
     if (c == null) {
       throw new IllegalStateException("no Cumulus carriers");
+    }
+    Runnable own = (Runnable) OWN_CONTINUATION.getAcquire(this);
+    if (own == null) {
+      OWN_CONTINUATION.setRelease(this, continuation); // start(): nothing else can be submitted yet
+    } else if (own != continuation) {
+      c.schedule(continuation, pool.account, null); // a thread its function's code started
+      return;
     }
     SUBMISSIONS.setRelease(this, (int) SUBMISSIONS.getOpaque(this) + 1);
     c.schedule(continuation, pool.account, this);

@@ -1,5 +1,6 @@
 package dev.cumulus.internal;
 
+import dev.cumulus.ConcurrencyLimit;
 import dev.cumulus.CpuBudgetExceededException;
 import dev.cumulus.CumulusException;
 import dev.cumulus.FunctionTimeoutException;
@@ -64,14 +65,18 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   /** A running invocation's timeout message says how long it waited queued, if this long or more. */
   private static final long QUEUE_WAIT_SHOWN_NANOS = 1_000_000;
 
-  private final InvocationQueue queue;
+  private final CallQueue queue;
   private final Outstanding outstanding;
   private final Capacity capacity;
   private final String threadName;
   /** Reserved concurrency; 0 = shares the runtime's unreserved capacity. */
   private final int reserved;
-  /** The most workers at once. The one place that reads it when starting workers: {@link #addWorkerSlot}. */
-  private final int limit;
+  /**
+   * The most workers at once, unless the limit is adaptive: the reserved concurrency, or unbounded.
+   * Read through {@link #limit()}; the one place that reads it when starting workers is
+   * {@link #addWorkerSlot}.
+   */
+  private final int fixedLimit;
   private final int parallelism;
   /** Up to this many workers, a worker that runs out of work lingers ({@link #LINGER_SPINS}). */
   private final int lingerWorkers;
@@ -83,6 +88,8 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private final long queueTimeoutNanos;
   /** Called when work ends while the function's lifecycle waits for it (drain, retirement). */
   private final Runnable settled;
+  /** Called whenever a worker comes back for more work: a slot may be free for the function's events. */
+  private final Runnable freed;
 
   private final AtomicInteger workers = new AtomicInteger();
   /** Workers unmounted in the middle of their work (sleeping, waiting for I/O or a lock). */
@@ -111,17 +118,18 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   @SuppressWarnings("unused") // IDLE
   private volatile @Nullable Worker idle;
 
-  WorkerPool(String name, Platform platform, FunctionId id, BiFunction<Object, Object, Object> handler,
+  WorkerPool(Registration self, Platform platform, FunctionId id, BiFunction<Object, Object, Object> handler,
       @Nullable Function<@Nullable Object, @Nullable Object> function, InstancePool instances, Meter.Account account, Distribution latency, Distribution cpuPerInvocation,
-      InvocationQueue queue, Outstanding outstanding, Duration timeout,
-      long budgetNanos, @Nullable Duration queueTimeout, Runnable settled) {
-    super(name, platform, handler, function, instances, account, latency, cpuPerInvocation);
+      CallQueue queue, Outstanding outstanding, Duration timeout,
+      long budgetNanos, @Nullable Duration queueTimeout, ConcurrencyLimit.@Nullable Adaptive adaptive, Runnable settled, Runnable freed) {
+    super(self, platform, handler, function, instances, account, latency, cpuPerInvocation,
+        adaptive == null ? null : adaptiveLimit(self, adaptive, platform));
     this.queue = queue;
     this.outstanding = outstanding;
     this.capacity = platform.capacity;
-    this.threadName = "cumulus-fn-" + name;
+    this.threadName = "cumulus-fn-" + self.name();
     this.reserved = id.reserved;
-    this.limit = reserved > 0 ? reserved : Integer.MAX_VALUE;
+    this.fixedLimit = reserved > 0 ? reserved : Integer.MAX_VALUE;
     this.parallelism = platform.parallelism();
     this.lingerWorkers = parallelism > 0 ? parallelism : Runtime.getRuntime().availableProcessors();
     this.timeout = timeout;
@@ -130,6 +138,17 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     this.queueTimeout = queueTimeout;
     this.queueTimeoutNanos = queueTimeout == null ? 0 : queueTimeout.toNanos();
     this.settled = settled;
+    this.freed = freed;
+  }
+
+  /** The estimator of an adaptive limit, within what the runtime's capacity allows. */
+  private static AdaptiveLimit adaptiveLimit(Registration self, ConcurrencyLimit.Adaptive spec, Platform platform) {
+    int max = Math.min(spec.max(), platform.capacity.max());
+    int min = Math.min(spec.min(), max);
+    // The runtime's listeners change as subscribers come and go: read them when the limit moves
+    // (at most once per estimator window), never captured here.
+    return new AdaptiveLimit(min, max, Math.max(min, Math.min(max, spec.initial())), platform.clock.nanoTime(),
+        (from, to) -> platform.events.concurrencyLimitChanged(self, from, to));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -172,6 +191,26 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     return workers.get();
   }
 
+  /** The most workers at once now: the adaptive limit's value, or the fixed limit. */
+  private int limit() {
+    AdaptiveLimit a = adaptive;
+    return a == null ? fixedLimit : a.limit();
+  }
+
+  /**
+   * The most invocations the function may run at once now, for its stats: its adaptive limit's
+   * value, its reserved concurrency, or what the runtime leaves unreserved.
+   */
+  int concurrencyLimit() {
+    AdaptiveLimit a = adaptive;
+    return a != null ? a.limit() : reserved > 0 ? reserved : Math.max(0, capacity.unreservedLimit());
+  }
+
+  /** Whether the function's concurrency limit is adaptive. */
+  boolean adaptiveLimit() {
+    return adaptive != null;
+  }
+
   /**
    * Workers this function could still start for calls that find the queue full, for admission's
    * headroom: none while its runnable workers (not blocked) take every carrier, since a new one
@@ -184,7 +223,24 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     if (parallelism > 0 && w - blocked.get() >= parallelism) {
       return 0;
     }
-    return (int) Math.max(0, Math.min((long) limit - w, capacity.available(reserved == 0)));
+    return (int) Math.max(0, Math.min((long) limit() - w, capacity.available(reserved == 0)));
+  }
+
+  /**
+   * Whether a call queued now would start at once rather than wait: a worker is free to take it, or
+   * one could start for it (under the function's limit, a carrier not taken by runnable workers, a
+   * slot of the runtime's capacity free). Lock-free, and a snapshot that may be stale; what the
+   * function's event backlog asks before it submits an attempt.
+   */
+  boolean hasFreeSlot() {
+    int w = workers.get();
+    long busy = outstanding.now();
+    if (busy < w - completing.get()) {
+      return true;
+    }
+    int limit = limit();
+    return w < limit && busy < limit && (parallelism == 0 || w - blocked.get() < parallelism)
+        && capacity.available(reserved == 0) > 0;
   }
 
   /** Whether this function's runnable workers take every carrier (no new one could run). */
@@ -233,7 +289,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
    * capacity is missing.
    */
   void startWorkerIfNeeded() {
-    if (!tryStartWorker() && workers.get() < limit) {
+    if (!tryStartWorker() && workers.get() < limit()) {
       capacity.await(this); // blocked by the runtime-wide capacity, not by our own limit
       if (queueTimeoutNanos > 0 && live.size() == 0) {
         platform.watch.watch(this); // calls wait with no worker of ours: their queue timeout still runs
@@ -280,6 +336,11 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     }
   }
 
+  /** Whether {@code tenant} waits less than its share of {@code capacity} places in the queue. */
+  boolean belowFairShare(CallTenant tenant, int capacity) {
+    return queue.belowFairShare(tenant, capacity);
+  }
+
   /** Takes a worker slot for a call admitted beyond the queue; false if none is free or could run. */
   boolean reserveSlot() {
     return startable() > 0 && addWorkerSlot();
@@ -294,7 +355,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private boolean addWorkerSlot() {
     for (;;) {
       int w = workers.get();
-      if (w >= limit) {
+      if (w >= limit()) {
         return false;
       }
       if (workers.compareAndSet(w, w + 1)) {
@@ -341,13 +402,13 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   private void firstWorker() {
     platform.watch.watch(this);
-    platform.events.firstWorker(name);
+    platform.events.firstWorker(self);
   }
 
   private void removeLive(Worker w) {
     if (live.remove(w)) {
       platform.watch.unwatch(this, this::watched);
-      platform.events.scaledToZero(name);
+      platform.events.lastWorker(self);
       platform.functionIdle();
     }
   }
@@ -380,7 +441,15 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   @Override
   @Nullable Invocation next(Worker w) {
+    freed.run(); // this worker is free: events waiting for a slot may be dispatched (one read if none)
     for (;;) {
+      if (adaptive != null && w.holdsSlot && shedOverLimit()) {
+        // The adaptive limit went down: this worker's slot goes, the others go on with the queue.
+        w.holdsSlot = false;
+        w.returnInstance();
+        capacity.release(true);
+        return null;
+      }
       if (w.ranAny && reserved == 0 && capacity.othersWait(this)) {
         // Another function waits for the shared capacity: hand our slot over, queue behind it.
         w.returnInstance();
@@ -423,12 +492,29 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
         return null;
       }
       if (!addWorkerSlot()) {
-        if (workers.get() < limit) {
+        if (workers.get() < limit()) {
           capacity.await(this);
         }
         return null;
       }
       w.holdsSlot = true;
+    }
+  }
+
+  /**
+   * Takes one worker off when more hold a slot than the adaptive limit allows (a CAS, so that of
+   * several workers that see the excess at once, only as many end as there are too many: the queue
+   * is never left without a worker).
+   */
+  private boolean shedOverLimit() {
+    for (;;) {
+      int w = workers.get();
+      if (w <= limit()) {
+        return false;
+      }
+      if (workers.compareAndSet(w, w - 1)) {
+        return true;
+      }
     }
   }
 
@@ -521,8 +607,16 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   @Override
   void abandon(Worker w, Invocation inv) {
-    if (w.end(inv, this::countAbandonedRunning)) { // else close's own pass ended it first
+    if (w.end(inv, () -> countAbandonedRunning(inv))) { // else close's own pass ended it first
       inv.completeExceptionally(closedBeforeFinishing());
+    }
+  }
+
+  @Override
+  void ran(AdaptiveLimit a, long now, long wallNanos) {
+    int before = a.limit();
+    if (a.sample(now, wallNanos, workers.get()) && a.limit() > before && !queue.isEmpty()) {
+      startWorkerIfNeeded(); // room for more: calls waiting in the queue need not wait for the next one
     }
   }
 
@@ -594,40 +688,32 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   }
 
   /**
-   * Fails the calls at the head of the queue that waited past the queue timeout (FIFO: the first
-   * one that has not is the next to look at); returns when to look again.
+   * Fails the calls that waited in the queue past the queue timeout (the oldest of each FIFO first:
+   * the first one that has not is the next to look at); returns when to look again.
    */
   private long expireQueued(long now) {
-    boolean expired = false;
-    for (;;) {
-      Invocation first = queue.peek();
-      if (first == null) {
-        if (expired) {
-          queue.forgetLast(); // hold no call that is over
-        }
-        return Long.MAX_VALUE;
+    long before = queueTimeouts.get();
+    long left = queue.expire(now, queueTimeoutNanos, inv -> {
+      if (inv.withdraw()) {
+        expire(inv, now - inv.enqueuedTick);
+      } else if (!inv.isWithdrawn()) {
+        settleWithdrawn(inv, Meter.CANCELLED, null); // its caller cancelled it: it never runs
       }
-      long waited = now - first.enqueuedTick;
-      if (waited < queueTimeoutNanos) {
-        return now + Math.min(queueTimeoutNanos - waited, MAX_QUEUE_CHECK_NANOS);
-      }
-      if (!queue.removeFirst(first)) {
-        continue; // a worker took it (or the one before it) meanwhile
-      }
-      expired = true;
-      if (first.withdraw()) {
-        expire(first, waited);
-      } else if (!first.isWithdrawn()) {
-        settleWithdrawn(first, Meter.CANCELLED, null); // its caller cancelled it: it never runs
-      }
+    });
+    if (queueTimeouts.get() != before && queue.isEmpty()) {
+      queue.forgetLast(); // hold no call that is over
     }
+    return left == Long.MAX_VALUE ? Long.MAX_VALUE : now + Math.min(left, MAX_QUEUE_CHECK_NANOS);
   }
 
   /** Fails a call that waited in the queue past the queue timeout: it never ran, it is not billed. */
   private void expire(Invocation inv, long waited) {
     timeouts.incrementAndGet();
     queueTimeouts.incrementAndGet();
-    settleWithdrawn(inv, -1, null); // counted as finished before its caller hears of it
+    TenantTally.queueTimedOut(inv);
+    int shared = platform.meter.sharedLane;
+    account.add(shared, Meter.STARTED, 1); // taken and finished before its caller hears of it
+    account.add(shared, Meter.FINISHED, 1);
     Duration limit = java.util.Objects.requireNonNull(queueTimeout);
     FunctionTimeoutException e = new FunctionTimeoutException(name, limit, true, "function '" + name
         + "' timed out in its queue: the call waited " + DurationText.nanos(waited) + " (queueTimeout "
@@ -643,8 +729,11 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private String heldBy() {
     int running = workers.get();
     int late = overdue();
+    int adaptiveLimit = adaptiveLimit() ? concurrencyLimit() : 0;
     String held = reserved > 0 && running >= reserved
         ? "all " + reserved + " of its concurrency slots (maxConcurrency " + reserved + ") were taken"
+        : adaptiveLimit > 0 && running >= adaptiveLimit
+            ? "all " + adaptiveLimit + " of its concurrency slots (its adaptive concurrency limit now) were taken"
         : reserved == 0 && capacity.available(true) <= 0
             ? "the runtime's unreserved concurrency (" + capacity.unreservedLimit() + " of maxConcurrency "
                 + capacity.max() + ") was all in use"
@@ -689,9 +778,10 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     long waited = w.startTick() - inv.enqueuedTick;
     if (w.end(inv, () -> {
       timeouts.incrementAndGet();
+      TenantTally.count(inv, TenantTally.TIMEOUT);
       overdue.incrementAndGet();
+      platform.events.timedOut(self, timeout); // before the interrupt: the figures still hold it
     })) {
-      platform.events.timedOut(name, timeout);
       FunctionTimeoutException e = waited < QUEUE_WAIT_SHOWN_NANOS ? new FunctionTimeoutException(name, timeout)
           : new FunctionTimeoutException(name, timeout, false, "function '" + name + "' timed out after "
               + DurationText.of(timeout) + " of running, having waited " + DurationText.nanos(waited)
@@ -706,6 +796,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private void exceedBudget(Worker w, Invocation inv, long used) {
     if (w.end(inv, () -> {
       otherFailures.incrementAndGet();
+      TenantTally.count(inv, TenantTally.FAILURE);
       overdue.incrementAndGet();
     })) {
       Duration budget = Duration.ofNanos(budgetNanos);
@@ -729,7 +820,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     RuntimeClosedException closed = closedBeforeFinishing();
     live.forEach(w -> {
       Invocation running = w.current();
-      if (running != null && w.end(running, this::countAbandonedRunning)) {
+      if (running != null && w.end(running, () -> countAbandonedRunning(running))) {
         running.completeExceptionally(closed);
       }
     });
@@ -740,7 +831,8 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     settled.run();
   }
 
-  private void countAbandonedRunning() {
+  private void countAbandonedRunning(Invocation inv) {
+    TenantTally.count(inv, TenantTally.REJECTED);
     abandoned.incrementAndGet();
     overdue.incrementAndGet();
   }
@@ -777,6 +869,8 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
       account.add(shared, counter, 1);
     }
     account.add(shared, Meter.FINISHED, 1);
+    TenantTally.count(inv, counter == Meter.FAILURES ? TenantTally.FAILURE
+        : counter == Meter.CANCELLED ? TenantTally.CANCELLED : TenantTally.REJECTED);
     if (failure != null) {
       inv.completeExceptionally(failure);
     }

@@ -64,6 +64,24 @@ class InstancePoolTest {
     }
   }
 
+  /** Decisions of the adaptive keep-alive at random, in clock steps of the race (half a keep-alive). */
+  private static final class ScriptedDecisions extends IdleHistogram {
+    private static final long STEP = KEEP_ALIVE / 2;
+    private final Random random;
+
+    ScriptedDecisions(long seed) {
+      super(240 * STEP, KEEP_ALIVE, STEP); // a burst ends after a step of idleness
+      this.random = new Random(seed);
+    }
+
+    @Override
+    Decision decide() {
+      return random.nextInt(3) == 0
+          ? Decision.keep(STEP * (1 + random.nextInt(4)), true)
+          : new Decision(STEP * (2 + random.nextInt(3)), STEP * (1 + random.nextInt(4)), true);
+    }
+  }
+
   /** An instance that reports being used twice at once, or closed while used or twice. */
   private static final class Instance implements AutoCloseable {
     final AtomicInteger users = new AtomicInteger();
@@ -98,18 +116,43 @@ class InstancePoolTest {
 
   @Test
   void takeAndReturnRacingExpiryAndClose_neverShareNorLoseAnInstance() throws Exception {
+    race(false);
+  }
+
+  /**
+   * The same race with the adaptive keep-alive: every busy/idle transition of the pool records an
+   * idle time and asks for a decision, scripted at random (keep for a while, or unload after a clock
+   * step and pre-warm after a few), so that expiries, unloads and pre-warms race with the threads
+   * that take and return instances.
+   */
+  @Test
+  void takeAndReturnRacingTheAdaptiveKeepAlive_neverShareNorLoseAnInstance() throws Exception {
+    race(true);
+  }
+
+  private void race(boolean adaptive) throws Exception {
     for (int seed = 1; seed <= 5; seed++) {
       List<String> violations = new java.util.concurrent.CopyOnWriteArrayList<>();
       ConcurrentLinkedQueue<Instance> created = new ConcurrentLinkedQueue<>();
       SteppedClock clock = new SteppedClock();
-      InstancePool pool = new InstancePool("f", clock, KEEP_ALIVE, seed % 2, () -> {
+      IdleHistogram idleTimes = adaptive ? new ScriptedDecisions(seed) : null;
+      // Scaling from and to zero alternate, from zero first, whatever the races (told under the lock).
+      AtomicBoolean atZero = new AtomicBoolean(true);
+      AtomicInteger crossings = new AtomicInteger();
+      InstancePool.Scaling scaling = toZero -> {
+        crossings.incrementAndGet();
+        if (atZero.getAndSet(toZero) == toZero) {
+          violations.add((toZero ? "to" : "from") + " zero twice in a row");
+        }
+      };
+      InstancePool pool = new InstancePool("f", clock, KEEP_ALIVE, idleTimes, seed % 2, () -> {
         Instance i = new Instance(violations);
         created.add(i);
         return i;
-      }, task -> CompletableFuture.runAsync(task));
+      }, task -> CompletableFuture.runAsync(task), scaling);
       pool.provision();
 
-      int threads = 6;
+      int threads = adaptive ? 3 : 6;
       AtomicBoolean stop = new AtomicBoolean();
       CountDownLatch done = new CountDownLatch(threads);
       Random seeds = new Random(seed);
@@ -125,6 +168,9 @@ class InstancePoolTest {
                 pool.discard(i); // as after an Error
               } else {
                 pool.release(i);
+              }
+              if (adaptive && random.nextInt(8) == 0) {
+                java.util.concurrent.locks.LockSupport.parkNanos(20_000); // let the pool go idle now and then
               }
             }
           } finally {
@@ -145,8 +191,14 @@ class InstancePoolTest {
       pool.stopKeepingMinimum();
       pool.close().get(10, TimeUnit.SECONDS);
       pool.closesInFlight().get(10, TimeUnit.SECONDS);
+      if (adaptive) {
+        System.out.printf("adaptive race, seed %d: %d instances created, %d of them pre-warmed%n", seed,
+            created.size(), pool.preWarms());
+      }
       assertThat(violations).as("seed %d", seed).isEmpty();
       assertThat(pool.live()).as("seed %d: live after close", seed).isZero();
+      assertThat(atZero).as("seed %d: scaled to zero at the end", seed).isTrue();
+      assertThat(crossings.get()).as("seed %d: from zero, and back", seed).isPositive().isEven();
       for (Instance i : created) {
         assertThat(i.closes.get()).as("seed %d: closes of an instance", seed).isEqualTo(1);
       }
@@ -160,7 +212,7 @@ class InstancePoolTest {
     InstancePool pool = new InstancePool("f", clock, KEEP_ALIVE, 1, () -> new Instance(violations), task -> {
       task.run(); // closes on the calling thread, so that the test sees them at once
       return CompletableFuture.completedFuture(null);
-    });
+    }, InstancePool.Scaling.NONE);
     pool.provision();
     Object a = pool.acquire();
     assertThat(pool.acquire()).isNull(); // none idle: a cold start

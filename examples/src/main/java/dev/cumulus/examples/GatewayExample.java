@@ -3,6 +3,8 @@ package dev.cumulus.examples;
 import dev.cumulus.Cumulus;
 import dev.cumulus.FnSpec;
 import dev.cumulus.vertx.CumulusGateway;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import java.io.IOException;
@@ -15,8 +17,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Cumulus functions over HTTP: a few functions behind {@link CumulusGateway}, until Enter is pressed
- * or {@code --duration} has passed; then their usage. Run it with
+ * Cumulus functions over HTTP: a few functions behind {@link CumulusGateway} (calls, events, the
+ * runtime's meters as a Prometheus scrape at {@code /metrics}), until Enter is pressed or
+ * {@code --duration} has passed; then their usage. Run it with
  * {@code java --add-opens java.base/java.lang=ALL-UNNAMED -cp examples/target/cumulus-examples.jar
  * dev.cumulus.examples.GatewayExample [--port 8080] [--host 127.0.0.1] [--token <16+ chars>]
  * [--duration 30s]} and call it with {@code curl} (it prints how).
@@ -78,7 +81,9 @@ public final class GatewayExample {
     }
 
     Vertx vertx = Vertx.vertx();
-    try (Cumulus cumulus = Cumulus.create()) {
+    // The runtime's meters go to a Prometheus registry, which GET /metrics scrapes.
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    try (Cumulus cumulus = Cumulus.builder().meterRegistry(registry).build()) {
       cumulus.register(FnSpec.of("word-count", (String s) -> s.split("\\s+").length)
           .inputType(String.class).outputType(Integer.class).build());
       cumulus.register(FnSpec.of("order", (Order o) -> new Receipt(o.item(), o.quantity(), o.quantity() * 125L))
@@ -102,7 +107,10 @@ public final class GatewayExample {
       out.println("  curl -i" + auth + " -H 'Content-Type: application/json' -d '\"a b c\"' " + base + "/functions/word-count");
       out.println("  curl -s" + auth + " -H 'Content-Type: application/json' -d '{\"item\":\"apple\",\"quantity\":3}' "
           + base + "/functions/order");
+      out.println("  curl -i" + auth + " -H 'Content-Type: application/json' -H 'Idempotency-Key: batch-1' -d '\"late event\"' "
+          + base + "/functions/word-count/events");
       out.println("  curl -s" + auth + " " + base + "/functions");
+      out.println("  curl -s" + auth + " " + base + "/metrics");
       out.println("Live dashboard: " + base + "/dashboard" + (auth.isEmpty() ? "" : " (sign in with the token)"));
       out.println(duration == null ? "Press Enter to stop." : "Stops after " + duration + " or on Enter.");
 

@@ -48,6 +48,15 @@ class GatewayExampleTest {
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(r.body()).isEqualTo("{\"item\":\"apple\",\"quantity\":3,\"totalCents\":375}");
       assertThat(r.headers().firstValue("Cumulus-Cold-Start")).hasValue("true");
+      HttpResponse<String> event = http.send(HttpRequest.newBuilder(URI.create(m.group(1) + "/functions/word-count/events"))
+          .header("Content-Type", "application/json").header("Idempotency-Key", "batch-1")
+          .POST(HttpRequest.BodyPublishers.ofString("\"late event\"")).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(event.statusCode()).isEqualTo(202);
+      assertThat(event.body()).startsWith("{\"eventId\":\"");
+      HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create(m.group(1) + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(metrics.statusCode()).isEqualTo(200);
+      assertThat(metrics.body()).contains("cumulus_invocations_total{function=\"order\",outcome=\"success\"} 1.0");
     }
 
     keyboard.write('\n');

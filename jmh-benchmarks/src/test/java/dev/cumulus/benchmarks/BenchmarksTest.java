@@ -2,6 +2,7 @@ package dev.cumulus.benchmarks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cumulus.ConcurrencyLimit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
@@ -106,6 +107,48 @@ class BenchmarksTest {
   }
 
   @ParameterizedTest
+  @ValueSource(strings = {MetricsOverhead.NONE, MetricsOverhead.REGISTRY, MetricsOverhead.SUBSCRIBED,
+      MetricsOverhead.HISTOGRAM})
+  void metricsOverhead_completesEveryInvocation_howeverTheRuntimeIsObserved(String observed) throws Exception {
+    MetricsOverhead b = new MetricsOverhead();
+    b.observed = observed;
+    b.setUp();
+    try {
+      assertThat(b.run(2_000)).isEqualTo(2_000);
+      assertThat(b.fn.stats().successes()).isEqualTo(2_000);
+      MetricsOverhead.Unobserved base = new MetricsOverhead.Unobserved();
+      base.setUp();
+      try {
+        MetricsOverhead.PairTimes times = new MetricsOverhead.PairTimes();
+        times.reset();
+        assertThat(b.paired(base, times)).isEqualTo(2 * MetricsOverhead.BATCH);
+        assertThat(times.observedNanos).isPositive();
+        assertThat(times.unobservedNanos).isPositive();
+        assertThat(base.fn.stats().successes()).isEqualTo(MetricsOverhead.BATCH);
+      } finally {
+        base.tearDown();
+      }
+      assertThat(b.cumulus.meterRegistry().isPresent())
+          .isEqualTo(observed.equals(MetricsOverhead.REGISTRY) || observed.equals(MetricsOverhead.HISTOGRAM));
+    } finally {
+      b.tearDown();
+    }
+  }
+
+  @Test
+  void scrapeCost_readsEveryMeterOfEveryFunction() {
+    ScrapeCost b = new ScrapeCost();
+    b.setUp();
+    try {
+      assertThat(b.registry.getMeters()).hasSizeGreaterThan(18 * ScrapeCost.FUNCTIONS);
+      assertThat(b.statsOfEveryFunction()).isEqualTo(100L * ScrapeCost.FUNCTIONS);
+      assertThat(b.scrape()).isPositive();
+    } finally {
+      b.tearDown();
+    }
+  }
+
+  @ParameterizedTest
   @ValueSource(strings = {Contender.CUMULUS, Contender.VIRTUAL_THREADS})
   void memory_parksEveryInvocation_thenReleasesThem(String executor) throws Exception {
     Memory b = new Memory();
@@ -126,5 +169,34 @@ class BenchmarksTest {
     assertThat(Memory.report(2_000)).contains("| cumulus |", "| virtual-threads |", "MiB", "≤ 1.2×");
     assertThat(MeteringOverhead.accuracyReport(1))
         .contains("200 ms CPU burn", "100 ms sleep", "process CPU delta", "within ±5 %", "1 ms spins", "p99");
+  }
+
+  @Test
+  void adaptiveConcurrency_completesEveryCall_withinTheLimit_andTracesIt() {
+    AdaptiveConcurrency.Result r = AdaptiveConcurrency.steady(ConcurrencyLimit.adaptive().withMax(64), 16, 0.1, 0.3);
+    assertThat(r.throughput()).isPositive(); // and no call failed: steady() throws if one did
+    assertThat(r.limitAtEnd()).isBetween(1, 64);
+    assertThat(r.peakInFlight()).isBetween(1, 64);
+    java.util.List<AdaptiveConcurrency.Point> trace =
+        AdaptiveConcurrency.step(ConcurrencyLimit.fixed(4), new int[] {16, 8}, 0.3, 100);
+    assertThat(trace).isNotEmpty().allSatisfy(p -> {
+      assertThat(p.limit()).isEqualTo(4);
+      assertThat(p.inFlight()).isBetween(0, 4);
+    });
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {PendingEvents.CUMULUS, PendingEvents.SCHEDULED_EXECUTOR, PendingEvents.SLEEPING_THREADS})
+  void pendingEvents_holdsEveryRetryPending_untilClosed(String contender) throws Exception {
+    PendingEvents b = new PendingEvents();
+    b.contender = contender;
+    assertThat(b.fill(1_000)).isEqualTo(1_000); // returns once all are pending
+    b.tearDown();
+  }
+
+  @Test
+  void pendingEvents_reportHasEveryContender() throws Exception {
+    assertThat(PendingEvents.report(1_000)).contains("| cumulus-emit |", "| scheduled-executor |",
+        "| sleeping-virtual-threads |", "B |");
   }
 }

@@ -1,9 +1,11 @@
 package dev.cumulus.vertx;
 
+import dev.cumulus.CallOptions;
 import dev.cumulus.Cumulus;
 import dev.cumulus.Fn;
 import dev.cumulus.FnSpec;
 import dev.cumulus.FunctionStats;
+import dev.cumulus.KeepAlive;
 import dev.cumulus.MeteringMode;
 import dev.cumulus.Percentiles;
 import dev.cumulus.PriceModel;
@@ -57,12 +59,14 @@ import org.jspecify.annotations.Nullable;
  *   <tr><th>route</th><th>answer</th></tr>
  *   <tr><td>{@code POST /functions/{name}}</td><td>200, the result as JSON; headers
  *       {@code Cumulus-Cpu-Ms}, {@code Cumulus-Billed-Ms}, {@code Cumulus-Cold-Start} (see below)</td></tr>
- *   <tr><td>{@code POST /functions/{name}/events}</td><td>202 {@code {"eventId": ...}}; 501 until the
- *       runtime has {@code Fn.emit}</td></tr>
+ *   <tr><td>{@code POST /functions/{name}/events}</td><td>202 {@code {"eventId": ...}}: the event was
+ *       accepted ({@link Fn#emit}) and runs later, with retries; header {@code Idempotency-Key}
+ *       (see below) optional</td></tr>
  *   <tr><td>{@code GET /functions}</td><td>the metering mode and, per function, its configuration and
  *       live stats</td></tr>
- *   <tr><td>{@code GET /metrics}</td><td>the Prometheus scrape of the {@link #meterRegistry registry},
- *       or 404 saying why there is none</td></tr>
+ *   <tr><td>{@code GET /metrics}</td><td>the Prometheus scrape of the {@link #meterRegistry registry}
+ *       (by default the runtime's, {@link Cumulus#meterRegistry()}), or 404 saying why there is
+ *       none</td></tr>
  *   <tr><td>{@code GET /health}</td><td>200 {@code {"status": "up", ...}}; needs no token</td></tr>
  *   <tr><td>{@code GET /dashboard}</td><td>the live dashboard, an HTML page (see below); its data
  *       comes from {@code GET /dashboard/stream}, server-sent events</td></tr>
@@ -82,8 +86,9 @@ import org.jspecify.annotations.Nullable;
  * <table class="striped">
  *   <caption>Errors</caption>
  *   <tr><th>status</th><th>kind</th><th>when</th></tr>
- *   <tr><td>400</td><td>{@code malformed_json}, {@code invalid_input}</td><td>not JSON (truncated,
- *       too deep, not UTF-8), or it does not map to the input type</td></tr>
+ *   <tr><td>400</td><td>{@code malformed_json}, {@code invalid_input}, {@code bad_request}</td><td>not
+ *       JSON (truncated, too deep, not UTF-8), or it does not map to the input type; a malformed
+ *       {@code Idempotency-Key}</td></tr>
  *   <tr><td>401</td><td>{@code unauthorized}</td><td>bearer token missing or wrong (compared in
  *       constant time)</td></tr>
  *   <tr><td>404</td><td>{@code unknown_function}, {@code not_found}</td><td>no such function, no such
@@ -96,15 +101,31 @@ import org.jspecify.annotations.Nullable;
  *       headers over Vert.x's limits (servers started by {@link #listen(int)})</td></tr>
  *   <tr><td>415</td><td>{@code unsupported_media_type}</td><td>a body that is not
  *       {@code application/json} (UTF-8)</td></tr>
- *   <tr><td>429</td><td>{@code throttled}</td><td>the function's queue is full (header
- *       {@code Retry-After})</td></tr>
+ *   <tr><td>429</td><td>{@code throttled}</td><td>the function's queue is full, or for an event its
+ *       event backlog ({@link FnSpec.Builder#eventCapacity(int)}) (header {@code Retry-After})</td></tr>
  *   <tr><td>500</td><td>{@code function_failed}, {@code cpu_budget_exceeded},
  *       {@code unserializable_result}, {@code internal_error}</td><td>the function threw (its
  *       exception's type and message), ran over its CPU budget, returned what JSON cannot hold</td></tr>
- *   <tr><td>501</td><td>{@code not_implemented}</td><td>events, until the runtime has them</td></tr>
  *   <tr><td>503</td><td>{@code closing}</td><td>the runtime is closing</td></tr>
  *   <tr><td>504</td><td>{@code timeout}</td><td>the invocation ran past the function's timeout</td></tr>
  * </table>
+ *
+ * <h2>Tenants</h2>
+ * A request to {@code POST /functions/{name}} with the header {@code Cumulus-Tenant} is a call made
+ * for that tenant ({@link CallOptions#tenant(String)}): when the function is contended, its queue
+ * serves tenants in turns, and the runtime's usage keeps each tenant's apart
+ * ({@link dev.cumulus.Usage#byTenant()}). A value that is not a valid tenant (blank, longer than 128
+ * characters, control characters) is a 400 {@code bad_request}; without the header the call has no
+ * tenant.
+ * <h2>Events</h2>
+ * The body of {@code POST /functions/{name}/events} is read as an invocation's is; the event is
+ * accepted into the function's backlog and the answer, 202 {@code {"eventId": "..."}}, comes at once:
+ * the function runs later, with its retry policy, and an event that cannot succeed goes to its
+ * dead-letter sink ({@link Fn#emit}). A request with header {@value #IDEMPOTENCY_KEY_HEADER} (1 to
+ * 256 characters, bare or as a quoted structured-field string, {@code "..."}, as the IETF draft of
+ * that header writes it; the quotes are not part of the key) is accepted at most once per key within
+ * the function's {@linkplain FnSpec.Builder#idempotencyWindow(Duration) idempotency window}: a retry
+ * of it answers 202 with the first event's id, and the function runs once.
  *
  * <h2>Per-invocation headers</h2>
  * {@code Cumulus-Cold-Start} ({@code true} if the call created an instance), {@code Cumulus-Billed-Ms}
@@ -153,6 +174,13 @@ public final class CumulusGateway {
   public static final String DEFAULT_HOST = "127.0.0.1";
   /** Default {@linkplain #bodyTimeout(Duration) body timeout}. */
   public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(30);
+  /** The request header that names the tenant a call is made for. */
+  public static final String TENANT_HEADER = "Cumulus-Tenant";
+  /**
+   * The request header whose value is an event's idempotency key ({@link Fn#emit(Object, String)}) on
+   * {@code POST /functions/{name}/events}: {@value}.
+   */
+  public static final String IDEMPOTENCY_KEY_HEADER = "Idempotency-Key";
 
   private static final System.Logger LOG = System.getLogger("dev.cumulus.vertx");
   private static final String JSON = "application/json";
@@ -276,11 +304,13 @@ public final class CumulusGateway {
   }
 
   /**
-   * Sets the registry {@code GET /metrics} scrapes. It serves the Prometheus text format when the
-   * registry is a {@code PrometheusMeterRegistry} (or a composite holding one), which needs
-   * {@code io.micrometer:micrometer-registry-prometheus} on the class path; otherwise, and without
-   * this option, the route answers 404 saying why. Pass the registry the runtime's meters are bound
-   * to, so the scrape shows them.
+   * Sets the registry {@code GET /metrics} scrapes. Without this option it scrapes the runtime's own,
+   * {@link Cumulus#meterRegistry()} (given to {@code Cumulus.builder().meterRegistry(...)}), which
+   * already holds the runtime's meters; set it to serve another registry (say, the application's
+   * composite). It serves the Prometheus text format when the registry is a
+   * {@code PrometheusMeterRegistry} (or a composite holding one), which needs
+   * {@code io.micrometer:micrometer-registry-prometheus} on the class path; otherwise, or with no
+   * registry at all, the route answers 404 saying why.
    *
    * @param registry the registry to scrape
    * @return this gateway
@@ -544,12 +574,19 @@ public final class CumulusGateway {
       respond(ctx, e.failure);
       return;
     }
+    CallOptions options;
+    try {
+      options = callOptions(ctx);
+    } catch (IllegalArgumentException e) {
+      respond(ctx, new Failure(400, Failure.BAD_REQUEST, "header " + TENANT_HEADER + ": " + e.getMessage()));
+      return;
+    }
     Context context = vertx.getOrCreateContext();
     HttpServerResponse response = ctx.response();
     InvocationFigures.Probe probe = figures.start(fn);
     CompletableFuture<@Nullable Object> call;
     try {
-      call = fn.invokeAsync(input);
+      call = fn.invokeAsync(input, options);
     } catch (RuntimeException e) {
       probe.end(null, cumulus.meteringMode());
       respond(ctx, Failure.of(fn.name(), e));
@@ -583,6 +620,12 @@ public final class CumulusGateway {
     });
   }
 
+  /** The options of the call a request makes: its tenant, from {@value #TENANT_HEADER}. */
+  private static CallOptions callOptions(RoutingContext ctx) {
+    String tenant = ctx.request().getHeader(TENANT_HEADER);
+    return tenant == null ? CallOptions.none() : CallOptions.tenant(tenant);
+  }
+
   /** The function {@link #resolve} found for this request. */
   @SuppressWarnings("unchecked")
   private static Fn<@Nullable Object, @Nullable Object> function(RoutingContext ctx) {
@@ -595,8 +638,11 @@ public final class CumulusGateway {
     Fn<@Nullable Object, @Nullable Object> fn = function(ctx);
     String eventId;
     try {
+      String key = Events.key(fn.name(), IDEMPOTENCY_KEY_HEADER, ctx.request().headers().getAll(IDEMPOTENCY_KEY_HEADER));
       @Nullable Object input = json.readBody(fn.name(), fn.spec().inputType(), ctx.body().buffer());
-      eventId = Events.emit(fn, input);
+      // Accepting is quick and never waits for the function (a duplicate of a key being accepted
+      // right now waits for that one only): on the event loop, as invokeAsync is.
+      eventId = Events.emit(fn, input, key);
     } catch (JsonMapping.BadInput e) {
       respond(ctx, e.failure);
       return;
@@ -625,6 +671,7 @@ public final class CumulusGateway {
         .put("queueCapacity", spec.queueCapacity())
         .put("timeoutMs", spec.timeout().toMillis())
         .put("keepAliveMs", spec.keepAlive().toMillis())
+        .put("keepAlive", spec.keepAlivePolicy() instanceof KeepAlive.Adaptive ? "adaptive" : "fixed")
         .put("minInstances", spec.minInstances())
         .put("inputType", spec.inputType().getSimpleName())
         .put("outputType", spec.outputType().getSimpleName())
@@ -642,10 +689,12 @@ public final class CumulusGateway {
         .put("rejected", s.rejected())
         .put("cancelled", s.cancelled())
         .put("coldStarts", s.coldStarts())
+        .put("preWarms", s.preWarms())
         .put("inFlight", s.inFlight())
         .put("queued", s.queued())
         .put("warmInstances", s.warmInstances())
         .put("peakConcurrency", s.peakConcurrency())
+        .put("concurrencyLimit", s.concurrencyLimit())
         .put("overdue", s.overdue())
         .put("cpuTimeMs", millis(s.cpuTime()))
         .put("wallTimeMs", millis(s.wallTime()))
@@ -672,10 +721,11 @@ public final class CumulusGateway {
   }
 
   private void metrics(RoutingContext ctx) {
-    MeterRegistry registry = meterRegistry;
+    MeterRegistry registry = meterRegistry != null ? meterRegistry : cumulus.meterRegistry().orElse(null);
     if (registry == null) {
-      respond(ctx, new Failure(404, Failure.NOT_FOUND, "no meter registry: give the gateway a"
-          + " PrometheusMeterRegistry with CumulusGateway.meterRegistry(...) to serve /metrics"));
+      respond(ctx, new Failure(404, Failure.NOT_FOUND, "no meter registry: build the runtime with"
+          + " Cumulus.builder().meterRegistry(...) or give the gateway one with CumulusGateway.meterRegistry(...),"
+          + " a PrometheusMeterRegistry, to serve /metrics"));
       return;
     }
     Supplier<String> scrape = PrometheusScrape.of(registry);

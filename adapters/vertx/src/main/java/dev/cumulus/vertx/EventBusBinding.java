@@ -39,12 +39,17 @@ import org.jspecify.annotations.Nullable;
  *       {@linkplain CumulusGateway gateway} maps HTTP bodies. The reply is the result in the same
  *       form (objects as {@code JsonObject}, lists as {@code JsonArray}). A failure is a
  *       {@link io.vertx.core.eventbus.ReplyException} whose {@code failureCode()} is the HTTP status
- *       of the same failure (400, 404, 429, 500, 501, 503, 504) and whose message is the JSON error
+ *       of the same failure (400, 404, 429, 500, 503, 504) and whose message is the JSON error
  *       {@code {"error": kind, "message": ..., "details": {...}}}. {@link RemoteFn} turns it back into
  *       the exception a local call would have thrown.
  *   <li><b>Events.</b> A message with header {@code cumulus-event: true} ({@link #EVENT_HEADER}) is
- *       emitted, and the reply is its event id; until the runtime has {@code Fn.emit} it fails with
- *       code 501.
+ *       emitted ({@link Fn#emit}): the reply, at once, is the event's id (a {@code String}), and the
+ *       function runs later with its retries and dead-letter sink. With header
+ *       {@value #IDEMPOTENCY_KEY_HEADER} the event is accepted at most once per key within the
+ *       function's idempotency window (a duplicate's reply is the first event's id); the key is read
+ *       as the gateway reads its {@code Idempotency-Key} header. Failures as for invocations: 429 when
+ *       the function's event backlog is full, 400, 404, 503. {@link RemoteFn#emit} sends such
+ *       messages.
  *   <li><b>A cluster.</b> On a clustered Vert.x, every node that binds a function consumes its
  *       address, and the event bus spreads requests among them (round robin). Cumulus's admission on
  *       each node is the backpressure: a node at its limit answers 429, it does not buffer.
@@ -62,6 +67,8 @@ public final class EventBusBinding {
   public static final String ADDRESS_PREFIX = "cumulus.fn.";
   /** The header that makes a message an event: {@code cumulus-event: true}. */
   public static final String EVENT_HEADER = "cumulus-event";
+  /** The header of an event message whose value is its idempotency key: {@value}. */
+  public static final String IDEMPOTENCY_KEY_HEADER = "cumulus-idempotency-key";
   /** Default time {@link #close()} lets calls in flight finish: as long as {@link Cumulus#close()}. */
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Cumulus.DEFAULT_DRAIN_TIMEOUT;
 
@@ -243,7 +250,9 @@ public final class EventBusBinding {
       }
       if ("true".equalsIgnoreCase(msg.headers().get(EVENT_HEADER))) {
         try {
-          msg.reply(Events.emit(fn, input));
+          msg.reply(Events.emit(fn, input, Events.key(name, IDEMPOTENCY_KEY_HEADER, msg.headers().getAll(IDEMPOTENCY_KEY_HEADER))));
+        } catch (JsonMapping.BadInput e) {
+          fail(msg, e.failure);
         } catch (RuntimeException e) {
           fail(msg, Failure.of(name, e));
         }

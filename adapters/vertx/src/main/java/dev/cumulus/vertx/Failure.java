@@ -48,7 +48,6 @@ record Failure(int status, String kind, String message, @Nullable JsonObject det
   static final String CPU_BUDGET_EXCEEDED = "cpu_budget_exceeded";
   static final String UNSERIALIZABLE_RESULT = "unserializable_result";
   static final String INTERNAL_ERROR = "internal_error";
-  static final String NOT_IMPLEMENTED = "not_implemented";
   static final String CLOSING = "closing";
   static final String TIMEOUT = "timeout";
   static final String BAD_REQUEST = "bad_request";
@@ -112,9 +111,6 @@ record Failure(int status, String kind, String message, @Nullable JsonObject det
       return new Failure(500, FUNCTION_FAILED, "function '" + function + "' failed: " + what,
           new JsonObject().put("type", type));
     }
-    if (t instanceof UnsupportedOperationException) {
-      return new Failure(501, NOT_IMPLEMENTED, message(t));
-    }
     if (t instanceof CumulusException) {
       // The runtime's own refusals (a call that would deadlock, a chain too deep): its messages
       // name functions and limits only.
@@ -175,7 +171,6 @@ record Failure(int status, String kind, String message, @Nullable JsonObject det
         yield new FunctionFailedException(function, message,
             new RemoteFailure(details.getString("type", "unknown"), what));
       }
-      case NOT_IMPLEMENTED -> new UnsupportedOperationException(message);
       default -> new CumulusException(function, message.isEmpty() ? "function '" + function
           + "' failed on another node (code " + reply.failureCode() + ")" : message, reply);
     };

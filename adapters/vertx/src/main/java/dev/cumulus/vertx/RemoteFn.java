@@ -25,6 +25,7 @@ import org.jspecify.annotations.Nullable;
  * int n = words.invoke("a b c");                             // blocks this (non event-loop) thread
  * words.request("a b").onSuccess(count -> ...);               // a Vert.x future, on this context
  * CompletableFuture<Integer> later = words.invokeAsync("x");  // or a CompletableFuture
+ * String id = words.emit("late event");                       // an event: accepted there, run later
  * }</pre>
  *
  * <p>Failures, as {@link Fn#invoke} has them: {@link InvalidInputException} (checked here for
@@ -36,6 +37,14 @@ import org.jspecify.annotations.Nullable;
  * node serves the function). The event bus's own failures are {@link CumulusException}s: no reply
  * within {@link #timeout()} (the serving node crashed, or is overloaded; the call may or may not
  * have run), or a message that could not be delivered.
+ *
+ * <p>{@link #emit(Object)} and {@link #emitAsync(Object)} send an event (header
+ * {@link EventBusBinding#EVENT_HEADER}): the serving node accepts it into the function's backlog and
+ * replies with its id, and runs it there with the function's retries and dead-letter sink. An
+ * idempotency key ({@link #emit(Object, String)}) rides in header
+ * {@link EventBusBinding#IDEMPOTENCY_KEY_HEADER}; the window it is remembered in is the serving
+ * node's, so with several nodes serving a function, a retried emit may reach another node: only
+ * one node serving the function makes keys exact.
  *
  * <p>What the event bus does not do: it does not retry (a request is delivered at most once), it
  * does not notice that a node died with a call in flight (that call fails when its timeout passes),
@@ -142,18 +151,8 @@ public final class RemoteFn<I, O> {
    * @throws IllegalStateException if called on an event-loop thread
    */
   public O invoke(@Nullable I input) {
-    if (Context.isOnEventLoopThread()) {
-      throw new IllegalStateException("RemoteFn.invoke blocks, and this is an event-loop thread: use"
-          + " request(...) or invokeAsync(...) for function '" + name + "'");
-    }
-    try {
-      return invokeAsync(input).get();
-    } catch (ExecutionException e) {
-      throw rethrow(e.getCause());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CumulusException(name, "interrupted while waiting for function '" + name + "'", e);
-    }
+    requireMayBlock("invoke", "request(...) or invokeAsync(...)");
+    return await(invokeAsync(input));
   }
 
   /**
@@ -176,6 +175,112 @@ public final class RemoteFn<I, O> {
    * @return a future of the result
    */
   public Future<O> request(@Nullable I input) {
+    return send(input, new DeliveryOptions()).compose(body -> {
+      try {
+        return Future.succeededFuture(json.fromMessage(body, outputType));
+      } catch (Exception e) {
+        return Future.failedFuture(new CumulusException(name, "the reply of function '" + name
+            + "' does not map to " + JsonMapping.describe(outputType) + ": " + Failure.describe(e), e));
+      }
+    });
+  }
+
+  /**
+   * Emits an event to the function and waits until the serving node has accepted it, as
+   * {@link Fn#emit(Object)} does locally: the function runs later, there, with its retries and
+   * dead-letter sink, and this returns the event's id. Call it from a thread that may block, never
+   * from an event loop.
+   *
+   * <p>If no reply comes within {@link #timeout()}, the event may or may not have been accepted; to
+   * send it again safely, emit it with an {@linkplain #emit(Object, String) idempotency key}.
+   *
+   * @param input the input; {@code null} only for a function without input
+   * @return the event's id
+   * @throws InvalidInputException if the input is null or not of the input type, or the serving node
+   *     could not map it
+   * @throws dev.cumulus.ThrottledException if the function's event backlog on the serving node is full
+   * @throws dev.cumulus.RuntimeClosedException if the serving runtime is closing
+   * @throws dev.cumulus.UnknownFunctionException if no node serves the function
+   * @throws CumulusException if no reply came within the timeout, or this thread was interrupted while
+   *     waiting (its interrupt status is set again)
+   * @throws IllegalStateException if called on an event-loop thread
+   */
+  public String emit(@Nullable I input) {
+    requireMayBlock("emit", "emitAsync(...)");
+    return await(emitAsync(input));
+  }
+
+  /**
+   * Emits an event at most once per idempotency key, as {@link Fn#emit(Object, String)} does on the
+   * serving node: a key it has seen within the function's idempotency window is not accepted again,
+   * and the first event's id is returned. Otherwise as {@link #emit(Object)}; sending the same key
+   * again is the safe way to retry an emit whose reply did not come.
+   *
+   * @param input the input; {@code null} only for a function without input
+   * @param idempotencyKey names the event: 1 to 256 characters
+   * @return the event's id, or the id of the event first accepted with this key
+   * @throws NullPointerException if {@code idempotencyKey} is null
+   * @throws IllegalArgumentException if {@code idempotencyKey} is empty or longer than 256 characters
+   * @throws InvalidInputException if the input is null or not of the input type, or the serving node
+   *     could not map it
+   * @throws dev.cumulus.ThrottledException if the key is new and the function's event backlog on the
+   *     serving node is full
+   * @throws dev.cumulus.RuntimeClosedException if the serving runtime is closing
+   * @throws dev.cumulus.UnknownFunctionException if no node serves the function
+   * @throws CumulusException if no reply came within the timeout, or this thread was interrupted while
+   *     waiting (its interrupt status is set again)
+   * @throws IllegalStateException if called on an event-loop thread
+   */
+  public String emit(@Nullable I input, String idempotencyKey) {
+    requireMayBlock("emit", "emitAsync(...)");
+    return await(emitAsync(input, idempotencyKey));
+  }
+
+  /**
+   * Emits an event without blocking: the future completes with the event's id once the serving node
+   * has accepted it. Every failure of the call arrives through the future, as the exceptions listed
+   * for {@link #emit(Object)}. For a Vert.x future on the caller's context:
+   * {@code Future.fromCompletionStage(fn.emitAsync(input), vertx.getOrCreateContext())}.
+   *
+   * @param input the input; {@code null} only for a function without input
+   * @return a future of the event's id
+   */
+  public CompletableFuture<String> emitAsync(@Nullable I input) {
+    return sendEvent(input, null).toCompletionStage().toCompletableFuture();
+  }
+
+  /**
+   * Emits an event at most once per idempotency key without blocking; as
+   * {@link #emit(Object, String)}, with every failure of the call arriving through the future.
+   *
+   * @param input the input; {@code null} only for a function without input
+   * @param idempotencyKey names the event: 1 to 256 characters
+   * @return a future of the event's id, or of the id of the event first accepted with this key
+   * @throws NullPointerException if {@code idempotencyKey} is null
+   * @throws IllegalArgumentException if {@code idempotencyKey} is empty or longer than 256 characters
+   */
+  public CompletableFuture<String> emitAsync(@Nullable I input, String idempotencyKey) {
+    Objects.requireNonNull(idempotencyKey, "idempotencyKey");
+    Events.checkKey(idempotencyKey);
+    return sendEvent(input, idempotencyKey).toCompletionStage().toCompletableFuture();
+  }
+
+  private Future<String> sendEvent(@Nullable I input, @Nullable String idempotencyKey) {
+    DeliveryOptions options = new DeliveryOptions().addHeader(EventBusBinding.EVENT_HEADER, "true");
+    if (idempotencyKey != null) {
+      options.addHeader(EventBusBinding.IDEMPOTENCY_KEY_HEADER, idempotencyKey);
+    }
+    return send(input, options).compose(body -> body instanceof String id ? Future.succeededFuture(id)
+        : Future.failedFuture(new CumulusException(name, "the node serving function '" + name
+            + "' answered an event with " + (body == null ? "nothing" : "a " + body.getClass().getSimpleName())
+            + ", not its id", null)));
+  }
+
+  /**
+   * Sends {@code input} to the function's address and returns the reply's body; a failed future with
+   * the exception a local call would have thrown if the input is not the function's or the call failed.
+   */
+  private Future<@Nullable Object> send(@Nullable I input, DeliveryOptions options) {
     if (input == null ? inputType != Void.class && inputType != Object.class : !inputType.isInstance(input)) {
       return Future.failedFuture(new InvalidInputException(name, inputType, input == null ? null : input.getClass()));
     }
@@ -186,18 +291,30 @@ public final class RemoteFn<I, O> {
       return Future.failedFuture(new InvalidInputException(name, "the input of function '" + name + "' ("
           + JsonMapping.describe(inputType) + ") cannot be written as JSON: " + Failure.describe(e)));
     }
-    DeliveryOptions options = new DeliveryOptions().setSendTimeout(timeout.toMillis());
-    return vertx.eventBus().request(EventBusBinding.address(name), body, options).transform(reply -> {
-      if (reply.failed()) {
-        return Future.failedFuture(Failure.toException(name, reply.cause(), timeout));
-      }
-      try {
-        return Future.succeededFuture(json.fromMessage(reply.result().body(), outputType));
-      } catch (Exception e) {
-        return Future.failedFuture(new CumulusException(name, "the reply of function '" + name
-            + "' does not map to " + JsonMapping.describe(outputType) + ": " + Failure.describe(e), e));
-      }
-    });
+    options.setSendTimeout(timeout.toMillis());
+    return vertx.eventBus().<@Nullable Object>request(EventBusBinding.address(name), body, options).transform(reply ->
+        reply.failed() ? Future.failedFuture(Failure.toException(name, reply.cause(), timeout))
+            : Future.succeededFuture(reply.result().body()));
+  }
+
+  /** Refuses to block an event loop, before anything is sent. */
+  private void requireMayBlock(String method, String instead) {
+    if (Context.isOnEventLoopThread()) {
+      throw new IllegalStateException("RemoteFn." + method + " blocks, and this is an event-loop thread: use "
+          + instead + " for function '" + name + "'");
+    }
+  }
+
+  /** Waits for {@code call}, throwing what it failed with. */
+  private <T> T await(CompletableFuture<T> call) {
+    try {
+      return call.get();
+    } catch (ExecutionException e) {
+      throw rethrow(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CumulusException(name, "interrupted while waiting for function '" + name + "'", e);
+    }
   }
 
   private static RuntimeException rethrow(@Nullable Throwable cause) {

@@ -76,6 +76,24 @@ class ClusterTest {
   }
 
   @Test
+  void eventFromA_isAcceptedAndRunOnB_andAKeyRetriedFromA_runsOnce() {
+    CountDownLatch ran = new CountDownLatch(2);
+    onB.register(FnSpec.ofConsumer("record-on-b", (String s) -> ran.countDown()).inputType(String.class).build());
+    awaitRegistrations(a, "record-on-b", 1);
+    RemoteFn<String, Void> record = RemoteFn.of(a, "record-on-b", String.class, Void.class);
+
+    String id = record.emit("first");
+    String keyed = record.emit("second", "batch-1");
+    String retried = record.emit("second", "batch-1");
+
+    assertThat(id).isNotEqualTo(keyed);
+    assertThat(retried).isEqualTo(keyed);
+    await().atMost(Duration.ofSeconds(30)).until(() -> onB.function("record-on-b").stats().eventsSucceeded() == 2);
+    assertThat(ran.getCount()).isZero();
+    assertThat(onB.function("record-on-b").stats().eventDuplicates()).isEqualTo(1);
+  }
+
+  @Test
   void functionOnBAndC_getsItsCallsSpreadOverBoth() {
     RemoteFn<String, String> where = RemoteFn.of(a, "where", String.class, String.class);
     awaitRegistrations(a, "where", 2);

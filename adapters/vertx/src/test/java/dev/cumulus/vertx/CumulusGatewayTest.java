@@ -175,6 +175,32 @@ class CumulusGatewayTest {
   }
 
   @Test
+  void invoke_withATenantHeader_isACallForThatTenant() {
+    HttpResponse<Buffer> r = Await.result(json(client.post("/functions/word-count"))
+        .putHeader(CumulusGateway.TENANT_HEADER, "acme").sendBuffer(Buffer.buffer("\"a b\"")));
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.bodyAsString()).isEqualTo("2");
+    post("/functions/word-count", "\"no tenant\"");
+    assertThat(cumulus.usage().byTenant()).containsOnlyKeys("acme");
+    assertThat(cumulus.usage().byTenant().get("acme").functions()).singleElement().satisfies(s -> {
+      assertThat(s.name()).isEqualTo("word-count");
+      assertThat(s.invocations()).isEqualTo(1);
+      assertThat(s.successes()).isEqualTo(1);
+    });
+  }
+
+  @Test
+  void invoke_withABadTenantHeader_is400_andNothingRuns() {
+    HttpResponse<Buffer> r = Await.result(json(client.post("/functions/word-count"))
+        .putHeader(CumulusGateway.TENANT_HEADER, "t".repeat(129)).sendBuffer(Buffer.buffer("\"a b\"")));
+    assertThat(r.statusCode()).isEqualTo(400);
+    JsonObject body = r.bodyAsJsonObject();
+    assertThat(body.getString("error")).isEqualTo("bad_request");
+    assertThat(body.getString("message")).startsWith("header Cumulus-Tenant: tenant must be 1 to 128 characters");
+    assertThat(cumulus.function("word-count").stats().invocations()).isZero();
+  }
+
+  @Test
   void invoke_runsOnACumulusVirtualThread_neverOnAnEventLoop() {
     post("/functions/word-count", "\"x\"");
 
@@ -414,18 +440,90 @@ class CumulusGatewayTest {
     }
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // POST /functions/{name}/events
+
   @Test
-  void status501_events_untilTheRuntimeCanEmit() {
+  void events_202WithTheEventId_andTheFunctionRunsLater() {
+    Fn<?, ?> words = cumulus.function("word-count");
+
     HttpResponse<Buffer> r = post("/functions/word-count/events", "\"a b\"");
 
-    assertThat(Json.error(r, 501, "not_implemented")).contains("Fn.emit").contains("POST /functions/word-count");
-    // The body is still checked first: a bad one is a 400, as it will be once events exist.
-    Json.error(post("/functions/word-count/events", "{"), 400, "malformed_json");
-    Json.error(post("/functions/nope/events", "\"a\""), 404, "unknown_function");
+    assertThat(r.statusCode()).isEqualTo(202);
+    assertThat(r.getHeader("Content-Type")).isEqualTo("application/json");
+    JsonObject body = r.bodyAsJsonObject();
+    assertThat(body.fieldNames()).containsExactly("eventId");
+    assertThat(body.getString("eventId")).isNotBlank();
+    await().atMost(Duration.ofSeconds(30)).until(() -> words.stats().eventsSucceeded() == 1);
+    assertThat(words.stats().eventsAccepted()).isEqualTo(1);
+    assertThat(invocationThreads).allSatisfy(t -> assertThat(t.isVirtual()).isTrue());
   }
 
   @Test
-  void status503_runtimeClosing() {
+  void events_idempotencyKeyHeader_acceptsAKeyOnce_andAnswersARetryWithTheFirstId() {
+    Fn<?, ?> words = cumulus.function("word-count");
+
+    String first = postEvent("word-count", "\"a\"", "order-42").bodyAsJsonObject().getString("eventId");
+    HttpResponse<Buffer> retry = postEvent("word-count", "\"a\"", "order-42");
+    // The structured-field form of the IETF draft names the same key: the quotes are not part of it.
+    HttpResponse<Buffer> quoted = postEvent("word-count", "\"a\"", "\"order-42\"");
+    String other = postEvent("word-count", "\"a\"", "order-43").bodyAsJsonObject().getString("eventId");
+
+    assertThat(retry.statusCode()).isEqualTo(202);
+    assertThat(retry.bodyAsJsonObject().getString("eventId")).isEqualTo(first);
+    assertThat(quoted.bodyAsJsonObject().getString("eventId")).isEqualTo(first);
+    assertThat(other).isNotEqualTo(first);
+    await().atMost(Duration.ofSeconds(30)).until(() -> words.stats().eventsSucceeded() == 2);
+    assertThat(words.stats().eventDuplicates()).isEqualTo(2);
+    assertThat(words.stats().invocations()).isEqualTo(2);
+  }
+
+  @Test
+  void events_status400_badIdempotencyKey_namesTheHeader_andNothingIsAccepted() {
+    String tooLong = "k".repeat(257);
+    HttpResponse<Buffer> twice = Await.result(json(client.post("/functions/word-count/events"))
+        .putHeader("Idempotency-Key", List.of("a", "b")).sendBuffer(Buffer.buffer("\"x\"")));
+
+    assertThat(Json.error(postEvent("word-count", "\"x\"", tooLong), 400, "bad_request"))
+        .contains("Idempotency-Key").contains("1 to 256").contains("word-count");
+    assertThat(Json.error(postEvent("word-count", "\"x\"", "\"unclosed"), 400, "bad_request"))
+        .contains("quoted string");
+    assertThat(Json.error(postEvent("word-count", "\"x\"", "\"\""), 400, "bad_request")).contains("1 to 256");
+    assertThat(Json.error(twice, 400, "bad_request")).contains("2 times");
+    assertThat(cumulus.function("word-count").stats().eventsAccepted()).isZero();
+  }
+
+  @Test
+  void events_status429_whenTheEventBacklogIsFull_withRetryAfter() {
+    Fn<?, ?> held = cumulus.register(FnSpec.of("held", (String s) -> {
+      awaitGate();
+      return s;
+    }).inputType(String.class).eventCapacity(1).build());
+    assertThat(post("/functions/held/events", "\"first\"").statusCode()).isEqualTo(202);
+
+    HttpResponse<Buffer> throttled = post("/functions/held/events", "\"second\"");
+
+    assertThat(Json.error(throttled, 429, "throttled")).contains("held").contains("eventCapacity 1");
+    assertThat(throttled.getHeader("Retry-After")).isEqualTo("1");
+    gate.countDown();
+    await().atMost(Duration.ofSeconds(30)).until(() -> held.stats().eventsSucceeded() == 1);
+  }
+
+  @Test
+  void events_otherErrors_asForInvocations() {
+    Json.error(post("/functions/word-count/events", "{"), 400, "malformed_json");
+    Json.error(post("/functions/word-count/events", "42"), 400, "invalid_input");
+    Json.error(post("/functions/nope/events", "\"a\""), 404, "unknown_function");
+    HttpResponse<Buffer> notJson = Await.result(client.post("/functions/word-count/events")
+        .putHeader("Content-Type", "text/plain").sendBuffer(Buffer.buffer("a")));
+    Json.error(notJson, 415, "unsupported_media_type");
+    HttpResponse<Buffer> get = Await.result(client.get("/functions/word-count/events").send());
+    Json.error(get, 405, "method_not_allowed");
+    assertThat(cumulus.function("word-count").stats().eventsAccepted()).isZero();
+  }
+
+  @Test
+  void status503_runtimeClosing_forCallsAndEvents() {
     Cumulus closing = Cumulus.create();
     closing.register(FnSpec.of("word-count", (String s) -> 1).inputType(String.class).build());
     HttpServer s = Await.result(CumulusGateway.create(vertx, closing).listen(0));
@@ -433,7 +531,9 @@ class CumulusGatewayTest {
     try {
       WebClient c = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(s.actualPort()));
       HttpResponse<Buffer> r = Await.result(json(c.post("/functions/word-count")).sendBuffer(Buffer.buffer("\"x\"")));
+      HttpResponse<Buffer> event = Await.result(json(c.post("/functions/word-count/events")).sendBuffer(Buffer.buffer("\"x\"")));
       Json.error(r, 503, "closing");
+      assertThat(Json.error(event, 503, "closing")).contains("no more events");
       c.close();
     } finally {
       Await.result(s.close());
@@ -464,6 +564,9 @@ class CumulusGatewayTest {
     assertThat(wc.getJsonObject("config").getLong("timeoutMs")).isEqualTo(60_000L);
     assertThat(wc.getJsonObject("config").getInteger("queueCapacity")).isEqualTo(10_000);
     assertThat(wc.getJsonObject("config").getValue("maxConcurrency")).isNull();
+    assertThat(wc.getJsonObject("config").getString("keepAlive")).isEqualTo("fixed");
+    assertThat(wc.getJsonObject("config").getLong("keepAliveMs")).isEqualTo(30_000L);
+    assertThat(wc.getJsonObject("stats").getLong("preWarms")).isZero();
     assertThat(wc.getJsonObject("stats").getLong("invocations")).isEqualTo(2L);
     assertThat(wc.getJsonObject("stats").getLong("successes")).isEqualTo(2L);
     assertThat(wc.getJsonObject("stats").getJsonObject("latency").getLong("samples")).isEqualTo(2L);
@@ -476,22 +579,44 @@ class CumulusGatewayTest {
   void getMetrics_scrapesAPrometheusRegistry_else404SayingWhy() {
     PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Counter.builder("cumulus.test.calls").description("calls made by the test").register(prometheus).increment(3);
-    HttpServer withPrometheus = Await.result(CumulusGateway.create(vertx, cumulus).meterRegistry(prometheus).listen(0));
-    HttpServer withSimple = Await.result(CumulusGateway.create(vertx, cumulus).meterRegistry(new SimpleMeterRegistry()).listen(0));
-    try {
-      HttpResponse<Buffer> scrape = Await.result(WebClient.create(vertx).get(withPrometheus.actualPort(), "127.0.0.1", "/metrics").send());
-      HttpResponse<Buffer> simple = Await.result(WebClient.create(vertx).get(withSimple.actualPort(), "127.0.0.1", "/metrics").send());
-      HttpResponse<Buffer> none = Await.result(client.get("/metrics").send());
+
+    HttpResponse<Buffer> scrape = getMetrics(CumulusGateway.create(vertx, cumulus).meterRegistry(prometheus));
+    HttpResponse<Buffer> simple = getMetrics(CumulusGateway.create(vertx, cumulus).meterRegistry(new SimpleMeterRegistry()));
+    HttpResponse<Buffer> none = Await.result(client.get("/metrics").send());
+
+    assertThat(scrape.statusCode()).isEqualTo(200);
+    assertThat(scrape.getHeader("Content-Type")).startsWith("text/plain");
+    assertThat(scrape.bodyAsString()).contains("# HELP cumulus_test_calls_total calls made by the test")
+        .contains("cumulus_test_calls_total 3.0");
+    assertThat(Json.error(simple, 404, "not_found")).contains("SimpleMeterRegistry").contains("not a Prometheus one");
+    assertThat(Json.error(none, 404, "not_found")).contains("Cumulus.builder().meterRegistry(...)")
+        .contains("CumulusGateway.meterRegistry(...)");
+  }
+
+  @Test
+  void getMetrics_withoutARegistryOfItsOwn_scrapesTheRuntimesRegistry() {
+    try (Cumulus observed = Cumulus.builder().meterRegistry(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)).build();
+        Cumulus simple = Cumulus.builder().meterRegistry(new SimpleMeterRegistry()).build()) {
+      observed.register(FnSpec.of("word-count", (String s) -> s.split("\\s+").length).inputType(String.class).build());
+      observed.function("word-count", String.class, Integer.class).invoke("a b");
+
+      HttpResponse<Buffer> scrape = getMetrics(CumulusGateway.create(vertx, observed));
+      HttpResponse<Buffer> notPrometheus = getMetrics(CumulusGateway.create(vertx, simple));
 
       assertThat(scrape.statusCode()).isEqualTo(200);
-      assertThat(scrape.getHeader("Content-Type")).startsWith("text/plain");
-      assertThat(scrape.bodyAsString()).contains("# HELP cumulus_test_calls_total calls made by the test")
-          .contains("cumulus_test_calls_total 3.0");
-      assertThat(Json.error(simple, 404, "not_found")).contains("SimpleMeterRegistry").contains("not a Prometheus one");
-      assertThat(Json.error(none, 404, "not_found")).contains("meterRegistry");
+      assertThat(scrape.bodyAsString())
+          .contains("cumulus_invocations_total{function=\"word-count\",outcome=\"success\"} 1.0");
+      assertThat(Json.error(notPrometheus, 404, "not_found")).contains("SimpleMeterRegistry").contains("not a Prometheus one");
+    }
+  }
+
+  /** {@code GET /metrics} of a server of {@code gateway}'s own, closed after. */
+  private HttpResponse<Buffer> getMetrics(CumulusGateway gateway) {
+    HttpServer s = Await.result(gateway.listen(0));
+    try {
+      return Await.result(WebClient.create(vertx).get(s.actualPort(), "127.0.0.1", "/metrics").send());
     } finally {
-      Await.result(withPrometheus.close());
-      Await.result(withSimple.close());
+      Await.result(s.close());
     }
   }
 
@@ -591,6 +716,11 @@ class CumulusGatewayTest {
 
   private HttpResponse<Buffer> post(String path, String body) {
     return Await.result(json(client.post(path)).sendBuffer(Buffer.buffer(body)));
+  }
+
+  private HttpResponse<Buffer> postEvent(String function, String body, String idempotencyKey) {
+    return Await.result(json(client.post("/functions/" + function + "/events"))
+        .putHeader(CumulusGateway.IDEMPOTENCY_KEY_HEADER, idempotencyKey).sendBuffer(Buffer.buffer(body)));
   }
 
   private static HttpRequest<Buffer> json(HttpRequest<Buffer> request) {

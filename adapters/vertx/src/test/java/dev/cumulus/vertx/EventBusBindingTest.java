@@ -97,7 +97,9 @@ class EventBusBindingTest {
     ReplyException bad = replyFailure("order", new JsonObject().put("item", "x").put("quantity", "many"));
     ReplyException failed = replyFailure("boom", "it");
     ReplyException timedOut = replyFailure("slow", "x");
-    ReplyException event = replyFailure("word-count", "a", new DeliveryOptions().addHeader("cumulus-event", "true"));
+    ReplyException badEvent = replyFailure("word-count", 42, new DeliveryOptions().addHeader("cumulus-event", "true"));
+    ReplyException badKey = replyFailure("word-count", "a", new DeliveryOptions().addHeader("cumulus-event", "true")
+        .addHeader("cumulus-idempotency-key", "k".repeat(257)));
 
     assertThat(bad.failureType()).isEqualTo(ReplyFailure.RECIPIENT_FAILURE);
     assertThat(bad.failureCode()).isEqualTo(400);
@@ -107,8 +109,84 @@ class EventBusBindingTest {
     assertThat(failure.getString("message")).isEqualTo("function 'boom' failed: IllegalArgumentException: no it");
     assertThat(failure.getJsonObject("details").getString("type")).isEqualTo("IllegalArgumentException");
     assertThat(timedOut.failureCode()).isEqualTo(504);
-    assertThat(event.failureCode()).isEqualTo(501);
-    assertThat(new JsonObject(event.getMessage()).getString("error")).isEqualTo("not_implemented");
+    assertThat(badEvent.failureCode()).isEqualTo(400);
+    assertThat(new JsonObject(badEvent.getMessage()).getString("error")).isEqualTo("invalid_input");
+    assertThat(badKey.failureCode()).isEqualTo(400);
+    assertThat(new JsonObject(badKey.getMessage()).getString("message")).contains("cumulus-idempotency-key");
+    assertThat(cumulus.function("word-count").stats().eventsAccepted()).isZero();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Events
+
+  @Test
+  void eventMessage_isEmitted_andTheReplyIsItsId_onceAKeyWithAKey() {
+    Fn<?, ?> words = cumulus.function("word-count");
+    DeliveryOptions event = new DeliveryOptions().addHeader(EventBusBinding.EVENT_HEADER, "true");
+    DeliveryOptions keyed = new DeliveryOptions().addHeader(EventBusBinding.EVENT_HEADER, "true")
+        .addHeader(EventBusBinding.IDEMPOTENCY_KEY_HEADER, "k-1");
+
+    Object id = Await.result(vertx.eventBus().request(EventBusBinding.address("word-count"), "a b", event)).body();
+    Object first = Await.result(vertx.eventBus().request(EventBusBinding.address("word-count"), "c", keyed)).body();
+    Object again = Await.result(vertx.eventBus().request(EventBusBinding.address("word-count"), "c", keyed)).body();
+
+    assertThat(id).isInstanceOf(String.class);
+    assertThat(first).isInstanceOf(String.class).isNotEqualTo(id).isEqualTo(again);
+    await().atMost(Duration.ofSeconds(30)).until(() -> words.stats().eventsSucceeded() == 2);
+    assertThat(words.stats().eventDuplicates()).isEqualTo(1);
+  }
+
+  @Test
+  void remoteFn_emit_returnsTheEventId_withAndWithoutAKey_synchronouslyAndAsynchronously() throws Exception {
+    RemoteFn<String, Integer> words = RemoteFn.of(vertx, "word-count", String.class, Integer.class);
+    Fn<?, ?> local = cumulus.function("word-count");
+
+    String plain = words.emit("a b");
+    String keyed = words.emit("c", "order-7");
+    String retried = words.emitAsync("c", "order-7").get(30, TimeUnit.SECONDS);
+    String async = words.emitAsync("d e f").get(30, TimeUnit.SECONDS);
+
+    assertThat(List.of(plain, keyed, async)).doesNotHaveDuplicates();
+    assertThat(retried).isEqualTo(keyed);
+    await().atMost(Duration.ofSeconds(30)).until(() -> local.stats().eventsSucceeded() == 3);
+    assertThat(local.stats().invocations()).isEqualTo(3);
+  }
+
+  @Test
+  void remoteFn_emit_throwsTheExceptionsOfALocalEmit() {
+    Fn<?, ?> held = cumulus.register(FnSpec.of("held", (String s) -> awaitGate(s)).inputType(String.class)
+        .eventCapacity(1).build());
+    await().atMost(Duration.ofSeconds(30)).until(() -> binding.boundFunctions().contains("held"));
+    RemoteFn<String, String> remote = RemoteFn.of(vertx, "held", String.class, String.class);
+    RemoteFn<Object, Object> wrongType = RemoteFn.of(vertx, "held", Object.class, Object.class);
+    RemoteFn<String, String> nobody = RemoteFn.of(vertx, "nobody", String.class, String.class);
+    remote.emit("first");
+
+    assertThatThrownBy(() -> remote.emit("second")).isInstanceOf(ThrottledException.class)
+        .hasMessageContaining("eventCapacity 1");
+    assertThatThrownBy(() -> wrongType.emit(42)).isInstanceOf(InvalidInputException.class);
+    assertThatThrownBy(() -> nobody.emit("x")).isInstanceOf(UnknownFunctionException.class);
+    assertThatThrownBy(() -> remote.emit("x", "")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("idempotencyKey");
+    assertThatThrownBy(() -> remote.emitAsync("x", "k".repeat(257))).isInstanceOf(IllegalArgumentException.class);
+    gate.countDown();
+    await().atMost(Duration.ofSeconds(30)).until(() -> held.stats().eventsSucceeded() == 1);
+    assertThat(held.stats().eventsAccepted()).isEqualTo(1);
+  }
+
+  @Test
+  void remoteFn_emitOnAnEventLoop_isRefusedBeforeAnythingIsSent(VertxTestContext test) {
+    RemoteFn<String, Integer> words = RemoteFn.of(vertx, "word-count", String.class, Integer.class);
+    vertx.runOnContext(v -> test.verify(() -> {
+      assertThatThrownBy(() -> words.emit("a")).isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("event-loop").hasMessageContaining("emitAsync");
+      Future.fromCompletionStage(words.emitAsync("a b"), vertx.getOrCreateContext())
+          .onComplete(test.succeeding(id -> test.verify(() -> {
+            assertThat(id).isNotBlank();
+            assertThat(cumulus.function("word-count").stats().eventsAccepted()).isEqualTo(1);
+            test.completeNow();
+          })));
+    }));
   }
 
   @Test
