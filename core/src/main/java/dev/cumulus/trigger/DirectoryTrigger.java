@@ -31,8 +31,9 @@ import org.jspecify.annotations.Nullable;
  *   <li><b>Outcome.</b> The function gets the file's absolute {@link Path} as an event, with its
  *       limits, retries and dead letters. When the event succeeds the file moves to
  *       {@code processed/}; when it is given up (retries exhausted, not retryable, expired) it moves
- *       to {@code failed/} with {@code <name>.error.txt} beside it (the function, event, reason,
- *       attempts and the error's stack trace). A name already taken there gets a suffix
+ *       to {@code failed/} with {@code <name>.error.txt} beside it: its first line is the error's
+ *       message (so {@code head -1 failed/*.error.txt} lists why each file failed), then the file,
+ *       function, event, reason, attempts and the error's stack trace. A name already taken there gets a suffix
  *       ({@code name (1).csv}). The file's dead letter still goes to the function's sink.
  *   <li><b>Start and restart.</b> Files already in the directory when the trigger starts are
  *       processed. The move is the commit point: a file is finished when it is in {@code processed/}

@@ -283,18 +283,24 @@ final class DirectoryWatch implements Trigger {
 
     @Override
     public void succeeded(String eventId, @Nullable Object input) {
-      succeeded.increment();
-      moveTo(processed, null);
+      try {
+        moveTo(processed, null);
+      } finally {
+        succeeded.increment(); // after the move: whoever sees the count sees the file in processed/
+      }
     }
 
     @Override
     public void deadLettered(DeadLetter letter) {
-      deadLettered.increment();
-      if (letter.reason() == DeadLetter.Reason.SHUTDOWN) {
-        taken.remove(name); // not finished: it stays, and runs again when a trigger next starts
-        return;
+      try {
+        if (letter.reason() == DeadLetter.Reason.SHUTDOWN) {
+          taken.remove(name); // not finished: it stays, and runs again when a trigger next starts
+          return;
+        }
+        moveTo(failed, letter);
+      } finally {
+        deadLettered.increment(); // after the move, as for succeeded
       }
-      moveTo(failed, letter);
     }
 
     /** Moves the file (the commit point), with its error file first when it failed. */
@@ -357,9 +363,12 @@ final class DirectoryWatch implements Trigger {
     return file.resolveSibling(file.getFileName() + ".error.txt");
   }
 
-  private static String errorText(DeadLetter l, Path file) {
+  /** The error's message first, so that {@code head -1 failed/*.error.txt} says why each file failed. */
+  static String errorText(DeadLetter l, Path file) {
     StringWriter text = new StringWriter();
     try (PrintWriter w = new PrintWriter(text)) {
+      w.println(headline(l));
+      w.println();
       w.println("file: " + file);
       w.println("function: " + l.function());
       w.println("event: " + l.eventId());
@@ -376,6 +385,18 @@ final class DirectoryWatch implements Trigger {
       }
     }
     return text.toString();
+  }
+
+  /** One line: the last error's message (its type when it has none), or why the event was given up. */
+  private static String headline(DeadLetter l) {
+    Throwable error = l.error();
+    if (error == null) {
+      return "given up (" + l.reason() + ") after " + l.attempts() + " attempt" + (l.attempts() == 1 ? "" : "s");
+    }
+    String message = error.getMessage();
+    String line = message == null || message.isBlank() ? error.getClass().getName() : message.strip();
+    int end = line.indexOf('\n');
+    return end < 0 ? line : line.substring(0, end).stripTrailing();
   }
 
   private void report(Path what, String problem) {

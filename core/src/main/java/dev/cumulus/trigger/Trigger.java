@@ -23,8 +23,10 @@ public interface Trigger extends AutoCloseable {
    * A trigger's counters since it started. Immutable.
    *
    * @param emitted events it emitted (files taken, schedule runs)
-   * @param succeeded of those, the ones that succeeded
-   * @param deadLettered of those, the ones given up (dead letters, reason {@code SHUTDOWN} included)
+   * @param succeeded of those, the ones that succeeded (for a directory trigger, counted once the
+   *     file has moved to {@code processed/}, so a reader of the count finds it there)
+   * @param deadLettered of those, the ones given up (dead letters, reason {@code SHUTDOWN} included;
+   *     for a directory trigger, counted once the file has moved to {@code failed/})
    * @param coalesced schedule ticks that got no run of their own: they came while an earlier run
    *     was still pending (and were folded into one later run), or the function's backlog was full;
    *     zero for a directory trigger

@@ -122,6 +122,7 @@ class DirectoryTriggerTest {
         Path error = dir.resolve("failed/broken.csv.error.txt");
         assertThat(error).exists();
         String text = Files.readString(error);
+        assertThat(text.lines().findFirst()).hasValue("malformed row in broken.csv"); // the message first
         assertThat(text).contains("file: " + dir.resolve("broken.csv"), "function: load", "reason: RETRIES_EXHAUSTED",
             "attempts: 3", "java.lang.IllegalArgumentException: malformed row in broken.csv");
         assertThat(dir.resolve("broken.csv")).doesNotExist();
@@ -278,6 +279,28 @@ class DirectoryTriggerTest {
         Files.writeString(sub.resolve("self-destructing.txt"), "x");
         await().until(() -> t2.stats().succeeded() == 1 && t2.stats().errors() == 1);
         assertThat(t2.isOpen()).isTrue();
+      }
+    }
+  }
+
+  @Test
+  void statsCountAFile_onlyOnceItHasMoved_soAWaiterOnTheCountFindsItMoved() throws Exception {
+    ManualTime time = new ManualTime();
+    try (Cumulus c = time.runtime().build()) {
+      Fn<Path, Void> load = register(c, loader("load").retry(RetryPolicy.none()));
+      try (Trigger t = DirectoryTrigger.watch(dir).stableFor(Duration.ZERO).invoke(load)) {
+        renameIn("good.csv", "id\n1\n");
+        renameIn("broken.csv", "bad");
+
+        await().until(() -> t.stats().succeeded() == 1 && t.stats().deadLettered() == 1);
+
+        // No wait here: the counts were raised after the moves (and the error file was written first).
+        assertThat(dir.resolve("processed/good.csv")).exists();
+        assertThat(dir.resolve("failed/broken.csv")).exists();
+        assertThat(Files.readAllLines(dir.resolve("failed/broken.csv.error.txt")).subList(0, 3))
+            .containsExactly("malformed row in broken.csv", "", "file: " + dir.resolve("broken.csv"));
+        assertThat(dir.resolve("good.csv")).doesNotExist();
+        assertThat(dir.resolve("broken.csv")).doesNotExist();
       }
     }
   }

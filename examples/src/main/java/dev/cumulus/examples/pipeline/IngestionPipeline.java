@@ -2,10 +2,14 @@ package dev.cumulus.examples.pipeline;
 
 import dev.cumulus.Bill;
 import dev.cumulus.Cumulus;
+import dev.cumulus.DeadLetter;
 import dev.cumulus.Fn;
 import dev.cumulus.MeteringMode;
 import dev.cumulus.PriceModel;
+import dev.cumulus.RetryPolicy;
 import dev.cumulus.Usage;
+import dev.cumulus.trigger.DirectoryTrigger;
+import dev.cumulus.trigger.Trigger;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.math.BigDecimal;
@@ -22,6 +26,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.apache.iceberg.Snapshot;
 import org.jspecify.annotations.Nullable;
 
@@ -39,10 +44,11 @@ import org.jspecify.annotations.Nullable;
  * (options: {@code --dir DIR --files N --rows N --seed N}; the first JVM option gives exact CPU
  * metering, the second lets DuckDB, zstd and Hadoop load their native code without a warning).
  *
- * <p>Today the inbox is drained once by {@link Inbox}; when {@code DirectoryTrigger} lands the same
- * function is wired with
- * {@code DirectoryTrigger.watch(inbox).glob("*.csv").invoke(load)} and the pipeline waits for the
- * inbox to empty, everything else unchanged.
+ * <p>The inbox is a {@link DirectoryTrigger}: each file that lands in it is an event of
+ * {@code clean-and-load}, retried when it fails for a passing reason (an I/O error, a lost commit)
+ * but not when the file itself is rejected ({@link RejectedFileException}); the trigger moves the
+ * file to {@code processed/} or {@code failed/} (with its error beside it). The run ends once every
+ * generated file has been moved.
  */
 public final class IngestionPipeline {
   /** The sample query printed at the end. */
@@ -55,6 +61,9 @@ public final class IngestionPipeline {
   static final BigDecimal USD_PER_TIB = new BigDecimal("6.25");
 
   private static final int BAD_ROWS_SHOWN = 3;
+  /** How long the run waits for the trigger to finish the generated files (the loads take seconds). */
+  private static final Duration OUTCOMES_DEADLINE = Duration.ofMinutes(10);
+  private static final long POLL_MILLIS = 20;
 
   private IngestionPipeline() {}
 
@@ -89,27 +98,24 @@ public final class IngestionPipeline {
    * @throws IOException if a directory or file cannot be written
    */
   static Summary run(Path dir, Options options, Clock clock, PrintStream out) throws IOException {
-    Path inbox = dir.resolve("inbox");
+    Path inbox = Files.createDirectories(dir.resolve("inbox"));
     Path warehouse = dir.resolve("warehouse");
     BytesProcessed bytes = new BytesProcessed();
     List<LoadResult> loads = Collections.synchronizedList(new ArrayList<>());
+    List<DeadLetter> failures = Collections.synchronizedList(new ArrayList<>());
 
     // Deployment: the table exists before its functions do (instances would create it too, racing).
     try (Cumulus cumulus = Cumulus.create(); OrdersTable table = OrdersTable.open(warehouse)) {
       out.printf(Locale.ROOT, "Cumulus ingestion pipeline: JDK %s, metering %s%nworking directory %s%n%n",
           Runtime.version(), cumulus.meteringMode(), dir);
 
-      List<OrderCsvGenerator.GeneratedFile> generated = new OrderCsvGenerator(
-          OrderCsvGenerator.Options.of(options.files(), options.rows(), options.seed())).generate(inbox);
-      String malformed = generated.stream().filter(OrderCsvGenerator.GeneratedFile::malformed)
-          .map(g -> g.path().getFileName() + " is gzip-compressed on purpose").findFirst().orElse("none malformed");
-      out.printf(Locale.ROOT, "generated %d files of %d rows into inbox/ (seed %d); %s%n%n", generated.size(),
-          options.rows(), options.seed(), malformed);
-
       Fn<Path, LoadResult> load = cumulus.register(
           CleanAndLoad.spec(warehouse, OrderRules.of(clock), bytes, loads::add)
               .maxConcurrency(2)
               .timeout(Duration.ofMinutes(5))
+              // A rejected file fails the same way every time: to failed/ at once, not after retries.
+              .retry(RetryPolicy.defaults().retryOn(e -> !(e instanceof RejectedFileException)))
+              .deadLetter(failures::add)
               .build());
       Fn<String, QueryResult> query = cumulus.register(
           OrdersQuery.spec(warehouse, bytes)
@@ -117,19 +123,39 @@ public final class IngestionPipeline {
               .timeout(Duration.ofMinutes(1))
               .build());
 
-      // The trigger's job, for now: every *.csv in inbox/ to clean-and-load, then processed/ or failed/.
-      List<Inbox.Outcome> outcomes = Inbox.of(inbox).glob("*.csv").drain(load);
+      // Every *.csv that lands in inbox/ is an event of clean-and-load, then moves to processed/ or failed/.
+      List<OrderCsvGenerator.GeneratedFile> generated;
+      try (Trigger trigger = DirectoryTrigger.watch(inbox).glob("*.csv").invoke(load)) {
+        generated = new OrderCsvGenerator(
+            OrderCsvGenerator.Options.of(options.files(), options.rows(), options.seed())).generate(inbox);
+        String malformed = generated.stream().filter(OrderCsvGenerator.GeneratedFile::malformed)
+            .map(g -> g.path().getFileName() + " is gzip-compressed on purpose").findFirst().orElse("none malformed");
+        out.printf(Locale.ROOT, "generated %d files of %d rows into inbox/ (seed %d); %s%n%n", generated.size(),
+            options.rows(), options.seed(), malformed);
+        awaitMoved(trigger, generated, failures, OUTCOMES_DEADLINE);
+      }
 
-      out.printf(Locale.ROOT, "%s, %d files, at most %d at once:%n", CleanAndLoad.NAME, outcomes.size(),
-          load.spec().maxConcurrency().orElse(0));
+      out.printf(Locale.ROOT, "%s, %d files, at most %d at once, from %s:%n", CleanAndLoad.NAME, generated.size(),
+          load.spec().maxConcurrency().orElse(0), DirectoryTrigger.class.getSimpleName());
       Map<String, LoadResult> byFile = loads.stream().collect(Collectors.toMap(LoadResult::file, r -> r, (a, b) -> b));
-      for (Inbox.Outcome outcome : outcomes) {
-        String name = outcome.file().getFileName().toString();
-        if (outcome.succeeded()) {
-          printLoad(out, dir, byFile.get(name));
+      Map<String, DeadLetter> failedByFile = failures.stream()
+          .collect(Collectors.toMap(l -> fileName(l.input()), l -> l, (a, b) -> b));
+      for (OrderCsvGenerator.GeneratedFile file : generated.stream()
+          .sorted(Comparator.comparing(OrderCsvGenerator.GeneratedFile::path)).toList()) {
+        String name = file.path().getFileName().toString();
+        DeadLetter failure = failedByFile.get(name);
+        LoadResult loaded = byFile.get(name);
+        if (loaded != null) {
+          printLoad(out, dir, loaded);
+        } else if (failure != null) {
+          Path errorFile = errorFile(inbox.resolve(DirectoryTrigger.FAILED), failure.eventId());
+          Throwable error = failure.error();
+          out.printf(Locale.ROOT, "  %s  FAILED (%s, %d attempt%s) -> %s%n      %s%n", name, failure.reason(),
+              failure.attempts(), failure.attempts() == 1 ? "" : "s",
+              errorFile == null ? "inbox/" + DirectoryTrigger.FAILED + "/" : dir.relativize(errorFile),
+              error == null ? "no error" : error.getMessage());
         } else {
-          out.printf(Locale.ROOT, "  %s  FAILED -> %s%n      %s%n", name, dir.relativize(outcome.errorFile()),
-              outcome.error().getMessage());
+          out.printf(Locale.ROOT, "  %s  no outcome recorded%n", name); // not expected: the wait above
         }
       }
 
@@ -156,9 +182,54 @@ public final class IngestionPipeline {
       Bill bill = usage.bill(model);
       out.println(bill.toTable());
       out.print(bytesBill(bill, bytes));
-      return new Summary(dir, generated, List.copyOf(loads), outcomes, sample, usage, bytes.snapshot(), snapshots,
-          files.records());
+      return new Summary(dir, generated, List.copyOf(loads), List.copyOf(failures), sample, usage, bytes.snapshot(),
+          snapshots, files.records());
     }
+  }
+
+  /**
+   * Waits until every generated file has left the inbox, the trigger has counted an outcome for each
+   * (it counts a file once it has moved to {@code processed/} or {@code failed/}), and the sink has
+   * the dead letter of each failed one (letters reach the sink on a thread of their own).
+   */
+  private static void awaitMoved(Trigger trigger, List<OrderCsvGenerator.GeneratedFile> generated,
+      List<DeadLetter> letters, Duration deadline) {
+    long end = System.nanoTime() + deadline.toNanos();
+    while (true) {
+      Trigger.Stats stats = trigger.stats();
+      boolean allMoved = stats.succeeded() + stats.deadLettered() >= generated.size()
+          && letters.size() >= stats.deadLettered()
+          && generated.stream().noneMatch(g -> Files.exists(g.path()));
+      if (allMoved) {
+        return;
+      }
+      if (System.nanoTime() - end > 0 || !trigger.isOpen()) {
+        throw new IllegalStateException("the inbox's files were not all processed within " + deadline
+            + (trigger.isOpen() ? "" : " (the trigger stopped)") + ": " + stats);
+      }
+      try {
+        Thread.sleep(POLL_MILLIS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the inbox", e);
+      }
+    }
+  }
+
+  private static String fileName(@Nullable Object input) {
+    return input instanceof Path p && p.getFileName() != null ? p.getFileName().toString() : String.valueOf(input);
+  }
+
+  /** The error file the trigger wrote for an event: the one in {@code failed/} naming its id. */
+  private static @Nullable Path errorFile(Path failed, String eventId) throws IOException {
+    try (Stream<Path> files = Files.list(failed)) {
+      for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".error.txt")).sorted().toList()) {
+        if (Files.readAllLines(f, StandardCharsets.UTF_8).contains("event: " + eventId)) {
+          return f;
+        }
+      }
+    }
+    return null;
   }
 
   private static void printLoad(PrintStream out, Path dir, LoadResult result) throws IOException {
@@ -277,7 +348,7 @@ public final class IngestionPipeline {
    * @param dir the working directory
    * @param generated the files written into the inbox
    * @param loads what each loaded file gave, in completion order
-   * @param outcomes where each file went
+   * @param failures the dead letters of the files that failed, each also in {@code inbox/failed/}
    * @param sample the sample query's result
    * @param usage the runtime's usage at the end
    * @param bytes bytes processed by function
@@ -285,7 +356,7 @@ public final class IngestionPipeline {
    * @param tableRows the rows of its current snapshot
    */
   record Summary(Path dir, List<OrderCsvGenerator.GeneratedFile> generated, List<LoadResult> loads,
-      List<Inbox.Outcome> outcomes, QueryResult sample, Usage usage, Map<String, Long> bytes, int snapshots,
+      List<DeadLetter> failures, QueryResult sample, Usage usage, Map<String, Long> bytes, int snapshots,
       long tableRows) {
     List<LoadResult> loadsByFile() {
       return loads.stream().sorted(Comparator.comparing(LoadResult::file)).toList();

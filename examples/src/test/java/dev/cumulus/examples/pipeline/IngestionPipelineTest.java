@@ -3,6 +3,7 @@ package dev.cumulus.examples.pipeline;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.cumulus.DeadLetter;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -41,7 +42,15 @@ class IngestionPipelineTest {
       assertThat(inbox.resolve((file.malformed() ? "failed/" : "processed/") + name)).exists();
     }
     assertThat(Files.readString(inbox.resolve("failed/orders-2026-11-05.csv.error.txt")))
-        .startsWith("orders-2026-11-05.csv is not CSV text: it is a gzip file");
+        .startsWith("orders-2026-11-05.csv is not CSV text: it is a gzip file")
+        .contains("reason: NOT_RETRYABLE", "attempts: 1", RejectedFileException.class.getName());
+    // Its dead letter: not retried, since a rejected file fails the same way every time.
+    assertThat(summary.failures()).singleElement().satisfies(letter -> {
+      assertThat(letter.input()).isEqualTo(inbox.resolve("orders-2026-11-05.csv"));
+      assertThat(letter.reason()).isEqualTo(DeadLetter.Reason.NOT_RETRYABLE);
+      assertThat(letter.attempts()).isEqualTo(1);
+      assertThat(letter.error()).isInstanceOf(RejectedFileException.class);
+    });
 
     // Loads: every good file once, its bad rows by line, one snapshot each.
     List<LoadResult> loads = summary.loadsByFile();
@@ -79,7 +88,8 @@ class IngestionPipelineTest {
         good.stream().mapToLong(OrderCsvGenerator.GeneratedFile::bytes).sum());
     assertThat(processed.get("query")).isEqualTo(sample.bytesScanned()).isPositive();
     assertThat(out)
-        .contains("orders-2026-11-05.csv  FAILED -> inbox/failed/orders-2026-11-05.csv.error.txt")
+        .contains("orders-2026-11-05.csv  FAILED (NOT_RETRYABLE, 1 attempt) -> inbox/failed/orders-2026-11-05.csv.error.txt")
+        .contains("clean-and-load, 5 files, at most 2 at once, from DirectoryTrigger:")
         .contains("table shop.orders: " + good.size() + " snapshots, " + goodRows + " rows")
         .contains("query> SELECT currency")
         .contains("Usage over")
@@ -97,7 +107,8 @@ class IngestionPipelineTest {
 
     assertThat(again.loads()).hasSize(1).allSatisfy(r -> assertThat(r.alreadyLoaded()).isTrue());
     assertThat(again.snapshots()).isEqualTo(1);
-    assertThat(dir.resolve("inbox/processed/orders-2026-11-02.csv.1")).exists();
+    assertThat(dir.resolve("inbox/processed/orders-2026-11-02 (1).csv")).exists(); // the trigger's suffix
+    assertThat(dir.resolve("inbox/orders-2026-11-02.csv")).doesNotExist();
   }
 
   @Test
