@@ -181,7 +181,7 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
     if (isDone()) {
       return null;
     }
-    Invocation waiting = Worker.runningHere();
+    Invocation waiting = Worker.runningHere((Platform) function.runtime);
     Admission door = function.admission;
     if (waiting == null || waiting == this || door == null) {
       return null;

@@ -193,6 +193,17 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
   }
 
   /**
+   * As {@link #runningHere()}, for a caller about to wait for an invocation of {@code platform}: on
+   * a runtime with carriers of its own only they are asked, so that a virtual thread of the JDK's
+   * scheduler that waits (a caller's own thread) is not given a thread-local map for nothing.
+   */
+  static @Nullable Invocation runningHere(Platform platform) {
+    Object owner = platform.carriers != null ? CarrierPool.currentOwner()
+        : Thread.currentThread().isVirtual() ? UNCARRIED.get() : null;
+    return owner instanceof Worker w ? w.current() : null;
+  }
+
+  /**
    * Whether the calling thread is one of {@code platform}'s: a worker of one of its functions, or on
    * its carriers any virtual thread (such as one a function's code started).
    */
