@@ -19,7 +19,9 @@ import org.jspecify.annotations.Nullable;
  * the flood. The queue's room is shared the same way: a tenant holding less than its weighted share
  * of {@code queueCapacity} is admitted even when the queue is full (the queue then holds up to twice
  * {@code queueCapacity}), while a tenant beyond its share is throttled. A function whose calls do not
- * wait serves them at once, tenants or not. The runtime keeps usage per tenant
+ * wait serves them at once, tenants or not. {@linkplain Fn#emit(Object, CallOptions) Events emitted
+ * for a tenant} take turns the same way in the function's event backlog, and each of their attempts
+ * is a call made for the tenant. The runtime keeps usage per tenant
  * ({@link Usage#byTenant()}), to bill each; {@link Cumulus.Builder#maxTenants(int)} bounds how many
  * tenants it keeps apart.
  *

@@ -14,6 +14,8 @@ import java.util.Objects;
  *     case CumulusEvent.ScaledFromZero e -> System.out.println(e.function() + " woke up");
  *     case CumulusEvent.ScaledToZero e -> System.out.println(e.function() + " scaled to zero");
  *     case CumulusEvent.Throttled e -> System.out.println(e.function() + " throttled x" + e.count());
+ *     case CumulusEvent.ConcurrencyLimitChanged e ->
+ *         System.out.println(e.function() + " limit " + e.from() + " -> " + e.to());
  *     default -> { }
  *   }
  * })) {
@@ -31,8 +33,14 @@ import java.util.Objects;
  * zero when a call makes it create one. Worker threads come and go between calls (an idle function
  * holds none), so they would make a pair of events of every call of a quiet function.
  *
- * <p>Events are immutable, so thread-safe; the types are records, and a {@code switch} over them can
- * be exhaustive.
+ * <p><b>Floods</b> stay bounded: {@link Throttled} and {@link ConcurrencyLimitChanged}, the two kinds
+ * a busy function can produce by the thousand, are coalesced per function while they wait for a
+ * listener; see {@link Subscription} for the rest.
+ *
+ * <p>Events are immutable, so thread-safe; the types are records. Kinds are added as Cumulus observes
+ * more ({@link ConcurrencyLimitChanged} came with adaptive limits), so a {@code switch} over them
+ * should keep a {@code default} branch, as the example does: an exhaustive one without it stops
+ * compiling when a kind is added.
  */
 public sealed interface CumulusEvent {
   /**
@@ -43,7 +51,8 @@ public sealed interface CumulusEvent {
   String function();
 
   /**
-   * Returns when it happened (for a coalesced {@link Throttled}, when the last of its calls was).
+   * Returns when it happened (for a coalesced {@link Throttled} or {@link ConcurrencyLimitChanged},
+   * when the last of the moments it stands for was).
    *
    * @return the instant
    */
@@ -244,6 +253,48 @@ public sealed interface CumulusEvent {
   }
 
   /**
+   * The function's {@linkplain ConcurrencyLimit#adaptive() adaptive} concurrency limit moved: its
+   * estimator closed a window of invocations whose latency said the function does better with more
+   * (or fewer) running at once. {@link #to()} is the limit in force from then on, as
+   * {@link FunctionStats#concurrencyLimit()} and the meter {@code cumulus.concurrency.limit} show it.
+   * Functions with a fixed limit never send it.
+   *
+   * <p>A limit moves at most once per window (20 ms or more), so a busy function can move it tens of
+   * times a second; changes are <b>coalesced</b> as throttles are: while a
+   * {@code ConcurrencyLimitChanged} of a function waits to be delivered and no other event of that
+   * function came after it, a further change joins it: {@code to}, the instant and the figures become
+   * the latest, {@code from} stays, and {@link #changes()} counts them. So the events of a function
+   * delivered to one listener form a chain, each one's {@code from} the previous one's {@code to}
+   * (unless an event was {@linkplain Subscription#dropped() dropped}), and a coalesced event may have
+   * {@code from == to} (the limit went down and back up while the listener was busy).
+   *
+   * @param function the function's name
+   * @param at when the last of the changes it stands for was made
+   * @param inFlight invocations running then
+   * @param queued invocations waiting then
+   * @param warmInstances instances alive then
+   * @param from the limit before the first of the changes it stands for, at least 1
+   * @param to the limit after the last of them, at least 1
+   * @param changes how many changes this event stands for, at least 1
+   */
+  record ConcurrencyLimitChanged(String function, Instant at, int inFlight, int queued, int warmInstances,
+      int from, int to, int changes) implements CumulusEvent {
+    /**
+     * Checks the event.
+     *
+     * @throws NullPointerException if {@code function} or {@code at} is null
+     * @throws IllegalArgumentException if {@code from}, {@code to} or {@code changes} is less than 1
+     */
+    public ConcurrencyLimitChanged {
+      Objects.requireNonNull(function, "function");
+      Objects.requireNonNull(at, "at");
+      Checks.requireArgument(from >= 1, "from must be at least 1 but was %s", from);
+      Checks.requireArgument(to >= 1, "to must be at least 1 but was %s", to);
+      Checks.requireArgument(changes >= 1, "changes must be at least 1 but was %s", changes);
+    }
+  }
+
+  /**
    * An event emitted to the function ({@link Fn#emit}) was handed to its {@link DeadLetterSink}: its
    * retries ran out, it expired, its failure was not retryable, or the runtime shut down (or the
    * function was unregistered) before it could run. Published once the sink has had the letter
@@ -278,8 +329,9 @@ public sealed interface CumulusEvent {
    * A listener's subscription to events ({@link Cumulus#subscribe}): closing it stops the delivery.
    *
    * <p>Each subscription has a buffer of at most {@value #BUFFER_CAPACITY} events waiting for its
-   * listener. {@link Throttled} events are coalesced (see there), so a flood of throttles holds one
-   * buffered event per function. Any other event that finds the buffer full is <b>dropped</b> and
+   * listener. {@link Throttled} and {@link ConcurrencyLimitChanged} events are coalesced (see there),
+   * so a flood of throttles, or a limit that keeps moving, holds one buffered event per function.
+   * Any other event, and the first of a flood, that finds the buffer full is <b>dropped</b> and
    * counted ({@link #dropped()}, and the meter {@code cumulus.listener.dropped}): a listener slower than
    * the runtime loses events, never the runtime its memory or its speed.
    *

@@ -73,7 +73,9 @@ import org.jspecify.annotations.Nullable;
  *   <tr><td>{@code cumulus.concurrency.peak}</td><td>Gauge</td><td></td><td>invocations</td><td>the
  *       most invocations that ran at once</td></tr>
  *   <tr><td>{@code cumulus.concurrency.limit}</td><td>Gauge</td><td></td><td>invocations</td><td>the
- *       most that may run at once: its reserved {@code maxConcurrency}, or what the runtime leaves
+ *       most that may run at once now, the limit in force ({@link FunctionStats#concurrencyLimit()}):
+ *       the value of its {@linkplain ConcurrencyLimit#adaptive() adaptive} limit at the scrape, its
+ *       {@linkplain ConcurrencyLimit#fixed(int) fixed} (reserved) limit, or what the runtime leaves
  *       unreserved (0 once unregistered)</td></tr>
  *   <tr><td>{@code cumulus.events}</td><td>FunctionCounter</td><td>{@code outcome}: succeeded,
  *       dead_lettered, duplicate, throttled</td><td>events</td><td>{@linkplain Fn#emit emits} by what
@@ -95,6 +97,30 @@ import org.jspecify.annotations.Nullable;
  * </table>
  *
  * <table>
+ *   <caption>Meters of each tenant of a function, tagged {@code function} and {@code tenant}</caption>
+ *   <tr><th>name</th><th>type</th><th>tags</th><th>unit</th><th>meaning</th></tr>
+ *   <tr><td>{@code cumulus.tenant.invocations}</td><td>FunctionCounter</td><td>{@code outcome}: as
+ *       {@code cumulus.invocations}</td><td></td><td>calls made for the tenant (an event's attempts
+ *       included), by how they ended</td></tr>
+ *   <tr><td>{@code cumulus.tenant.cpu.time}</td><td>FunctionCounter</td><td></td><td>seconds</td><td>CPU
+ *       time of those invocations, each invocation's own (zero unless {@code EXACT})</td></tr>
+ *   <tr><td>{@code cumulus.tenant.cpu.billed}</td><td>FunctionCounter</td><td></td><td>seconds</td>
+ *       <td>their billed CPU</td></tr>
+ *   <tr><td>{@code cumulus.tenant.billed.duration}</td><td>FunctionCounter</td><td></td><td>seconds</td>
+ *       <td>their billed duration</td></tr>
+ *   <tr><td>{@code cumulus.tenant.queue.wait}</td><td>FunctionCounter</td><td></td><td>seconds</td>
+ *       <td>time they waited in the function's queue, summed</td></tr>
+ * </table>
+ *
+ * <p>These are the lines of {@link Usage#byTenant()}, read at the scrape: they appear when a function
+ * first serves a {@linkplain CallOptions#tenant(String) tenant} (a moment later, on a thread of their
+ * own) and go with the function's meters. Their number is bounded: the runtime keeps
+ * {@link Cumulus.Builder#maxTenants(int)} tenants apart and accounts the rest under the tenant
+ * {@code other} (counted by {@code cumulus.tenants.folded}), so a function has at most
+ * {@code maxTenants + 1} tenants' meters, whatever names its callers make up.
+ * {@link Builder#tenantMeters(boolean) tenantMeters(false)} leaves them out.
+ *
+ * <table>
  *   <caption>Meters of the runtime</caption>
  *   <tr><th>name</th><th>type</th><th>tags</th><th>unit</th><th>meaning</th></tr>
  *   <tr><td>{@code cumulus.functions}</td><td>Gauge</td><td></td><td>functions</td><td>functions
@@ -111,6 +137,9 @@ import org.jspecify.annotations.Nullable;
  *       event listener threw ({@link CumulusEvent.Subscription#failures()}, all subscriptions)</td></tr>
  *   <tr><td>{@code cumulus.listener.dropped}</td><td>FunctionCounter</td><td></td><td></td><td>lifecycle
  *       events dropped because a listener's buffer was full ({@link CumulusEvent.Subscription#dropped()})</td></tr>
+ *   <tr><td>{@code cumulus.tenants.folded}</td><td>FunctionCounter</td><td></td><td>calls</td><td>calls
+ *       and emits made for a tenant beyond {@link Cumulus.Builder#maxTenants(int)}, accounted under the
+ *       tenant {@code other}</td></tr>
  * </table>
  *
  * <p>In Prometheus the names become {@code cumulus_invocations_total},
@@ -123,8 +152,9 @@ import org.jspecify.annotations.Nullable;
  * {@link Fn#stats()}), so an invocation costs the same with or without a registry, unless a
  * percentile histogram is asked for, which records every latency. A function's meters share one
  * stats snapshot, taken when the first of them is read and reused by the others for up to a second
- * (a meter read twice takes a new one): a scrape costs one {@code stats()} per function, and a
- * meter read at most a second after a sibling may show the sibling's moment.
+ * (a meter read twice takes a new one): a scrape costs one {@code stats()} per function (and, for a
+ * function that served tenants, one reading of its tenants' usage, shared the same way by their
+ * meters), and a meter read at most a second after a sibling may show the sibling's moment.
  *
  * <h2>Registrations</h2>
  * A function's meters appear when it is registered and are removed once it is unregistered and has
@@ -149,19 +179,23 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
   private static final String EVENTS = "Events emitted to the function, by what became of them: succeeded or"
       + " dead-lettered once ended, or not accepted (duplicate idempotency key, backlog full)";
   private static final String EVENTS_UNIT = "events";
+  private static final String TENANT_INVOCATIONS = "Calls of the function made for the tenant that reached"
+      + " admission, by outcome (an event's attempts included)";
   private static final String SECONDS = "seconds";
 
   private final Engine engine;
   private final Tags tags;
   private final boolean percentileHistogram;
+  private final boolean tenantMeters;
   private final ReentrantLock lock = new ReentrantLock();
   private final Map<MeterRegistry, Binding> bindings = new IdentityHashMap<>();
   private boolean closed;
 
-  private CumulusMetrics(Engine engine, Tags tags, boolean percentileHistogram) {
+  private CumulusMetrics(Engine engine, Tags tags, boolean percentileHistogram, boolean tenantMeters) {
     this.engine = engine;
     this.tags = tags;
     this.percentileHistogram = percentileHistogram;
+    this.tenantMeters = tenantMeters;
   }
 
   /**
@@ -239,7 +273,8 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
 
   @Override
   public String toString() {
-    return "CumulusMetrics{tags=" + tags + ", percentileHistogram=" + percentileHistogram + "}";
+    return "CumulusMetrics{tags=" + tags + ", percentileHistogram=" + percentileHistogram
+        + ", tenantMeters=" + tenantMeters + "}";
   }
 
   /** The meters of one registry, following the runtime's registrations. */
@@ -302,6 +337,9 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
       add(runtimeMeters, FunctionCounter.builder("cumulus.listener.dropped", engine,
               e -> e.hub().droppedEvents())
           .tags(tags).description("Lifecycle events dropped because a listener's buffer was full"));
+      add(runtimeMeters, FunctionCounter.builder("cumulus.tenants.folded", engine, e -> e.tenantsFoldedCalls())
+          .tags(tags).baseUnit("calls")
+          .description("Calls and emits made for a tenant beyond maxTenants, accounted under the tenant other"));
     }
 
     @Override
@@ -324,6 +362,39 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
           }
           if (d.isGone()) { // found by start() after it had already retired
             forget(m, d);
+          }
+        }
+      } finally {
+        bindingLock.unlock();
+      }
+      // After the name's meters exist: a tenant served from now on finds them (tenantServed), and
+      // one served before is read here. Read without our lock, which never holds the runtime's.
+      syncTenants(d.name(), tenantMeters ? engine.tenantStatsOf(d.name()).keySet() : Set.of());
+    }
+
+    @Override
+    public void tenantServed(Registration d, String tenant) {
+      if (!tenantMeters) {
+        return;
+      }
+      // On a caller's thread (an event loop, a worker): registry work goes to a thread of its own.
+      EventHub.startOffCarriers("cumulus-metrics", () -> syncTenants(d.name(), Set.of(tenant)));
+    }
+
+    /** Registers the meters of the tenants of {@code name} that have none yet. */
+    private void syncTenants(String name, Set<String> tenants) {
+      if (tenants.isEmpty()) {
+        return;
+      }
+      bindingLock.lock();
+      try {
+        FunctionMeters m = byName.get(name);
+        if (m == null || bindingClosed) {
+          return; // not registered yet (registered() reads the tenants after), or gone
+        }
+        for (String tenant : tenants) {
+          if (m.tenants.add(tenant)) {
+            bindTenant(m, tenant);
           }
         }
       } finally {
@@ -437,8 +508,8 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
           s -> s.peakConcurrency());
       add(out, Gauge.builder("cumulus.concurrency.limit", m, fm -> fm.limit())
           .tags(t).baseUnit(INVOCATIONS_UNIT)
-          .description("The most invocations that may run at once: the reserved maxConcurrency, or"
-              + " what the runtime leaves unreserved"));
+          .description("The most invocations that may run at once now: the adaptive limit in force,"
+              + " the reserved maxConcurrency, or what the runtime leaves unreserved"));
       // Events (Fn.emit): every emit is one of accepted (then succeeded, dead-lettered, or pending),
       // duplicate or throttled.
       eventOutcome(m, t, "succeeded", FunctionStats::eventsSucceeded);
@@ -455,6 +526,48 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
       counter(m, t, "cumulus.dead.letter.sink.failures", "failures",
           "Times the function's dead-letter sink threw; the letter was logged and counts as delivered",
           s -> (double) s.deadLetterSinkFailures());
+    }
+
+    /**
+     * Lock held. The meters of one tenant of a function, reading the tenant's usage (as
+     * {@link Usage#byTenant()} has it) from one snapshot per function and scrape.
+     */
+    private void bindTenant(FunctionMeters m, String tenant) {
+      Tags t = tags.and("function", m.name).and("tenant", tenant);
+      tenantCounter(m, tenant, t.and("outcome", "success"), "cumulus.tenant.invocations", null, TENANT_INVOCATIONS,
+          s -> (double) s.successes());
+      tenantCounter(m, tenant, t.and("outcome", "failure"), "cumulus.tenant.invocations", null, TENANT_INVOCATIONS,
+          s -> (double) s.failures());
+      tenantCounter(m, tenant, t.and("outcome", "timeout"), "cumulus.tenant.invocations", null, TENANT_INVOCATIONS,
+          s -> (double) s.timeouts());
+      tenantCounter(m, tenant, t.and("outcome", "throttled"), "cumulus.tenant.invocations", null, TENANT_INVOCATIONS,
+          s -> (double) s.throttles());
+      tenantCounter(m, tenant, t.and("outcome", "rejected"), "cumulus.tenant.invocations", null, TENANT_INVOCATIONS,
+          s -> (double) s.rejected());
+      tenantCounter(m, tenant, t.and("outcome", "cancelled"), "cumulus.tenant.invocations", null, TENANT_INVOCATIONS,
+          s -> (double) s.cancelled());
+      tenantCounter(m, tenant, t, "cumulus.tenant.cpu.time", SECONDS,
+          "CPU time of the invocations made for the tenant: each invocation's own", s -> seconds(s.cpuTime()));
+      tenantCounter(m, tenant, t, "cumulus.tenant.cpu.billed", SECONDS,
+          "Billed CPU of the invocations made for the tenant, each rounded up to a millisecond",
+          s -> s.billedCpuMillis() / 1e3);
+      tenantCounter(m, tenant, t, "cumulus.tenant.billed.duration", SECONDS,
+          "Billed duration of the invocations made for the tenant, each rounded up to a millisecond",
+          s -> s.billedMillis() / 1e3);
+      tenantCounter(m, tenant, t, "cumulus.tenant.queue.wait", SECONDS,
+          "Time the invocations made for the tenant waited in the function's queue, summed",
+          s -> seconds(s.queueWait()));
+    }
+
+    private void tenantCounter(FunctionMeters m, String tenant, Tags t, String name, @Nullable String unit,
+        String description, ToDoubleFunction<FunctionStats> value) {
+      long[] seen = {0}; // the tenant snapshot this meter read last
+      FunctionCounter.Builder<FunctionMeters> b = FunctionCounter.builder(name, m,
+          fm -> value.applyAsDouble(fm.readTenant(tenant, seen))).tags(t).description(description);
+      if (unit != null) {
+        b.baseUnit(unit);
+      }
+      add(m.meters, b);
     }
 
     private void eventOutcome(FunctionMeters m, Tags t, String outcome, ToDoubleFunction<FunctionStats> value) {
@@ -533,6 +646,8 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
     /** The registrations of the name whose usage the meters still follow (identity). */
     final Set<Registration> deployments = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
     @Nullable Timer histogram;
+    /** The tenants whose meters are registered. Guarded by the binding's lock. */
+    final Set<String> tenants = new java.util.HashSet<>();
     private int readers;
     private final ReentrantLock snapshotLock = new ReentrantLock();
     private @Nullable FunctionStats snapshot;
@@ -584,6 +699,41 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
       Registration d = engine.registration(name);
       return d == null ? 0 : d.concurrencyLimit();
     }
+
+    // The tenants' meters share one snapshot of every tenant's usage of the function, as the
+    // function's meters share one of its stats: a meter that has not read the latest one, taken
+    // less than a second ago, reads it; else it takes a new one. Generations instead of reader
+    // bits: a function may have maxTenants + 1 tenants of ten meters each.
+    private Map<String, FunctionStats> tenantSnapshot = Map.of();
+    private long tenantGeneration;
+    private long tenantTakenAt;
+
+    FunctionStats readTenant(String tenant, long[] seen) {
+      snapshotLock.lock();
+      try {
+        if (tenantGeneration != 0 && seen[0] != tenantGeneration
+            && engine.nanoTime() - tenantTakenAt < SNAPSHOT_NANOS) {
+          seen[0] = tenantGeneration;
+          return tenantSnapshot.getOrDefault(tenant, FunctionStats.empty(name));
+        }
+      } finally {
+        snapshotLock.unlock();
+      }
+      // Taken without the lock: the runtime's registration lock is never taken inside ours.
+      Map<String, FunctionStats> fresh = engine.tenantStatsOf(name);
+      snapshotLock.lock();
+      try {
+        Map<String, FunctionStats> merged = new HashMap<>(tenantSnapshot);
+        merged.putAll(fresh); // a line never goes back, even if a reading were to miss it
+        tenantSnapshot = merged;
+        tenantGeneration++;
+        tenantTakenAt = engine.nanoTime();
+        seen[0] = tenantGeneration;
+        return merged.getOrDefault(tenant, FunctionStats.empty(name));
+      } finally {
+        snapshotLock.unlock();
+      }
+    }
   }
 
   /**
@@ -616,10 +766,11 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
    * here; what it builds is immutable in its options.
    */
   public static final class Builder {
-    private static final Set<String> RESERVED = Set.of("function", "outcome", "mode");
+    private static final Set<String> RESERVED = Set.of("function", "outcome", "mode", "tenant");
     private @Nullable Cumulus cumulus;
     private Tags tags = Tags.empty();
     private boolean percentileHistogram;
+    private boolean tenantMeters = true;
     private boolean built;
 
     Builder(@Nullable Cumulus cumulus) {
@@ -633,7 +784,7 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
      * @return this builder
      * @throws NullPointerException if {@code tags} is null
      * @throws IllegalArgumentException if a tag's key is one the meters use ({@code function},
-     *     {@code outcome}, {@code mode})
+     *     {@code outcome}, {@code mode}, {@code tenant})
      */
     public Builder tags(Iterable<Tag> tags) {
       Objects.requireNonNull(tags, "tags");
@@ -661,6 +812,22 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
     }
 
     /**
+     * Publishes, or not, the meters of each tenant of each function ({@code cumulus.tenant.*},
+     * tagged {@code function} and {@code tenant}): on by default. They exist only for functions that
+     * served {@linkplain CallOptions#tenant(String) tenants}, and are bounded by
+     * {@link Cumulus.Builder#maxTenants(int)}: ten series per tenant and function, for at most
+     * {@code maxTenants} tenants and {@code other}. Turn them off when that is more series than the
+     * registry should hold; {@link Usage#byTenant()} keeps the same figures either way.
+     *
+     * @param enabled whether to publish the tenants' meters
+     * @return this builder
+     */
+    public Builder tenantMeters(boolean enabled) {
+      this.tenantMeters = enabled;
+      return this;
+    }
+
+    /**
      * Builds the binder.
      *
      * @return the binder, bound to no registry yet
@@ -679,7 +846,7 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
     CumulusMetrics buildFor(Cumulus c) {
       requireState(!built, "this builder already built a CumulusMetrics");
       built = true;
-      return new CumulusMetrics(c.engine(), tags, percentileHistogram);
+      return new CumulusMetrics(c.engine(), tags, percentileHistogram, tenantMeters);
     }
   }
 }

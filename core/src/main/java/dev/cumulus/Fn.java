@@ -16,8 +16,9 @@ import org.jspecify.annotations.Nullable;
  * <p>Every call reaches admission: it starts at once if the function is under its concurrency
  * limit, waits in the function's queue (first in, first out) if it is not, and is throttled if the
  * queue is full. Calls made for {@linkplain CallOptions#tenant(String) tenants} wait in turns, tenant
- * by tenant (see {@link CallOptions}). {@linkplain #emit Events} wait in a backlog of their own and
- * are admitted when the function has capacity. Instances are thread-safe.
+ * by tenant (see {@link CallOptions}). {@linkplain #emit Events} wait in a backlog of their own (in
+ * turns too, when {@linkplain #emit(Object, CallOptions) emitted for tenants}) and are admitted when
+ * the function has capacity. Instances are thread-safe.
  *
  * @param <I> the input type; {@code @Nullable Void} for a function without input
  *     ({@link FnSpec#ofSupplier}), invoked with {@code null}
@@ -170,6 +171,64 @@ public interface Fn<I extends @Nullable Object, O extends @Nullable Object> {
    * @throws UnknownFunctionException if the function was unregistered
    */
   String emit(I input, String idempotencyKey);
+
+  /**
+   * Emits an event with call options: made for a {@linkplain CallOptions#tenant(String) tenant}, the
+   * event is that tenant's as its calls are. It waits in the function's backlog in its tenant's lane,
+   * and the backlog serves tenants in weighted round-robin ({@link FnSpec.Builder#tenantWeight}) as
+   * the function's queue serves calls, so a flood of events from one tenant cannot hold up another
+   * tenant's; a tenant with fewer events waiting than its weighted share of
+   * {@link FnSpec.Builder#eventCapacity(int) eventCapacity} is accepted even when the backlog is full
+   * (up to twice {@code eventCapacity} pending). Each attempt is a call made for the tenant: it takes
+   * the tenant's turn in the function's queue and is in the tenant's usage ({@link Usage#byTenant()},
+   * one invocation per attempt). Otherwise as {@link #emit(Object)}.
+   *
+   * <pre>{@code
+   * String id = resize.emit(upload, CallOptions.tenant("acme"));
+   * }</pre>
+   *
+   * <p>The default implementation ignores the options and calls {@link #emit(Object)}; the functions
+   * a {@link Cumulus} runtime registers honour them.
+   *
+   * @param input the input; {@code null} only for a function without input
+   * @param options the event's options
+   * @return the event's id, unique (a time-ordered UUID)
+   * @throws NullPointerException if {@code options} is null
+   * @throws InvalidInputException if the input is null or not of the declared input type
+   * @throws ThrottledException if the function's backlog is full (for a tenant: and it has its share
+   *     of the events waiting)
+   * @throws RuntimeClosedException if the runtime is closing or closed
+   * @throws UnknownFunctionException if the function was unregistered
+   */
+  default String emit(I input, CallOptions options) {
+    Objects.requireNonNull(options, "options");
+    return emit(input);
+  }
+
+  /**
+   * Emits an event at most once per idempotency key, with call options: as
+   * {@link #emit(Object, String)} for the key, as {@link #emit(Object, CallOptions)} for the tenant.
+   * A tenant's keys are its own: the same key emitted for two tenants (or for a tenant and without
+   * one) names two events, so a tenant can neither suppress another tenant's event nor learn its id.
+   *
+   * <p>The default implementation ignores the options and calls {@link #emit(Object, String)}.
+   *
+   * @param input the input; {@code null} only for a function without input
+   * @param idempotencyKey names the event among the tenant's: 1 to 256 characters
+   * @param options the event's options
+   * @return the event's id, or the id of the event first accepted with this key for this tenant
+   * @throws NullPointerException if {@code idempotencyKey} or {@code options} is null
+   * @throws IllegalArgumentException if {@code idempotencyKey} is empty or longer than 256 characters
+   * @throws InvalidInputException if the input is null or not of the declared input type
+   * @throws ThrottledException if the key is new and the function's backlog is full (for a tenant:
+   *     and it has its share of the events waiting)
+   * @throws RuntimeClosedException if the runtime is closing or closed
+   * @throws UnknownFunctionException if the function was unregistered
+   */
+  default String emit(I input, String idempotencyKey, CallOptions options) {
+    Objects.requireNonNull(options, "options");
+    return emit(input, idempotencyKey);
+  }
 
   /**
    * Returns a snapshot of the function's counters and metered usage. It includes every invocation

@@ -703,8 +703,10 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     /**
      * Sets how many {@linkplain Fn#emit events} may be pending at once: accepted and not yet ended
      * (waiting for capacity, running, waiting for a retry, or waiting for the dead-letter sink). An
-     * emit beyond it fails with {@link ThrottledException}. Each pending event costs about 100 bytes
-     * besides its input and its last error.
+     * emit beyond it fails with {@link ThrottledException}, unless it is made for a tenant with fewer
+     * events waiting than its weighted share of the capacity (then up to twice the capacity; see
+     * {@link Fn#emit(Object, CallOptions)}). Each pending event costs about 100 bytes besides its
+     * input and its last error.
      *
      * @param eventCapacity at least 1 (default {@value FnSpec#DEFAULT_EVENT_CAPACITY})
      * @return this builder

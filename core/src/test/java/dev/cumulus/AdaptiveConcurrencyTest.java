@@ -6,10 +6,13 @@ import static org.awaitility.Awaitility.await;
 
 import dev.cumulus.internal.Registration;
 import dev.cumulus.internal.RuntimeEvents;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -141,6 +144,54 @@ class AdaptiveConcurrencyTest {
       }
       assertThat(changes.get(changes.size() - 1)[1]).isEqualTo(f.stats().concurrencyLimit());
     }
+  }
+
+  @Test
+  void theLimitInForce_isInTheMeter_andEveryMoveReachesSubscribersAsAChainOfEvents() {
+    List<int[]> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RuntimeEvents events = new RuntimeEvents() {
+      @Override
+      public void concurrencyLimitChanged(Registration fn, int from, int to) {
+        told.add(new int[] {from, to});
+      }
+    };
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    Queue<CumulusEvent.ConcurrencyLimitChanged> published = new ConcurrentLinkedQueue<>();
+    // A registry and a subscriber: the runtime's listener is then its event hub, which must still
+    // tell the listener it was built with (and the subscriber, coalesced).
+    try (Cumulus c = Cumulus.builder().clock(clock).events(events).meterRegistry(registry).maxConcurrency(500).build();
+        CumulusEvent.Subscription sub = c.subscribe(e -> {
+          if (e instanceof CumulusEvent.ConcurrencyLimitChanged l) {
+            published.add(l);
+          }
+        })) {
+      Fn<Integer, Integer> f = c.register(FnSpec.of("flat", (Integer i) -> {
+        LockSupport.parkNanos(2_000_000); // a downstream whose latency does not depend on load
+        return i;
+      }).concurrency(ConcurrencyLimit.adaptive().withInitial(2).withMax(64)).build());
+      assertThat(limitGauge(registry)).as("the initial limit, not the runtime's 500").isEqualTo(2);
+      for (int r = 0; r < 60 && f.stats().concurrencyLimit() < 16; r++) {
+        round(f, 64);
+      }
+      int limit = f.stats().concurrencyLimit();
+      assertThat(limit).isGreaterThanOrEqualTo(16);
+      assertThat(limitGauge(registry)).isEqualTo(limit);
+
+      await().until(() -> published.stream().mapToInt(CumulusEvent.ConcurrencyLimitChanged::changes).sum() == told.size());
+      assertThat(sub.dropped()).isZero();
+      List<CumulusEvent.ConcurrencyLimitChanged> chain = List.copyOf(published);
+      assertThat(chain).allSatisfy(e -> assertThat(e.function()).isEqualTo("flat"));
+      assertThat(chain.get(0).from()).isEqualTo(2).isEqualTo(told.get(0)[0]);
+      for (int i = 1; i < chain.size(); i++) {
+        assertThat(chain.get(i).from()).as("event %d starts where event %d ended", i, i - 1)
+            .isEqualTo(chain.get(i - 1).to());
+      }
+      assertThat(chain.get(chain.size() - 1).to()).isEqualTo(limit).isEqualTo(told.get(told.size() - 1)[1]);
+    }
+  }
+
+  private static double limitGauge(SimpleMeterRegistry registry) {
+    return registry.get("cumulus.concurrency.limit").tag("function", "flat").gauge().value();
   }
 
   @Test

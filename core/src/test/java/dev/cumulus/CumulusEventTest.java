@@ -188,6 +188,62 @@ class CumulusEventTest {
   }
 
   @Test
+  void limitChanges_areCoalescedWhileTheListenerIsBusy_intoAChain_andOtherEventsKeepTheirOrder() {
+    CountDownLatch listenerGate = new CountDownLatch(1);
+    AtomicBoolean blocked = new AtomicBoolean();
+    Queue<CumulusEvent> events = new ConcurrentLinkedQueue<>();
+    try (Cumulus c = Cumulus.create()) {
+      c.register(FnSpec.of("f", (Integer i) -> i).build());
+      c.register(FnSpec.of("g", (Integer i) -> i).build());
+      Registration f = Objects.requireNonNull(c.engine().registration("f"));
+      Registration g = Objects.requireNonNull(c.engine().registration("g"));
+      try (CumulusEvent.Subscription sub = c.subscribe(e -> {
+        if (blocked.compareAndSet(false, true)) {
+          TestFunctions.await(listenerGate);
+        }
+        events.add(e);
+      })) {
+        RuntimeEvents runtime = c.engine().listener();
+        runtime.timedOut(f, Duration.ofSeconds(1)); // taken by the delivery thread, which then waits
+        await().untilTrue(blocked);
+        int limit = 20;
+        int changes = 10_000; // more than the buffer holds: coalesced, none is dropped
+        for (int i = 0; i < changes; i++) {
+          int next = limit + (i % 2 == 0 ? 4 : -3);
+          runtime.concurrencyLimitChanged(f, limit, next);
+          limit = next;
+        }
+        runtime.concurrencyLimitChanged(g, 10, 5); // another function's: an event of its own
+        runtime.concurrencyLimitChanged(f, limit, limit + 1); // still joins f's: g's is not f's
+        runtime.throttled(f, "full"); // after this, f's next change cannot join the one before it
+        runtime.concurrencyLimitChanged(f, limit + 1, limit - 1);
+        listenerGate.countDown();
+        await().until(() -> sub.delivered() == 5);
+
+        assertThat(sub.dropped()).isZero();
+        assertThat(events).extracting(e -> e.getClass().getSimpleName() + " " + e.function()).containsExactly(
+            "TimedOut f", "ConcurrencyLimitChanged f", "ConcurrencyLimitChanged g", "Throttled f",
+            "ConcurrencyLimitChanged f");
+        List<CumulusEvent.ConcurrencyLimitChanged> ofF = events.stream()
+            .filter(e -> e instanceof CumulusEvent.ConcurrencyLimitChanged && e.function().equals("f"))
+            .map(e -> (CumulusEvent.ConcurrencyLimitChanged) e).toList();
+        assertThat(ofF.get(0).from()).isEqualTo(20);
+        assertThat(ofF.get(0).to()).isEqualTo(limit + 1);
+        assertThat(ofF.get(0).changes()).isEqualTo(changes + 1);
+        assertThat(ofF.get(1).from()).as("a chain: each from the one before's to").isEqualTo(ofF.get(0).to());
+        assertThat(ofF.get(1).to()).isEqualTo(limit - 1);
+        assertThat(ofF.get(1).changes()).isEqualTo(1);
+        assertThat(events).filteredOn(e -> e.function().equals("g")).singleElement()
+            .isInstanceOfSatisfying(CumulusEvent.ConcurrencyLimitChanged.class, e -> {
+              assertThat(e.from()).isEqualTo(10);
+              assertThat(e.to()).isEqualTo(5);
+              assertThat(e.changes()).isEqualTo(1);
+            });
+      }
+    }
+  }
+
+  @Test
   void anIdleSubscription_holdsNoThread() {
     AtomicReference<Thread> deliverer = new AtomicReference<>();
     try (Cumulus c = Cumulus.builder().carrierKeepAlive(Duration.ofMillis(100)).build();
@@ -358,6 +414,14 @@ class CumulusEventTest {
         .isInstanceOf(NullPointerException.class).hasMessage("function");
     assertThatThrownBy(() -> new CumulusEvent.TimedOut("f", now, 0, 0, 0, null))
         .isInstanceOf(NullPointerException.class).hasMessage("timeout");
+    assertThatThrownBy(() -> new CumulusEvent.ConcurrencyLimitChanged("f", now, 0, 0, 0, 0, 4, 1))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("from must be at least 1 but was 0");
+    assertThatThrownBy(() -> new CumulusEvent.ConcurrencyLimitChanged("f", now, 0, 0, 0, 4, -1, 1))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("to must be at least 1 but was -1");
+    assertThatThrownBy(() -> new CumulusEvent.ConcurrencyLimitChanged("f", now, 0, 0, 0, 4, 5, 0))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("changes must be at least 1 but was 0");
+    assertThatThrownBy(() -> new CumulusEvent.ConcurrencyLimitChanged("f", null, 0, 0, 0, 4, 5, 1))
+        .isInstanceOf(NullPointerException.class).hasMessage("at");
     try (Cumulus c = Cumulus.create()) {
       assertThatThrownBy(() -> c.subscribe(null))
           .isInstanceOf(NullPointerException.class).hasMessage("listener");

@@ -17,6 +17,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -171,17 +172,101 @@ class CumulusMetricsTest {
   }
 
   @Test
+  void concurrencyLimit_readsTheLimitInForce_theAdaptiveOnesValueIncluded() {
+    try (Cumulus c = Cumulus.builder().maxConcurrency(100).meterRegistry(registry).build()) {
+      c.register(FnSpec.of("adaptive", (Integer i) -> i).concurrency(ConcurrencyLimit.adaptive().withInitial(7)).build());
+      c.register(FnSpec.of("fixed", (Integer i) -> i).concurrency(ConcurrencyLimit.fixed(5)).build());
+      c.register(FnSpec.of("shared", (Integer i) -> i).build());
+      assertThat(gauge("cumulus.concurrency.limit", "adaptive")).as("its limit now, not the runtime's room").isEqualTo(7);
+      assertThat(gauge("cumulus.concurrency.limit", "fixed")).isEqualTo(5);
+      assertThat(gauge("cumulus.concurrency.limit", "shared")).as("what the runtime leaves unreserved").isEqualTo(95);
+      assertThat(registry.get("cumulus.concurrency.limit").tag("function", "adaptive").gauge().getId().getDescription())
+          .contains("the adaptive limit in force");
+    }
+  }
+
+  @Test
+  void tenants_haveMetersOfTheirOwn_readFromTheirUsage_boundedByMaxTenants_andContinuingAcrossRegistrations() {
+    try (Cumulus c = Cumulus.builder().maxTenants(2).meterRegistry(registry).build()) {
+      Fn<String, Integer> f = c.register(FnSpec.of("f", (String s) -> {
+        if (s.equals("boom")) {
+          throw new IllegalStateException("boom");
+        }
+        return s.length();
+      }).build());
+      for (int i = 0; i < 3; i++) {
+        f.invoke("a", CallOptions.tenant("a"));
+      }
+      assertThat(f.invokeAsync("boom", CallOptions.tenant("a")).exceptionally(e -> -1).join()).isEqualTo(-1);
+      f.invoke("b", CallOptions.tenant("b"));
+      f.emit("b's event", CallOptions.tenant("b"));
+      f.invoke("c", CallOptions.tenant("c")); // beyond maxTenants: accounted as "other"
+      f.invoke("d", CallOptions.tenant("d"));
+      f.invoke("no tenant");
+      await().until(() -> f.stats().eventsSucceeded() == 1);
+      await().until(() -> registry.find("cumulus.tenant.invocations").meters().size() == 3 * OUTCOMES.length);
+
+      assertThat(registry.find("cumulus.tenant.invocations").meters())
+          .extracting(m -> m.getId().getTag("tenant")).containsOnly("a", "b", "other");
+      assertThat(tenantCounter("cumulus.tenant.invocations", "a", "success")).isEqualTo(3);
+      assertThat(tenantCounter("cumulus.tenant.invocations", "a", "failure")).isEqualTo(1);
+      assertThat(tenantCounter("cumulus.tenant.invocations", "b", "success")).as("a call and an event").isEqualTo(2);
+      assertThat(tenantCounter("cumulus.tenant.invocations", "other", "success")).isEqualTo(2);
+      assertThat(registry.get("cumulus.tenants.folded").functionCounter().count()).isEqualTo(2);
+      // The meters are the lines of usage().byTenant(), read at the scrape.
+      Map<String, Usage> byTenant = c.usage().byTenant();
+      for (String tenant : List.of("a", "b", "other")) {
+        FunctionStats line = byTenant.get(tenant).functions().get(0);
+        assertThat(tenantCounter("cumulus.tenant.billed.duration", tenant, null)).isEqualTo(line.billedMillis() / 1e3);
+        assertThat(tenantCounter("cumulus.tenant.cpu.billed", tenant, null)).isEqualTo(line.billedCpuMillis() / 1e3);
+        assertThat(tenantCounter("cumulus.tenant.cpu.time", tenant, null))
+            .isCloseTo(line.cpuTime().toNanos() / 1e9, within(1e-9));
+        assertThat(tenantCounter("cumulus.tenant.queue.wait", tenant, null))
+            .isCloseTo(line.queueWait().toNanos() / 1e9, within(1e-9));
+      }
+      assertThat(registry.get("cumulus.tenant.queue.wait").meter().getId().getBaseUnit()).isEqualTo("seconds");
+
+      // Gone with the function's meters; back, and continuing, with the name registered again.
+      c.unregister("f");
+      await().until(() -> registry.find("cumulus.tenant.invocations").meters().isEmpty());
+      Fn<String, Integer> again = c.register(FnSpec.of("f", String::length).build());
+      assertThat(registry.find("cumulus.tenant.invocations").meters()).as("at once, from the usage kept")
+          .hasSize(3 * OUTCOMES.length);
+      again.invoke("a", CallOptions.tenant("a"));
+      assertThat(tenantCounter("cumulus.tenant.invocations", "a", "success")).as("monotonic per name").isEqualTo(4);
+    }
+  }
+
+  @Test
+  void tenantMeters_canBeLeftOut() {
+    try (Cumulus c = Cumulus.create()) {
+      c.register(FnSpec.of("f", String::length).build()).invoke("x", CallOptions.tenant("acme"));
+      // Bound after the tenant was served: a binder registers its meters at once, or never.
+      SimpleMeterRegistry without = new SimpleMeterRegistry();
+      CumulusMetrics.builder(c).tenantMeters(false).build().bindTo(without);
+      CumulusMetrics.of(c).bindTo(registry);
+      assertThat(registry.find("cumulus.tenant.invocations").tag("tenant", "acme").meters()).hasSize(OUTCOMES.length);
+      assertThat(without.find("cumulus.tenant.invocations").meters()).isEmpty();
+      assertThat(without.find("cumulus.invocations").tag("function", "f").meters()).hasSize(OUTCOMES.length);
+      assertThat(c.usage().byTenant()).containsOnlyKeys("acme");
+    }
+  }
+
+  @Test
   void everyMeter_isNamedByTheConventions_andDescribed() {
     try (Cumulus c = Cumulus.builder().meterRegistry(registry).build()) {
-      c.register(FnSpec.of("f", (Integer i) -> i).build()).invoke(1);
+      Fn<Integer, Integer> f = c.register(FnSpec.of("f", (Integer i) -> i).build());
+      f.invoke(1);
+      f.invoke(2, CallOptions.tenant("acme"));
+      await().until(() -> !registry.find("cumulus.tenant.invocations").meters().isEmpty());
       List<Meter> meters = registry.getMeters();
-      assertThat(meters).hasSizeGreaterThan(20);
+      assertThat(meters).hasSizeGreaterThan(30);
       for (Meter m : meters) {
         Meter.Id id = m.getId();
         assertThat(id.getName()).as("lowercase, dot-separated").matches("cumulus(\\.[a-z]+)+");
         assertThat(id.getDescription()).as(id.getName()).isNotBlank();
-        if (id.getName().endsWith(".time") || id.getName().equals("cumulus.cpu.billed")
-            || id.getName().equals("cumulus.billed.duration")) {
+        if (id.getName().endsWith(".time") || id.getName().endsWith(".cpu.billed")
+            || id.getName().endsWith(".billed.duration") || id.getName().endsWith(".queue.wait")) {
           assertThat(id.getBaseUnit()).as(id.getName()).isEqualTo("seconds");
         }
       }
@@ -347,6 +432,9 @@ class CumulusMetricsTest {
     assertThatThrownBy(() -> Cumulus.builder().meterRegistry(registry, m -> m.tags(Tags.of("function", "x"))))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("tag key 'function' is used by Cumulus's own meters; pick another");
+    assertThatThrownBy(() -> Cumulus.builder().meterRegistry(registry, m -> m.tags(Tags.of("tenant", "x"))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("tag key 'tenant' is used by Cumulus's own meters; pick another");
     assertThatThrownBy(() -> Cumulus.builder().meterRegistry(registry).meterRegistry(registry))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageStartingWith("meterRegistry was already set to");
@@ -375,6 +463,11 @@ class CumulusMetricsTest {
 
   private double counter(String name, String fn) {
     return registry.get(name).tag("function", fn).functionCounter().count();
+  }
+
+  private double tenantCounter(String name, String tenant, String outcome) {
+    var search = registry.get(name).tags("function", "f", "tenant", tenant);
+    return (outcome == null ? search : search.tag("outcome", outcome)).functionCounter().count();
   }
 
   private double gauge(String name, String fn) {

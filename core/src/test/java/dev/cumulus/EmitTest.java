@@ -74,7 +74,7 @@ class EmitTest {
           .hasMessage("function 'f' expects an input of type java.lang.String but got java.lang.Integer");
       assertThatThrownBy(() -> f.emit(null)).isInstanceOf(InvalidInputException.class)
           .hasMessage("function 'f' does not accept a null input (it takes java.lang.String)");
-      assertThatThrownBy(() -> f.emit("x", null)).isInstanceOf(NullPointerException.class)
+      assertThatThrownBy(() -> f.emit("x", (String) null)).isInstanceOf(NullPointerException.class)
           .hasMessage("idempotencyKey");
       assertThatThrownBy(() -> f.emit("x", "")).isInstanceOf(IllegalArgumentException.class)
           .hasMessage("idempotencyKey must be 1 to 256 characters but was 0 characters long (function 'f')");

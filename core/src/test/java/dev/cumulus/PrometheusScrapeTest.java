@@ -55,7 +55,10 @@ class PrometheusScrapeTest {
       "cumulus_dead_letter_sink_failures_total");
   private static final List<String> RUNTIME = List.of("cumulus_functions", "cumulus_carriers_live_threads",
       "cumulus_capacity_used_invocations", "cumulus_capacity_limit_invocations", "cumulus_metering_mode",
-      "cumulus_listener_failures_total", "cumulus_listener_dropped_total");
+      "cumulus_listener_failures_total", "cumulus_listener_dropped_total", "cumulus_tenants_folded_calls_total");
+  private static final List<String> PER_TENANT = List.of("cumulus_tenant_invocations_total",
+      "cumulus_tenant_cpu_time_seconds_total", "cumulus_tenant_cpu_billed_seconds_total",
+      "cumulus_tenant_billed_duration_seconds_total", "cumulus_tenant_queue_wait_seconds_total");
 
   @ParameterizedTest(name = "percentileHistogram={0}")
   @ValueSource(booleans = {false, true})
@@ -75,6 +78,11 @@ class PrometheusScrapeTest {
           .anySatisfy(m -> assertThat(m.getLabels()).containsEntry("function", "word-count"))
           .anySatisfy(m -> assertThat(m.getLabels()).containsEntry("function", "gated"));
     }
+    for (String name : PER_TENANT) {
+      assertThat(families.get(name).getMetrics()).as(name).isNotEmpty().allSatisfy(m -> assertThat(m.getLabels())
+          .containsEntry("function", "tenanted").containsEntry("tenant", "acme"));
+    }
+    assertThat(value(families, "cumulus_tenant_invocations_total", "tenanted", "success")).isEqualTo(2); // a call, an event
     assertThat(value(families, "cumulus_invocations_total", "word-count", "success")).isEqualTo(7); // five calls and two events
     assertThat(value(families, "cumulus_invocations_total", "word-count", "failure")).isEqualTo(1);
     assertThat(value(families, "cumulus_invocations_total", "gated", "throttled")).isEqualTo(3);
@@ -143,6 +151,11 @@ class PrometheusScrapeTest {
       words.emit("a keyed event", "key");
       words.emit("a keyed event", "key"); // a duplicate
       await().until(() -> words.stats().eventsSucceeded() == 2);
+      Fn<String, Integer> tenanted = c.register(FnSpec.of("tenanted", String::length).build());
+      tenanted.invoke("for a tenant", CallOptions.tenant("acme"));
+      tenanted.emit("an event for a tenant", CallOptions.tenant("acme"));
+      await().until(() -> tenanted.stats().eventsSucceeded() == 1
+          && registry.find("cumulus.tenant.invocations").meters().size() == 6);
       Fn<Integer, Integer> gated = c.register(FnSpec.of("gated", (Integer i) -> {
         TestFunctions.await(gate);
         return i;

@@ -165,12 +165,23 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
 
   @Override
   public String emit(@Nullable Object input) {
-    return events.emit(input, null, null).id();
+    return events.emit(input, null, null, null).id();
   }
 
   @Override
   public String emit(@Nullable Object input, String idempotencyKey) {
-    return events.emit(input, java.util.Objects.requireNonNull(idempotencyKey, "idempotencyKey"), null).id();
+    return events.emit(input, Objects.requireNonNull(idempotencyKey, "idempotencyKey"), null, null).id();
+  }
+
+  @Override
+  public String emit(@Nullable Object input, CallOptions options) {
+    return events.emit(input, null, tenant(options), null).id();
+  }
+
+  @Override
+  public String emit(@Nullable Object input, String idempotencyKey, CallOptions options) {
+    Objects.requireNonNull(idempotencyKey, "idempotencyKey");
+    return events.emit(input, idempotencyKey, tenant(options), null).id();
   }
 
   /**
@@ -187,7 +198,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
     return admission.submit(input, caller, tenant, event);
   }
 
-  /** The tenant of a call's options, or null. */
+  /** The tenant of a call's (or an emit's) options, or null. */
   private @Nullable CallTenant tenant(CallOptions options) {
     Objects.requireNonNull(options, "options");
     String tenant = options.tenant().orElse(null);
@@ -201,12 +212,26 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
     int weight = spec.tenantWeights().getOrDefault(tenant, 1);
     String account = platform.tenantNames.account(tenant);
     if (account.equals(tenant)) {
-      return tenants.computeIfAbsent(tenant, t -> new CallTenant(t, weight, new TenantTally()));
+      return served(tenant, weight);
     }
     // Beyond the runtime's bound: served fairly under its own name, accounted as the others'.
-    TenantTally other = tenants.computeIfAbsent(account,
-        t -> new CallTenant(t, spec.tenantWeights().getOrDefault(t, 1), new TenantTally())).tally;
+    TenantTally other = served(account, spec.tenantWeights().getOrDefault(account, 1)).tally;
     return new CallTenant(tenant, weight, other);
+  }
+
+  /** The tenant whose usage is kept under {@code name}: created, and the listeners told, once. */
+  private CallTenant served(String name, int weight) {
+    CallTenant known = tenants.get(name);
+    if (known != null) {
+      return known;
+    }
+    CallTenant fresh = new CallTenant(name, weight, new TenantTally());
+    CallTenant raced = tenants.putIfAbsent(name, fresh);
+    if (raced != null) {
+      return raced;
+    }
+    platform.events.tenantServed(this, name); // after the put: its usage is readable now
+    return fresh;
   }
 
   /** The usage of each tenant it served, by tenant (sorted). */
@@ -265,8 +290,8 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
   // EventHost: what its event backlog needs of it
 
   @Override
-  public CompletableFuture<@Nullable Object> submitAttempt(@Nullable Object input) {
-    return submit(input, null, null, true);
+  public CompletableFuture<@Nullable Object> submitAttempt(@Nullable Object input, @Nullable CallTenant tenant) {
+    return submit(input, null, tenant, true);
   }
 
   @Override
@@ -306,7 +331,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
 
   @Override
   public int concurrencyLimit() {
-    return id.reserved > 0 ? id.reserved : Math.max(0, platform.capacity.unreservedLimit());
+    return pool.concurrencyLimit();
   }
 
   @Override

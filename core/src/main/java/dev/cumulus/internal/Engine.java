@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -380,6 +381,42 @@ public final class Engine {
     Map<String, List<FunctionStats>> out = new TreeMap<>();
     byTenant.forEach((tenant, lines) -> out.put(tenant, List.copyOf(lines.values())));
     return out;
+  }
+
+  /**
+   * Usage per tenant of one function name, as {@link #allTenantStats()} has it: every registration
+   * of the name summed, so a tenant's line never goes back.
+   *
+   * @param name the function's name
+   * @return tenant to that tenant's stats of the function (empty if it served no tenant)
+   */
+  public Map<String, FunctionStats> tenantStatsOf(String name) {
+    Map<String, FunctionStats> byTenant = new HashMap<>();
+    List<Deployment> active = new ArrayList<>(2);
+    registration.lock();
+    try {
+      retiredTenantStats.forEach((tenant, lines) -> {
+        FunctionStats s = lines.get(name);
+        if (s != null) {
+          byTenant.put(tenant, s);
+        }
+      });
+      for (Deployment d : retired) {
+        if (d.name().equals(name)) {
+          active.add(d);
+        }
+      }
+      Deployment live = functions.get(name);
+      if (live != null) {
+        active.add(live);
+      }
+    } finally {
+      registration.unlock();
+    }
+    for (Deployment d : active) {
+      d.tenantStats().forEach((tenant, stats) -> byTenant.merge(tenant, stats, FunctionStats::plus));
+    }
+    return byTenant;
   }
 
   /** Calls accounted under the tenant {@code other} because the runtime kept no more tenants apart. */

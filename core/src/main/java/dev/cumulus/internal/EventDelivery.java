@@ -17,20 +17,20 @@ import java.util.function.Consumer;
  *
  * <p>Producers (callers, workers, the timer) only take a short lock to append; the listener always
  * runs on the delivery thread, outside the lock. A flood stays bounded: a throttle joins the
- * function's {@link Throttled} still waiting in the buffer, if it is the function's latest, and any
- * other event that finds the buffer full is dropped and counted.
+ * function's {@link Throttled} still waiting in the buffer, and a change of an adaptive limit its
+ * {@link LimitChange}, if that is the function's latest event there; any other event that finds the
+ * buffer full is dropped and counted.
  */
 final class EventDelivery implements CumulusEvent.Subscription {
-  /** A {@link CumulusEvent.Throttled} still in the buffer, which later throttles join. */
-  private static final class Throttled {
+  /** An event still in the buffer that later ones of its kind and function join, until delivered. */
+  private abstract static class Joinable {
     final String function;
     Instant at;
     int inFlight;
     int queued;
     int warm;
-    long count = 1;
 
-    Throttled(String function, Instant at, int inFlight, int queued, int warm) {
+    Joinable(String function, Instant at, int inFlight, int queued, int warm) {
       this.function = function;
       this.at = at;
       this.inFlight = inFlight;
@@ -38,8 +38,46 @@ final class EventDelivery implements CumulusEvent.Subscription {
       this.warm = warm;
     }
 
+    /** A later moment joins: the instant and the figures become its. */
+    final void update(Instant at, int inFlight, int queued, int warm) {
+      this.at = at;
+      this.inFlight = inFlight;
+      this.queued = queued;
+      this.warm = warm;
+    }
+
+    abstract CumulusEvent freeze();
+  }
+
+  /** A {@link CumulusEvent.Throttled} still in the buffer, which later throttles join. */
+  private static final class Throttled extends Joinable {
+    long count = 1;
+
+    Throttled(String function, Instant at, int inFlight, int queued, int warm) {
+      super(function, at, inFlight, queued, warm);
+    }
+
+    @Override
     CumulusEvent freeze() {
       return new CumulusEvent.Throttled(function, at, inFlight, queued, warm, count);
+    }
+  }
+
+  /** A {@link CumulusEvent.ConcurrencyLimitChanged} still in the buffer, which later changes join. */
+  private static final class LimitChange extends Joinable {
+    final int from;
+    int to;
+    int changes = 1;
+
+    LimitChange(String function, Instant at, int inFlight, int queued, int warm, int from, int to) {
+      super(function, at, inFlight, queued, warm);
+      this.from = from;
+      this.to = to;
+    }
+
+    @Override
+    CumulusEvent freeze() {
+      return new CumulusEvent.ConcurrencyLimitChanged(function, at, inFlight, queued, warm, from, to, changes);
     }
   }
 
@@ -47,10 +85,10 @@ final class EventDelivery implements CumulusEvent.Subscription {
   private final Consumer<? super CumulusEvent> listener;
   private final int capacity;
   private final ReentrantLock lock = new ReentrantLock();
-  /** Events and {@link Throttled} holders waiting, oldest first. Guarded by {@link #lock}. */
+  /** Events and {@link Joinable} holders waiting, oldest first. Guarded by {@link #lock}. */
   private final ArrayDeque<Object> buffer = new ArrayDeque<>();
-  /** Per function, its Throttled in the buffer if it is the latest of its events there. Guarded. */
-  private final Map<String, Throttled> joinable = new HashMap<>();
+  /** Per function, its Joinable in the buffer if it is the latest of its events there. Guarded. */
+  private final Map<String, Joinable> joinable = new HashMap<>();
   /** Whether a delivery thread runs (or is being started). Guarded. */
   private boolean delivering;
   private boolean closed;
@@ -95,29 +133,56 @@ final class EventDelivery implements CumulusEvent.Subscription {
       if (closed) {
         return;
       }
-      Throttled waiting = joinable.get(function);
-      if (waiting != null) {
+      if (joinable.get(function) instanceof Throttled waiting) {
         waiting.count++;
-        waiting.at = at;
-        waiting.inFlight = inFlight;
-        waiting.queued = queued;
-        waiting.warm = warm;
+        waiting.update(at, inFlight, queued, warm);
         return;
       }
-      if (buffer.size() >= capacity) {
-        drop();
-        return;
-      }
-      Throttled t = new Throttled(function, at, inFlight, queued, warm);
-      buffer.addLast(t);
-      joinable.put(function, t);
-      start = startIfIdle();
+      start = append(new Throttled(function, at, inFlight, queued, warm));
     } finally {
       lock.unlock();
     }
     if (start) {
       startThread();
     }
+  }
+
+  /** A change of an adaptive limit: it joins the function's waiting LimitChange, or becomes one. */
+  void limitChanged(String function, Instant at, int inFlight, int queued, int warm, int from, int to) {
+    boolean start;
+    lock.lock();
+    try {
+      if (closed) {
+        return;
+      }
+      if (joinable.get(function) instanceof LimitChange waiting) {
+        waiting.to = to;
+        waiting.changes++;
+        waiting.update(at, inFlight, queued, warm);
+        return;
+      }
+      start = append(new LimitChange(function, at, inFlight, queued, warm, from, to));
+    } finally {
+      lock.unlock();
+    }
+    if (start) {
+      startThread();
+    }
+  }
+
+  /**
+   * Lock held. Appends a new holder as its function's latest event, or drops it if the buffer is
+   * full; whether the caller must start a delivery thread.
+   */
+  private boolean append(Joinable j) {
+    if (buffer.size() >= capacity) {
+      joinable.remove(j.function); // a later one must not join an event older than the one dropped
+      drop();
+      return false;
+    }
+    buffer.addLast(j);
+    joinable.put(j.function, j); // replaces a holder of the other kind: no longer the latest
+    return startIfIdle();
   }
 
   private void drop() {
@@ -160,9 +225,9 @@ final class EventDelivery implements CumulusEvent.Subscription {
           delivering = false;
           return;
         }
-        if (next instanceof Throttled t) {
-          joinable.remove(t.function, t); // frozen now: later throttles start a new one
-          event = t.freeze();
+        if (next instanceof Joinable j) {
+          joinable.remove(j.function, j); // frozen now: later ones start a new one
+          event = j.freeze();
         } else {
           event = (CumulusEvent) next;
         }

@@ -298,6 +298,32 @@ public final class EventHub implements RuntimeEvents {
   }
 
   @Override
+  public void concurrencyLimitChanged(Registration fn, int from, int to) {
+    configured.concurrencyLimitChanged(fn, from, to);
+    for (RuntimeEvents o : observers) {
+      o.concurrencyLimitChanged(fn, from, to);
+    }
+    EventDelivery[] subs = subscriptions;
+    if (subs.length > 0) {
+      Instant now = Instant.now();
+      int inFlight = fn.inFlightNow();
+      int queued = fn.queuedNow();
+      int warm = fn.warmNow();
+      for (EventDelivery s : subs) {
+        s.limitChanged(fn.name(), now, inFlight, queued, warm, from, to);
+      }
+    }
+  }
+
+  @Override
+  public void tenantServed(Registration fn, String tenant) {
+    configured.tenantServed(fn, tenant);
+    for (RuntimeEvents o : observers) {
+      o.tenantServed(fn, tenant);
+    }
+  }
+
+  @Override
   public void runtimeClosed() {
     configured.runtimeClosed();
     for (RuntimeEvents o : observers) {
@@ -444,6 +470,24 @@ public final class EventHub implements RuntimeEvents {
         observer.deadLettered(fn, letter);
       } catch (Throwable e) {
         failed("deadLettered", fn, e);
+      }
+    }
+
+    @Override
+    public void concurrencyLimitChanged(Registration fn, int from, int to) {
+      try {
+        observer.concurrencyLimitChanged(fn, from, to);
+      } catch (Throwable e) {
+        failed("concurrencyLimitChanged", fn, e);
+      }
+    }
+
+    @Override
+    public void tenantServed(Registration fn, String tenant) {
+      try {
+        observer.tenantServed(fn, tenant);
+      } catch (Throwable e) {
+        failed("tenantServed", fn, e);
       }
     }
 

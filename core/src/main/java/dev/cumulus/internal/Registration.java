@@ -36,8 +36,9 @@ public interface Registration {
   int warmNow();
 
   /**
-   * Returns the most invocations it may run at once: its reserved concurrency, or what the runtime
-   * leaves unreserved.
+   * Returns the most invocations it may run at once now, as {@code FunctionStats.concurrencyLimit()}
+   * has it: the value of its adaptive limit at this moment, its reserved (fixed) concurrency, or what
+   * the runtime leaves unreserved. A field read or two: meters read it at every scrape.
    *
    * @return the limit
    */

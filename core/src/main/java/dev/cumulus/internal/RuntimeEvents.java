@@ -17,7 +17,9 @@ import java.time.Duration;
  * throttles; {@link WorkerPool}: a function's first and last worker, timeouts; {@link Worker}: cold
  * starts; {@link InstancePool}: scaling from and to zero (counted in instances, as the platforms
  * count it: worker threads come and go between calls), under the pool's lock so that those two
- * reach the listener in the order they happened; the event layer: dead letters.
+ * reach the listener in the order they happened; the event layer: dead letters; a function's
+ * {@link AdaptiveLimit} (through its worker pool): changes of an adaptive concurrency limit;
+ * {@link Deployment}: the first call (or event) of a tenant.
  *
  * <p>Called on callers' threads, workers, carriers (through the instance pool), the timer and
  * dead-letter threads: an implementation must be quick, must not block, must not call back into the
@@ -128,4 +130,17 @@ public interface RuntimeEvents {
    * @param to the limit now, as {@code FunctionStats.concurrencyLimit()} shows it
    */
   default void concurrencyLimitChanged(Registration fn, int from, int to) {}
+
+  /**
+   * The function served a tenant for the first time: a call or an event was made for a tenant
+   * ({@code CallOptions.tenant}) whose usage it keeps apart from now on, under {@code tenant}: the
+   * tenant's own name, or {@code "other"} for the first tenant beyond the runtime's
+   * {@code maxTenants}. So at most {@code maxTenants + 1} times per registration. Called after the
+   * tenant's usage became readable ({@code Engine.tenantStatsOf}), on the caller's thread (which may
+   * be an event loop or a worker).
+   *
+   * @param fn the registration
+   * @param tenant the name its usage is kept under
+   */
+  default void tenantServed(Registration fn, String tenant) {}
 }

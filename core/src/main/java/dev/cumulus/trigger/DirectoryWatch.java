@@ -255,7 +255,7 @@ final class DirectoryWatch implements Trigger {
       return;
     }
     try {
-      backlog.emit(file, null, new Outcome(name, file));
+      backlog.emit(file, null, null, new Outcome(name, file));
       emitted.increment();
     } catch (ThrottledException e) {
       taken.remove(name); // the function's backlog is full: look again a little later

@@ -95,7 +95,7 @@ final class Schedule implements Trigger, EventListener {
 
   private void emit(long tick) {
     try {
-      backlog.emit(backlog.instant(dueOf(tick)), null, this);
+      backlog.emit(backlog.instant(dueOf(tick)), null, null, this);
       emitted.increment();
       return;
     } catch (ThrottledException e) {

@@ -60,8 +60,8 @@ import org.jspecify.annotations.Nullable;
  *   <tr><td>{@code POST /functions/{name}}</td><td>200, the result as JSON; headers
  *       {@code Cumulus-Cpu-Ms}, {@code Cumulus-Billed-Ms}, {@code Cumulus-Cold-Start} (see below)</td></tr>
  *   <tr><td>{@code POST /functions/{name}/events}</td><td>202 {@code {"eventId": ...}}: the event was
- *       accepted ({@link Fn#emit}) and runs later, with retries; header {@code Idempotency-Key}
- *       (see below) optional</td></tr>
+ *       accepted ({@link Fn#emit}) and runs later, with retries; headers {@code Idempotency-Key}
+ *       and {@code Cumulus-Tenant} (see below) optional</td></tr>
  *   <tr><td>{@code GET /functions}</td><td>the metering mode and, per function, its configuration and
  *       live stats</td></tr>
  *   <tr><td>{@code GET /metrics}</td><td>the Prometheus scrape of the {@link #meterRegistry registry}
@@ -88,7 +88,7 @@ import org.jspecify.annotations.Nullable;
  *   <tr><th>status</th><th>kind</th><th>when</th></tr>
  *   <tr><td>400</td><td>{@code malformed_json}, {@code invalid_input}, {@code bad_request}</td><td>not
  *       JSON (truncated, too deep, not UTF-8), or it does not map to the input type; a malformed
- *       {@code Idempotency-Key}</td></tr>
+ *       {@code Idempotency-Key} or {@code Cumulus-Tenant}</td></tr>
  *   <tr><td>401</td><td>{@code unauthorized}</td><td>bearer token missing or wrong (compared in
  *       constant time)</td></tr>
  *   <tr><td>404</td><td>{@code unknown_function}, {@code not_found}</td><td>no such function, no such
@@ -114,9 +114,12 @@ import org.jspecify.annotations.Nullable;
  * A request to {@code POST /functions/{name}} with the header {@code Cumulus-Tenant} is a call made
  * for that tenant ({@link CallOptions#tenant(String)}): when the function is contended, its queue
  * serves tenants in turns, and the runtime's usage keeps each tenant's apart
- * ({@link dev.cumulus.Usage#byTenant()}). A value that is not a valid tenant (blank, longer than 128
- * characters, control characters) is a 400 {@code bad_request}; without the header the call has no
- * tenant.
+ * ({@link dev.cumulus.Usage#byTenant()}). On {@code POST /functions/{name}/events} the header makes
+ * the event the tenant's ({@link Fn#emit(Object, CallOptions)}): it takes the tenant's turns in the
+ * function's event backlog, each attempt is a call made for the tenant, and an
+ * {@code Idempotency-Key} is the tenant's own (the same key from another tenant names another event).
+ * A value that is not a valid tenant (blank, longer than 128 characters, control characters) is a 400
+ * {@code bad_request}; without the header the call has no tenant.
  * <h2>Events</h2>
  * The body of {@code POST /functions/{name}/events} is read as an invocation's is; the event is
  * accepted into the function's backlog and the answer, 202 {@code {"eventId": "..."}}, comes at once:
@@ -577,8 +580,8 @@ public final class CumulusGateway {
     CallOptions options;
     try {
       options = callOptions(ctx);
-    } catch (IllegalArgumentException e) {
-      respond(ctx, new Failure(400, Failure.BAD_REQUEST, "header " + TENANT_HEADER + ": " + e.getMessage()));
+    } catch (JsonMapping.BadInput e) {
+      respond(ctx, e.failure);
       return;
     }
     Context context = vertx.getOrCreateContext();
@@ -620,10 +623,9 @@ public final class CumulusGateway {
     });
   }
 
-  /** The options of the call a request makes: its tenant, from {@value #TENANT_HEADER}. */
-  private static CallOptions callOptions(RoutingContext ctx) {
-    String tenant = ctx.request().getHeader(TENANT_HEADER);
-    return tenant == null ? CallOptions.none() : CallOptions.tenant(tenant);
+  /** The options of the call (or event) a request makes: its tenant, from {@value #TENANT_HEADER}. */
+  private static CallOptions callOptions(RoutingContext ctx) throws JsonMapping.BadInput {
+    return CallHeaders.options(TENANT_HEADER, ctx.request().getHeader(TENANT_HEADER));
   }
 
   /** The function {@link #resolve} found for this request. */
@@ -639,10 +641,11 @@ public final class CumulusGateway {
     String eventId;
     try {
       String key = Events.key(fn.name(), IDEMPOTENCY_KEY_HEADER, ctx.request().headers().getAll(IDEMPOTENCY_KEY_HEADER));
+      CallOptions options = callOptions(ctx);
       @Nullable Object input = json.readBody(fn.name(), fn.spec().inputType(), ctx.body().buffer());
       // Accepting is quick and never waits for the function (a duplicate of a key being accepted
       // right now waits for that one only): on the event loop, as invokeAsync is.
-      eventId = Events.emit(fn, input, key);
+      eventId = Events.emit(fn, input, key, options);
     } catch (JsonMapping.BadInput e) {
       respond(ctx, e.failure);
       return;

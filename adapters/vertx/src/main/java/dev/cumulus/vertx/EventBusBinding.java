@@ -1,5 +1,6 @@
 package dev.cumulus.vertx;
 
+import dev.cumulus.CallOptions;
 import dev.cumulus.Cumulus;
 import dev.cumulus.Fn;
 import dev.cumulus.UnknownFunctionException;
@@ -50,6 +51,10 @@ import org.jspecify.annotations.Nullable;
  *       as the gateway reads its {@code Idempotency-Key} header. Failures as for invocations: 429 when
  *       the function's event backlog is full, 400, 404, 503. {@link RemoteFn#emit} sends such
  *       messages.
+ *   <li><b>Tenants.</b> A message, call or event, with header {@value #TENANT_HEADER} is made for
+ *       that tenant, as the gateway's {@code Cumulus-Tenant} header makes a request: its turn in the
+ *       function's queue (or event backlog), its usage, its own idempotency keys. A value that is no
+ *       tenant fails with code 400. {@link RemoteFn#withTenant} sends it.
  *   <li><b>A cluster.</b> On a clustered Vert.x, every node that binds a function consumes its
  *       address, and the event bus spreads requests among them (round robin). Cumulus's admission on
  *       each node is the backpressure: a node at its limit answers 429, it does not buffer.
@@ -69,6 +74,11 @@ public final class EventBusBinding {
   public static final String EVENT_HEADER = "cumulus-event";
   /** The header of an event message whose value is its idempotency key: {@value}. */
   public static final String IDEMPOTENCY_KEY_HEADER = "cumulus-idempotency-key";
+  /**
+   * The header of a message (a call or an event) whose value is the tenant it is made for
+   * ({@link dev.cumulus.CallOptions#tenant(String)}): {@value}.
+   */
+  public static final String TENANT_HEADER = "cumulus-tenant";
   /** Default time {@link #close()} lets calls in flight finish: as long as {@link Cumulus#close()}. */
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Cumulus.DEFAULT_DRAIN_TIMEOUT;
 
@@ -242,15 +252,18 @@ public final class EventBusBinding {
         return;
       }
       @Nullable Object input;
+      CallOptions options;
       try {
         input = json.readMessage(name, fn.spec().inputType(), msg.body());
+        options = CallHeaders.options(TENANT_HEADER, msg.headers().get(TENANT_HEADER));
       } catch (JsonMapping.BadInput e) {
         fail(msg, e.failure);
         return;
       }
       if ("true".equalsIgnoreCase(msg.headers().get(EVENT_HEADER))) {
         try {
-          msg.reply(Events.emit(fn, input, Events.key(name, IDEMPOTENCY_KEY_HEADER, msg.headers().getAll(IDEMPOTENCY_KEY_HEADER))));
+          msg.reply(Events.emit(fn, input, Events.key(name, IDEMPOTENCY_KEY_HEADER,
+              msg.headers().getAll(IDEMPOTENCY_KEY_HEADER)), options));
         } catch (JsonMapping.BadInput e) {
           fail(msg, e.failure);
         } catch (RuntimeException e) {
@@ -258,7 +271,7 @@ public final class EventBusBinding {
         }
         return;
       }
-      CompletableFuture<@Nullable Object> call = fn.invokeAsync(input);
+      CompletableFuture<@Nullable Object> call = fn.invokeAsync(input, options);
       inFlight.add(msg);
       Future.fromCompletionStage(call, context).onComplete(result -> {
         if (!inFlight.remove(msg)) {

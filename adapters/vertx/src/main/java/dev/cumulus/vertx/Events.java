@@ -1,5 +1,6 @@
 package dev.cumulus.vertx;
 
+import dev.cumulus.CallOptions;
 import dev.cumulus.Fn;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
@@ -18,14 +19,16 @@ final class Events {
   private Events() {}
 
   /**
-   * Accepts an event for {@code fn} and returns its id; with a key, at most once per key within the
-   * function's idempotency window (a duplicate gets the first event's id).
+   * Accepts an event for {@code fn} and returns its id; with a key, at most once per key (of the
+   * tenant) within the function's idempotency window (a duplicate gets the first event's id).
    *
    * @param key the idempotency key, checked by {@link #key}, or null
+   * @param options the event's options: its tenant, from the request's header
    * @throws RuntimeException what {@link Fn#emit} throws
    */
-  static String emit(Fn<@Nullable Object, @Nullable Object> fn, @Nullable Object input, @Nullable String key) {
-    return key == null ? fn.emit(input) : fn.emit(input, key);
+  static String emit(Fn<@Nullable Object, @Nullable Object> fn, @Nullable Object input, @Nullable String key,
+      CallOptions options) {
+    return key == null ? fn.emit(input, options) : fn.emit(input, key, options);
   }
 
   /**

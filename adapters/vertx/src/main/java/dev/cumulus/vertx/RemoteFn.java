@@ -1,5 +1,6 @@
 package dev.cumulus.vertx;
 
+import dev.cumulus.CallOptions;
 import dev.cumulus.CumulusException;
 import dev.cumulus.Fn;
 import dev.cumulus.FnSpec;
@@ -10,6 +11,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -46,6 +48,8 @@ import org.jspecify.annotations.Nullable;
  * node's, so with several nodes serving a function, a retried emit may reach another node: only
  * one node serving the function makes keys exact.
  *
+ * <p>{@link #withTenant(String)} gives a handle whose calls and events are made for a tenant.
+ *
  * <p>What the event bus does not do: it does not retry (a request is delivered at most once), it
  * does not notice that a node died with a call in flight (that call fails when its timeout passes),
  * and it keeps no message when no node serves the address (that is a
@@ -68,14 +72,17 @@ public final class RemoteFn<I, O> {
   private final Class<I> inputType;
   private final Class<O> outputType;
   private final Duration timeout;
+  private final @Nullable String tenant;
   private final JsonMapping json = JsonMapping.SHARED;
 
-  private RemoteFn(Vertx vertx, String name, Class<I> inputType, Class<O> outputType, Duration timeout) {
+  private RemoteFn(Vertx vertx, String name, Class<I> inputType, Class<O> outputType, Duration timeout,
+      @Nullable String tenant) {
     this.vertx = vertx;
     this.name = name;
     this.inputType = inputType;
     this.outputType = outputType;
     this.timeout = timeout;
+    this.tenant = tenant;
   }
 
   /**
@@ -99,7 +106,7 @@ public final class RemoteFn<I, O> {
     if (name.isBlank()) {
       throw new IllegalArgumentException("name must not be blank but was '" + name + "'");
     }
-    return new RemoteFn<>(vertx, name, box(inputType), box(outputType), DEFAULT_TIMEOUT);
+    return new RemoteFn<>(vertx, name, box(inputType), box(outputType), DEFAULT_TIMEOUT, null);
   }
 
   /**
@@ -117,7 +124,29 @@ public final class RemoteFn<I, O> {
     if (timeout.toMillis() <= 0) {
       throw new IllegalArgumentException("timeout must be at least 1 ms but was " + timeout);
     }
-    return new RemoteFn<>(vertx, name, inputType, outputType, timeout);
+    return new RemoteFn<>(vertx, name, inputType, outputType, timeout, tenant);
+  }
+
+  /**
+   * Returns a handle like this one whose calls and events are made for {@code tenant}, as
+   * {@link Fn#invoke(Object, CallOptions)} and {@link Fn#emit(Object, CallOptions)} make them on the
+   * serving node (header {@link EventBusBinding#TENANT_HEADER}): they take the tenant's turns when
+   * the function is contended there, go to the tenant's usage, and an idempotency key is the
+   * tenant's own.
+   *
+   * <pre>{@code
+   * RemoteFn<String, Integer> acme = words.withTenant("acme");
+   * int n = acme.invoke("a b c");
+   * }</pre>
+   *
+   * @param tenant 1 to 128 characters, not blank, without control characters
+   * @return a new handle
+   * @throws NullPointerException if {@code tenant} is null
+   * @throws IllegalArgumentException if {@code tenant} is blank, too long or has control characters
+   */
+  public RemoteFn<I, O> withTenant(String tenant) {
+    String checked = CallOptions.tenant(tenant).tenant().orElseThrow();
+    return new RemoteFn<>(vertx, name, inputType, outputType, timeout, checked);
   }
 
   /** {@return the function's name} */
@@ -128,6 +157,11 @@ public final class RemoteFn<I, O> {
   /** {@return how long a request waits for its reply} */
   public Duration timeout() {
     return timeout;
+  }
+
+  /** {@return the tenant its calls and events are made for, or empty for none} */
+  public Optional<String> tenant() {
+    return Optional.ofNullable(tenant);
   }
 
   /**
@@ -292,6 +326,9 @@ public final class RemoteFn<I, O> {
           + JsonMapping.describe(inputType) + ") cannot be written as JSON: " + Failure.describe(e)));
     }
     options.setSendTimeout(timeout.toMillis());
+    if (tenant != null) {
+      options.addHeader(EventBusBinding.TENANT_HEADER, tenant);
+    }
     return vertx.eventBus().<@Nullable Object>request(EventBusBinding.address(name), body, options).transform(reply ->
         reply.failed() ? Future.failedFuture(Failure.toException(name, reply.cause(), timeout))
             : Future.succeededFuture(reply.result().body()));
@@ -335,6 +372,7 @@ public final class RemoteFn<I, O> {
 
   @Override
   public String toString() {
-    return "RemoteFn[" + name + " at " + EventBusBinding.address(name) + ", timeout " + timeout + "]";
+    return "RemoteFn[" + name + " at " + EventBusBinding.address(name) + ", timeout " + timeout
+        + (tenant == null ? "" : ", tenant " + tenant) + "]";
   }
 }

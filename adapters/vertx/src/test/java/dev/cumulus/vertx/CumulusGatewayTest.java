@@ -479,6 +479,41 @@ class CumulusGatewayTest {
   }
 
   @Test
+  void events_withATenantHeader_areTheTenants_andItsIdempotencyKeysAreItsOwn() {
+    Fn<?, ?> words = cumulus.function("word-count");
+
+    String acme = postEvent("word-count", "\"a b\"", "order-42", "acme").bodyAsJsonObject().getString("eventId");
+    HttpResponse<Buffer> acmeRetry = postEvent("word-count", "\"a b\"", "order-42", "acme");
+    HttpResponse<Buffer> globex = postEvent("word-count", "\"a b\"", "order-42", "globex");
+    HttpResponse<Buffer> untenanted = postEvent("word-count", "\"a b\"", "order-42");
+
+    assertThat(acmeRetry.statusCode()).isEqualTo(202);
+    assertThat(acmeRetry.bodyAsJsonObject().getString("eventId")).isEqualTo(acme);
+    assertThat(globex.statusCode()).isEqualTo(202);
+    assertThat(globex.bodyAsJsonObject().getString("eventId")).as("another tenant's key, another event")
+        .isNotEqualTo(acme);
+    assertThat(untenanted.bodyAsJsonObject().getString("eventId")).isNotIn(acme,
+        globex.bodyAsJsonObject().getString("eventId"));
+    await().atMost(Duration.ofSeconds(30)).until(() -> words.stats().eventsSucceeded() == 3);
+    assertThat(cumulus.usage().byTenant()).containsOnlyKeys("acme", "globex");
+    assertThat(cumulus.usage().byTenant().get("acme").functions()).singleElement().satisfies(s -> {
+      assertThat(s.name()).isEqualTo("word-count");
+      assertThat(s.invocations()).as("the event's one attempt").isEqualTo(1);
+      assertThat(s.successes()).isEqualTo(1);
+    });
+  }
+
+  @Test
+  void events_withABadTenantHeader_is400_andNothingIsAccepted() {
+    HttpResponse<Buffer> r = postEvent("word-count", "\"a b\"", "k", "bad\ttenant");
+    assertThat(Json.error(r, 400, "bad_request")).startsWith("header Cumulus-Tenant: tenant must be 1 to 128 characters")
+        .contains("'bad?tenant'");
+    assertThat(Json.error(postEvent("word-count", "\"a b\"", "k", " "), 400, "bad_request")).contains("not blank");
+    assertThat(cumulus.function("word-count").stats().eventsAccepted()).isZero();
+    assertThat(cumulus.usage().byTenant()).isEmpty();
+  }
+
+  @Test
   void events_status400_badIdempotencyKey_namesTheHeader_andNothingIsAccepted() {
     String tooLong = "k".repeat(257);
     HttpResponse<Buffer> twice = Await.result(json(client.post("/functions/word-count/events"))
@@ -721,6 +756,12 @@ class CumulusGatewayTest {
   private HttpResponse<Buffer> postEvent(String function, String body, String idempotencyKey) {
     return Await.result(json(client.post("/functions/" + function + "/events"))
         .putHeader(CumulusGateway.IDEMPOTENCY_KEY_HEADER, idempotencyKey).sendBuffer(Buffer.buffer(body)));
+  }
+
+  private HttpResponse<Buffer> postEvent(String function, String body, String idempotencyKey, String tenant) {
+    return Await.result(json(client.post("/functions/" + function + "/events"))
+        .putHeader(CumulusGateway.IDEMPOTENCY_KEY_HEADER, idempotencyKey)
+        .putHeader(CumulusGateway.TENANT_HEADER, tenant).sendBuffer(Buffer.buffer(body)));
   }
 
   private static HttpRequest<Buffer> json(HttpRequest<Buffer> request) {

@@ -153,6 +153,49 @@ class EventBusBindingTest {
   }
 
   @Test
+  void remoteFn_withTenant_makesItsCallsAndEventsForTheTenant_withKeysOfItsOwn() throws Exception {
+    RemoteFn<String, Integer> words = RemoteFn.of(vertx, "word-count", String.class, Integer.class);
+    RemoteFn<String, Integer> acme = words.withTenant("acme").withTimeout(Duration.ofSeconds(30));
+    Fn<?, ?> local = cumulus.function("word-count");
+
+    assertThat(acme.tenant()).hasValue("acme");
+    assertThat(acme.timeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(words.tenant()).isEmpty();
+    assertThat(acme.invoke("a b c")).isEqualTo(3);
+    assertThat(acme.invokeAsync("a").get(30, TimeUnit.SECONDS)).isEqualTo(1);
+    String event = acme.emit("x", "order-1");
+    assertThat(acme.emitAsync("x", "order-1").get(30, TimeUnit.SECONDS)).isEqualTo(event);
+    assertThat(words.withTenant("globex").emit("x", "order-1")).as("globex's key").isNotEqualTo(event);
+    assertThat(words.invoke("no tenant")).isEqualTo(2);
+    await().atMost(Duration.ofSeconds(30)).until(() -> local.stats().eventsSucceeded() == 2);
+
+    assertThat(cumulus.usage().byTenant()).containsOnlyKeys("acme", "globex");
+    assertThat(cumulus.usage().byTenant().get("acme").functions()).singleElement()
+        .satisfies(s -> assertThat(s.invocations()).as("two calls, one event").isEqualTo(3));
+    assertThat(acme.toString()).contains("tenant acme");
+    assertThatThrownBy(() -> words.withTenant(" ")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("tenant must be 1 to 128 characters");
+    assertThatThrownBy(() -> words.withTenant(null)).isInstanceOf(NullPointerException.class).hasMessage("tenant");
+  }
+
+  @Test
+  void aMessageWithABadTenantHeader_fails400_callOrEvent_andNothingRuns() {
+    ReplyException call = replyFailure("word-count", "a", new DeliveryOptions()
+        .addHeader(EventBusBinding.TENANT_HEADER, "t".repeat(129)));
+    ReplyException event = replyFailure("word-count", "a", new DeliveryOptions()
+        .addHeader(EventBusBinding.EVENT_HEADER, "true").addHeader(EventBusBinding.TENANT_HEADER, ""));
+
+    for (ReplyException e : List.of(call, event)) {
+      assertThat(e.failureCode()).isEqualTo(400);
+      JsonObject error = new JsonObject(e.getMessage());
+      assertThat(error.getString("error")).isEqualTo("bad_request");
+      assertThat(error.getString("message")).startsWith("header cumulus-tenant: tenant must be 1 to 128 characters");
+    }
+    assertThat(cumulus.function("word-count").stats().invocations()).isZero();
+    assertThat(cumulus.function("word-count").stats().eventsAccepted()).isZero();
+  }
+
+  @Test
   void remoteFn_emit_throwsTheExceptionsOfALocalEmit() {
     Fn<?, ?> held = cumulus.register(FnSpec.of("held", (String s) -> awaitGate(s)).inputType(String.class)
         .eventCapacity(1).build());

@@ -1,5 +1,6 @@
 package dev.cumulus.internal.event;
 
+import dev.cumulus.internal.CallTenant;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.UUID;
@@ -30,6 +31,8 @@ final class Event {
   final long acceptedAt;
   final EventBacklog backlog;
   final @Nullable EventListener listener;
+  /** The tenant it was emitted for: its place in the backlog, and each of its attempts. */
+  final @Nullable CallTenant tenant;
   long firstAttemptAt;
   long lastAttemptAt;
   /** When its retry is due (runtime clock), while it waits in the retry timer. */
@@ -39,7 +42,8 @@ final class Event {
   @SuppressWarnings("unused") // ENDED
   private volatile int ended;
 
-  Event(@Nullable Object input, long acceptedAt, EventBacklog backlog, @Nullable EventListener listener) {
+  Event(@Nullable Object input, long acceptedAt, EventBacklog backlog, @Nullable EventListener listener,
+      @Nullable CallTenant tenant) {
     ThreadLocalRandom random = ThreadLocalRandom.current();
     // A version 7 UUID: 48 bits of Unix milliseconds, then random bits; time-ordered to the ms.
     this.idHigh = (System.currentTimeMillis() << 16) | 0x7000L | (random.nextLong() & 0x0FFFL);
@@ -48,6 +52,7 @@ final class Event {
     this.acceptedAt = acceptedAt;
     this.backlog = backlog;
     this.listener = listener;
+    this.tenant = tenant;
   }
 
   String id() {

@@ -9,13 +9,13 @@ import dev.cumulus.RetryPolicy;
 import dev.cumulus.RuntimeClosedException;
 import dev.cumulus.ThrottledException;
 import dev.cumulus.UnknownFunctionException;
+import dev.cumulus.internal.CallTenant;
 import dev.cumulus.internal.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -32,6 +32,13 @@ import org.jspecify.annotations.Nullable;
  * wakes the function), and the rest wait here until an invocation ends ({@link #capacityFreed()}).
  * So synchronous callers never queue behind the backlog, and a throttled attempt is not a failed
  * one: it was never made. One thread dispatches at a time (a work-in-progress counter, no lock).
+ *
+ * <p><b>Tenants.</b> An event emitted for a tenant waits in its tenant's lane of the
+ * {@link EventQueue}, which serves tenants in weighted round-robin as the function's call queue
+ * does, and each of its attempts is a call made for that tenant (its turn in the call queue, its
+ * usage). The backlog's room is shared the same way: a tenant with fewer events waiting than its
+ * weighted share of {@code eventCapacity} is accepted even when the backlog is full, up to twice
+ * {@code eventCapacity} pending.
  *
  * <p><b>Ending.</b> Every accepted event ends exactly once (a compare-and-set on the event): as a
  * success, or as a dead letter once the sink has had it. {@code pending} counts the events not ended
@@ -67,8 +74,8 @@ public final class EventBacklog {
   private final DeadLetterOffice office;
   private final IdempotencyKeys keys;
 
-  private final ConcurrentLinkedDeque<Event> ready = new ConcurrentLinkedDeque<>();
-  /** Events in {@link #ready}; read on the function's hot path, so kept apart from the deque. */
+  private final EventQueue ready = new EventQueue();
+  /** Events in {@link #ready}; read on the function's hot path, so kept apart from the queue. */
   private final AtomicInteger readyCount = new AtomicInteger();
   /** Accepted and not ended: bounded by {@link #capacity}. */
   private final AtomicInteger pending = new AtomicInteger();
@@ -150,16 +157,19 @@ public final class EventBacklog {
    * same key within the window.
    *
    * @param input the input
-   * @param key the idempotency key, or null
+   * @param key the idempotency key, or null; a tenant's keys are its own
+   * @param tenant the tenant the event is emitted for, or null
    * @param listener learns how the event ends (null: nobody)
    * @return the event's id
    * @throws IllegalArgumentException if the key is empty or too long
    * @throws InvalidInputException if the input is not the function's
    * @throws UnknownFunctionException if the function was unregistered
    * @throws RuntimeClosedException if the runtime is closing
-   * @throws ThrottledException if {@code eventCapacity} events are pending
+   * @throws ThrottledException if {@code eventCapacity} events are pending (and the tenant, if any,
+   *     has its share of them waiting)
    */
-  public Accepted emit(@Nullable Object input, @Nullable String key, @Nullable EventListener listener) {
+  public Accepted emit(@Nullable Object input, @Nullable String key, @Nullable CallTenant tenant,
+      @Nullable EventListener listener) {
     if (key != null) {
       checkKey(key);
     }
@@ -169,14 +179,14 @@ public final class EventBacklog {
     }
     checkOpen();
     if (key == null) {
-      Event e = accept(input, listener);
+      Event e = accept(input, tenant, listener);
       dispatch();
       return new Accepted(e.id(), false);
     }
     Event[] created = new Event[1];
     // Single flight: Caffeine computes a key's mapping once; concurrent emits of it wait for it.
-    String id = keys.cache().get(key, k -> {
-      Event e = accept(input, listener);
+    String id = keys.cache().get(IdempotencyKeys.scoped(key, tenant), k -> {
+      Event e = accept(input, tenant, listener);
       created[0] = e;
       return e.id();
     });
@@ -206,23 +216,27 @@ public final class EventBacklog {
     }
   }
 
-  private Event accept(@Nullable Object input, @Nullable EventListener listener) {
+  private Event accept(@Nullable Object input, @Nullable CallTenant tenant, @Nullable EventListener listener) {
     for (;;) {
       int p = pending.get();
-      if (p >= capacity) {
+      // Full: only a tenant below its share of the waiting events gets in, up to twice the capacity
+      // (so a flood from one tenant cannot fill the backlog for all).
+      if (p >= capacity && (tenant == null || p >= 2L * capacity || !ready.belowFairShare(tenant, capacity))) {
         throttled.increment();
         throw new ThrottledException(name, "function '" + name + "' has " + p
-            + " events pending (eventCapacity " + capacity + "); the event was not accepted");
+            + " events pending (eventCapacity " + capacity + ")"
+            + (tenant == null ? "" : " and tenant '" + tenant.name() + "' has its share of those waiting")
+            + "; the event was not accepted");
       }
       if (pending.compareAndSet(p, p + 1)) {
         break;
       }
     }
-    Event e = new Event(input, clock.nanoTime(), this, listener);
+    Event e = new Event(input, clock.nanoTime(), this, listener, tenant);
     accepted.increment();
-    ready.offerLast(e);
+    ready.offer(e);
     readyCount.incrementAndGet();
-    if (state > DRAINING && ready.removeLastOccurrence(e)) {
+    if (state > DRAINING && ready.remove(e)) {
       // Retired or abandoned between checkOpen and the offer: refuse it rather than strand it.
       readyCount.decrementAndGet();
       accepted.decrement();
@@ -270,7 +284,7 @@ public final class EventBacklog {
       if (inAdmission.get() > 0 && !host.hasFreeSlot()) {
         return;
       }
-      Event e = ready.pollFirst();
+      Event e = ready.poll();
       if (e == null) {
         return;
       }
@@ -288,7 +302,7 @@ public final class EventBacklog {
   private void attempt(Event e, long now) {
     CompletableFuture<@Nullable Object> f;
     try {
-      f = host.submitAttempt(e.input);
+      f = host.submitAttempt(e.input, e.tenant);
     } catch (Throwable t) {
       f = CompletableFuture.failedFuture(t);
     }
@@ -315,7 +329,7 @@ public final class EventBacklog {
 
   /** A throttled attempt goes back to the front; dispatch waits until an invocation ends. */
   private void requeue(Event e) {
-    ready.offerFirst(e);
+    ready.putBack(e);
     readyCount.incrementAndGet();
     stalled = true;
     // An invocation that ended between the throttle and the flag found nothing waiting: look again.
@@ -407,9 +421,9 @@ public final class EventBacklog {
       deadLetter(e, DeadLetter.Reason.SHUTDOWN, e.lastError);
       return;
     }
-    ready.offerFirst(e); // it has waited already: it goes first
+    ready.offerRetry(e); // it has waited already: it goes first (among its tenant's)
     readyCount.incrementAndGet();
-    if (state > DRAINING && ready.removeFirstOccurrence(e)) {
+    if (state > DRAINING && ready.remove(e)) {
       readyCount.decrementAndGet();
       deadLetter(e, DeadLetter.Reason.SHUTDOWN, e.lastError);
       return;
@@ -524,7 +538,7 @@ public final class EventBacklog {
       deadLetter(e, DeadLetter.Reason.SHUTDOWN, e.lastError);
     }
     if (backlogToo) {
-      for (Event e = ready.pollFirst(); e != null; e = ready.pollFirst()) {
+      for (Event e = ready.poll(); e != null; e = ready.poll()) {
         readyCount.decrementAndGet();
         deadLetter(e, DeadLetter.Reason.SHUTDOWN, e.lastError);
       }

@@ -2,6 +2,7 @@ package dev.cumulus.internal.event;
 
 import dev.cumulus.DeadLetter;
 import dev.cumulus.InvalidInputException;
+import dev.cumulus.internal.CallTenant;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
@@ -32,9 +33,10 @@ public interface EventHost {
    * the function was unregistered.
    *
    * @param input the event's input
+   * @param tenant the tenant the event was emitted for (the attempt is a call made for it), or null
    * @return the invocation's future
    */
-  CompletableFuture<@Nullable Object> submitAttempt(@Nullable Object input);
+  CompletableFuture<@Nullable Object> submitAttempt(@Nullable Object input, @Nullable CallTenant tenant);
 
   /**
    * Whether one more invocation would start now rather than wait behind queued calls: the function

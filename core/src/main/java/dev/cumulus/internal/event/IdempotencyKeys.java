@@ -2,6 +2,7 @@ package dev.cumulus.internal.event;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.cumulus.internal.CallTenant;
 import dev.cumulus.internal.Clock;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -12,7 +13,7 @@ import org.jspecify.annotations.Nullable;
  * each: a Caffeine cache bounded in size, expiring a key its window after it was written, on the
  * runtime's clock (so tests drive it). Its maintenance runs on the calling thread, and it has no
  * scheduler: no thread of its own, ever. Created with the first key, so functions that never use
- * keys pay nothing.
+ * keys pay nothing. Keys are per tenant ({@link #scoped}).
  */
 final class IdempotencyKeys {
   /** The fewest keys remembered, whatever the event capacity. */
@@ -22,7 +23,7 @@ final class IdempotencyKeys {
   private final long windowNanos;
   private final long maxKeys;
   private final ReentrantLock lock = new ReentrantLock();
-  private volatile @Nullable Cache<String, String> cache;
+  private volatile @Nullable Cache<Object, String> cache;
 
   IdempotencyKeys(Clock clock, long windowNanos, int eventCapacity) {
     this.clock = clock;
@@ -30,8 +31,20 @@ final class IdempotencyKeys {
     this.maxKeys = Math.max(MIN_KEYS, eventCapacity);
   }
 
-  Cache<String, String> cache() {
-    Cache<String, String> c = cache;
+  /**
+   * The cache's key for an idempotency key: the key itself, or, for an event emitted for a tenant,
+   * the pair, so that two tenants' keys never meet (a tenant can neither suppress another's event
+   * nor learn its id by guessing its key).
+   */
+  static Object scoped(String key, @Nullable CallTenant tenant) {
+    return tenant == null ? key : new TenantKey(tenant.name(), key);
+  }
+
+  /** An idempotency key of one tenant. */
+  private record TenantKey(String tenant, String key) {}
+
+  Cache<Object, String> cache() {
+    Cache<Object, String> c = cache;
     if (c != null) {
       return c;
     }
