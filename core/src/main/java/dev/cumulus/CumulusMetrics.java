@@ -60,6 +60,9 @@ import org.jspecify.annotations.Nullable;
  *       ({@link FunctionStats#billedMillis()})</td></tr>
  *   <tr><td>{@code cumulus.allocated}</td><td>FunctionCounter</td><td></td><td>bytes</td><td>heap
  *       allocated by the function's threads (zero unless {@code EXACT})</td></tr>
+ *   <tr><td>{@code cumulus.processed}</td><td>FunctionCounter</td><td></td><td>bytes</td><td>bytes the
+ *       function's code reported processing ({@link FnContext#addBytesProcessed},
+ *       {@link FunctionStats#bytesProcessed()}); Prometheus: {@code cumulus_processed_bytes_total}</td></tr>
  *   <tr><td>{@code cumulus.cold.starts}</td><td>FunctionCounter</td><td></td><td></td><td>instances
  *       created by a call (each ran the function's init)</td></tr>
  *   <tr><td>{@code cumulus.init.time}</td><td>FunctionCounter</td><td></td><td>seconds</td><td>time
@@ -496,6 +499,9 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
           s -> s.billedMillis() / 1e3);
       counter(m, t, "cumulus.allocated", BaseUnits.BYTES, "Heap allocated by the function's threads",
           s -> (double) s.allocatedBytes());
+      counter(m, t, "cumulus.processed", BaseUnits.BYTES,
+          "Bytes the function's code reported processing (FnContext.addBytesProcessed)",
+          s -> (double) s.bytesProcessed());
       counter(m, t, "cumulus.cold.starts", null, "Instances created by a call (each ran the init)",
           s -> (double) s.coldStarts());
       counter(m, t, "cumulus.init.time", SECONDS,

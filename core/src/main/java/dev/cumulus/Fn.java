@@ -123,6 +123,77 @@ public interface Fn<I extends @Nullable Object, O extends @Nullable Object> {
   }
 
   /**
+   * Runs the function on one input, waits for its result, and returns it with what this invocation
+   * alone used: whether it was a cold start, its queue wait, wall and CPU time, its billed duration
+   * and CPU, and the bytes its code processed ({@link Receipt}). Calls running at the same time do
+   * not blur these figures. Otherwise as {@link #invoke}; a plain {@code invoke} costs nothing for
+   * this being possible.
+   *
+   * <pre>{@code
+   * Receipt<Integer> r = words.invokeMetered("a b c");
+   * System.out.println(r.result() + " in " + r.billedCpuMillis() + " CPU-ms, cold start: " + r.coldStart());
+   * }</pre>
+   *
+   * @param input the input; {@code null} only for a function without input ({@link FnSpec#ofSupplier})
+   * @return the function's result and this invocation's figures
+   * @throws InvalidInputException if the input is null or not of the declared input type
+   * @throws ThrottledException if the function is at its concurrency limit and its queue is full
+   * @throws FunctionTimeoutException if the invocation ran past the function's timeout
+   * @throws FunctionFailedException if the function threw; the cause is what it threw
+   * @throws CpuBudgetExceededException if the invocation used more than its CPU budget
+   * @throws RuntimeClosedException if the runtime is closing or closed
+   * @throws UnknownFunctionException if the function was unregistered
+   * @throws CumulusException if the calling thread was interrupted while waiting (its interrupt
+   *     status is set again; the invocation goes on)
+   */
+  Receipt<O> invokeMetered(I input);
+
+  /**
+   * Starts the function on one input and returns at once; the future completes with the result and
+   * what this invocation alone used ({@link Receipt}). Every outcome arrives through the future, and
+   * cancelling it behaves as for {@link #invokeAsync}.
+   *
+   * @param input the input; {@code null} only for a function without input
+   * @return a future of the result's receipt, failed with the exceptions listed for {@link #invoke}
+   */
+  CompletableFuture<Receipt<O>> invokeMeteredAsync(I input);
+
+  /**
+   * Runs the function on one input with call options (a {@linkplain CallOptions#tenant(String)
+   * tenant}), waits for its result, and returns it with this invocation's own figures, as
+   * {@link #invokeMetered(Object)} does.
+   *
+   * <p>The default implementation ignores the options and calls {@link #invokeMetered(Object)}; the
+   * functions a {@link Cumulus} runtime registers serve tenants fairly and account for each.
+   *
+   * @param input the input
+   * @param options the call's options
+   * @return the function's result and this invocation's figures
+   * @throws NullPointerException if {@code options} is null
+   * @throws CumulusException as listed for {@link #invokeMetered(Object)}
+   */
+  default Receipt<O> invokeMetered(I input, CallOptions options) {
+    Objects.requireNonNull(options, "options");
+    return invokeMetered(input);
+  }
+
+  /**
+   * Starts the function on one input with call options (a {@linkplain CallOptions#tenant(String)
+   * tenant}) and returns at once, as {@link #invokeMeteredAsync(Object)} does.
+   *
+   * <p>The default implementation ignores the options and calls {@link #invokeMeteredAsync(Object)}.
+   *
+   * @param input the input
+   * @param options the call's options
+   * @return a future of the result's receipt, failed with the exceptions listed for {@link #invoke}
+   * @throws NullPointerException if {@code options} is null
+   */
+  default CompletableFuture<Receipt<O>> invokeMeteredAsync(I input, CallOptions options) {
+    Objects.requireNonNull(options, "options");
+    return invokeMeteredAsync(input);
+  }
+
+  /**
    * Emits an event: the function will run on {@code input} later, on its own threads, with
    * retries, and the returned id names the event. It returns as soon as the event is accepted
    * into the function's bounded backlog ({@link FnSpec.Builder#eventCapacity(int)}); the caller

@@ -85,6 +85,9 @@ import java.util.Objects;
  * @param eventDuplicates emits answered with an earlier event's id (idempotency key seen in the window)
  * @param eventsThrottled emits refused because {@code eventCapacity} events were pending
  * @param deadLetterSinkFailures dead letters whose sink threw (each logged with the whole letter)
+ * @param bytesProcessed bytes the function's code reported processing
+ *     ({@link FnContext#addBytesProcessed}), summed over invocations; priced by
+ *     {@link PriceModel#withPerTibProcessed}
  * @param queueTimeouts of the {@code timeouts}, the calls that waited in the queue past the
  *     function's {@linkplain FnSpec.Builder#queueTimeout(Duration) queue timeout}: they never ran,
  *     and are not billed
@@ -123,6 +126,7 @@ public record FunctionStats(
     long eventDuplicates,
     long eventsThrottled,
     long deadLetterSinkFailures,
+    long bytesProcessed,
     long queueTimeouts) {
 
   /**
@@ -176,7 +180,7 @@ public record FunctionStats(
     this(name, invocations, successes, failures, timeouts, throttles, rejected, cancelled, coldStarts,
         inFlight, queued, warmInstances, peakConcurrency, overdue, cpuTime, wallTime, queueWait,
         initTime, allocatedBytes, billedMillis, billedCpuMillis, latency, cpuPerInvocation,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
   }
 
   /**
@@ -231,6 +235,7 @@ public record FunctionStats(
         eventsDeadLettered + other.eventsDeadLettered, eventsPending + other.eventsPending,
         eventRetries + other.eventRetries, eventDuplicates + other.eventDuplicates,
         eventsThrottled + other.eventsThrottled, deadLetterSinkFailures + other.deadLetterSinkFailures,
+        bytesProcessed + other.bytesProcessed,
         queueTimeouts + other.queueTimeouts);
   }
 
@@ -262,6 +267,7 @@ public record FunctionStats(
         less(eventRetries, earlier.eventRetries), less(eventDuplicates, earlier.eventDuplicates),
         less(eventsThrottled, earlier.eventsThrottled),
         less(deadLetterSinkFailures, earlier.deadLetterSinkFailures),
+        less(bytesProcessed, earlier.bytesProcessed),
         less(queueTimeouts, earlier.queueTimeouts));
   }
 
@@ -295,6 +301,7 @@ public record FunctionStats(
         + ", cpu=" + Durations.format(cpuTime) + ", wall=" + Durations.format(wallTime)
         + ", init=" + Durations.format(initTime) + ", allocated=" + allocatedBytes + " B"
         + ", billed=" + billedMillis + " ms (cpu " + billedCpuMillis + " ms)"
+        + (bytesProcessed > 0 ? ", processed=" + bytesProcessed + " B" : "")
         + ", latency[" + latency + "]"
         + (eventsAccepted + eventDuplicates + eventsThrottled == 0 ? ""
             : ", events=" + eventsAccepted + " (ok " + eventsSucceeded + ", dead-lettered "
@@ -342,6 +349,7 @@ public record FunctionStats(
     private long eventDuplicates;
     private long eventsThrottled;
     private long deadLetterSinkFailures;
+    private long bytesProcessed;
 
     private Builder(String name) {
       this.name = Objects.requireNonNull(name, "name");
@@ -706,6 +714,17 @@ public record FunctionStats(
     }
 
     /**
+     * Sets {@link FunctionStats#bytesProcessed()}.
+     *
+     * @param n the value
+     * @return this builder
+     */
+    public Builder bytesProcessed(long n) {
+      this.bytesProcessed = n;
+      return this;
+    }
+
+    /**
      * Sets {@link FunctionStats#queueTimeouts()}.
      *
      * @param n the value
@@ -726,7 +745,7 @@ public record FunctionStats(
           cancelled, coldStarts, inFlight, queued, warmInstances, peakConcurrency, overdue, cpuTime,
           wallTime, queueWait, initTime, allocatedBytes, billedMillis, billedCpuMillis, latency,
           cpuPerInvocation, concurrencyLimit, preWarms, eventsAccepted, eventsSucceeded, eventsDeadLettered,
-          eventsPending, eventRetries, eventDuplicates, eventsThrottled, deadLetterSinkFailures,
+          eventsPending, eventRetries, eventDuplicates, eventsThrottled, deadLetterSinkFailures, bytesProcessed,
           queueTimeouts);
     }
   }

@@ -18,6 +18,14 @@ import java.util.Objects;
  *       invocation) times the memory size.
  * </ul>
  *
+ * <p>Either can also price the bytes a function's code processed, as query engines bill scans:
+ * {@link #withPerTibProcessed} adds that charge to any model, built in or your own.
+ *
+ * <pre>{@code
+ * PriceModel model = PriceModel.cloudflareWorkers().withPerTibProcessed(new BigDecimal("6.25"));
+ * System.out.println(cumulus.usage().bill(model).toTable());   // requests, CPU-ms and bytes
+ * }</pre>
+ *
  * <p>Billable requests are the invocations that ran: {@code successes + failures + timeouts -
  * queueTimeouts} (throttled, rejected and cancelled calls, and calls that timed out in the queue,
  * are free, as on the platforms). Implement this interface
@@ -40,6 +48,23 @@ public interface PriceModel {
    * @throws IllegalStateException if the model needs a metering mode the usage does not have
    */
   Bill.Line price(FunctionStats stats, MeteringMode mode);
+
+  /**
+   * Returns this model plus a price per tebibyte (2<sup>40</sup> bytes) of
+   * {@linkplain FunctionStats#bytesProcessed() bytes processed}, as query engines bill the bytes a
+   * query scans (BigQuery on-demand: USD 6.25 per TiB, 2023–2025). Each bill line gets the bytes and
+   * their cost beside this model's requests and compute, and its total includes them. Called on a
+   * model that already prices bytes, the new price replaces the old one.
+   *
+   * @param perTib price of one TiB processed
+   * @return the model with bytes priced
+   * @throws NullPointerException if {@code perTib} is null
+   * @throws IllegalArgumentException if {@code perTib} is negative
+   */
+  default PriceModel withPerTibProcessed(BigDecimal perTib) {
+    nonNegative("perTib", perTib);
+    return new BytesPrice(this, perTib);
+  }
 
   /**
    * The CPU-time billing style: a price per million requests plus a price per million CPU-ms.

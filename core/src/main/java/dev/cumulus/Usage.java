@@ -97,6 +97,11 @@ public record Usage(MeteringMode meteringMode, Instant since, Instant until, Lis
     return functions.stream().mapToLong(FunctionStats::billedCpuMillis).sum();
   }
 
+  /** {@return the bytes all functions' code reported processing ({@link FnContext#addBytesProcessed})} */
+  public long bytesProcessed() {
+    return functions.stream().mapToLong(FunctionStats::bytesProcessed).sum();
+  }
+
   /** {@return the events accepted by all functions ({@link Fn#emit})} */
   public long eventsAccepted() {
     return functions.stream().mapToLong(FunctionStats::eventsAccepted).sum();
@@ -131,35 +136,38 @@ public record Usage(MeteringMode meteringMode, Instant since, Instant until, Lis
   }
 
   /**
-   * Formats the usage as an aligned table, one line per function and a total; with three more
-   * columns (events accepted, dead-lettered, pending) when any function had events.
+   * Formats the usage as an aligned table, one line per function and a total; with a column of bytes
+   * processed when any function reported some, and three more (events accepted, dead-lettered,
+   * pending) when any function had events.
    */
   @Override
   public String toString() {
+    boolean processed = functions.stream().anyMatch(s -> s.bytesProcessed() > 0);
     boolean events = functions.stream().anyMatch(s -> s.eventsAccepted() > 0);
     List<String[]> rows = new ArrayList<>();
-    rows.add(withEvents(events, new String[] {"function", "calls", "ok", "failed", "timeouts", "throttled",
-        "cold", "peak", "cpu", "wall", "alloc", "billed ms", "cpu ms", "p50", "p99"},
-        "events", "dead", "pending"));
+    rows.add(row(processed, events, new String[] {"function", "calls", "ok", "failed", "timeouts", "throttled",
+        "cold", "peak", "cpu", "wall", "alloc", "billed ms", "cpu ms"}, "processed",
+        new String[] {"p50", "p99"}, "events", "dead", "pending"));
     for (FunctionStats s : functions) {
-      rows.add(withEvents(events, new String[] {s.name(), Long.toString(s.invocations()),
+      rows.add(row(processed, events, new String[] {s.name(), Long.toString(s.invocations()),
           Long.toString(s.successes()),
           Long.toString(s.failures()), Long.toString(s.timeouts()), Long.toString(s.throttles()),
           Long.toString(s.coldStarts()), Integer.toString(s.peakConcurrency()),
           Durations.format(s.cpuTime()), Durations.format(s.wallTime()), bytes(s.allocatedBytes()),
-          Long.toString(s.billedMillis()), Long.toString(s.billedCpuMillis()),
-          Durations.format(s.latency().p50()), Durations.format(s.latency().p99())},
+          Long.toString(s.billedMillis()), Long.toString(s.billedCpuMillis())}, bytes(s.bytesProcessed()),
+          new String[] {Durations.format(s.latency().p50()), Durations.format(s.latency().p99())},
           Long.toString(s.eventsAccepted()), Long.toString(s.eventsDeadLettered()),
           Long.toString(s.eventsPending())));
     }
-    rows.add(withEvents(events, new String[] {"TOTAL", Long.toString(invocations()),
+    rows.add(row(processed, events, new String[] {"TOTAL", Long.toString(invocations()),
         Long.toString(functions.stream().mapToLong(FunctionStats::successes).sum()),
         Long.toString(functions.stream().mapToLong(FunctionStats::failures).sum()),
         Long.toString(functions.stream().mapToLong(FunctionStats::timeouts).sum()),
         Long.toString(functions.stream().mapToLong(FunctionStats::throttles).sum()),
         Long.toString(functions.stream().mapToLong(FunctionStats::coldStarts).sum()), "",
         Durations.format(cpuTime()), Durations.format(wallTime()), bytes(allocatedBytes()),
-        Long.toString(billedMillis()), Long.toString(billedCpuMillis()), "", ""},
+        Long.toString(billedMillis()), Long.toString(billedCpuMillis())}, bytes(bytesProcessed()),
+        new String[] {"", ""},
         Long.toString(eventsAccepted()), Long.toString(eventsDeadLettered()), Long.toString(eventsPending())));
     String table = "Usage over " + Durations.format(window()) + " (metering " + meteringMode + ")\n"
         + TextTable.format(rows, 1);
@@ -180,23 +188,31 @@ public record Usage(MeteringMode meteringMode, Instant since, Instant until, Lis
     return table + "\nBy tenant\n" + TextTable.format(tenants, 2);
   }
 
-  private static String[] withEvents(boolean events, String[] row, String... eventColumns) {
-    if (!events) {
-      return row;
+  /** A row: the usage columns, bytes processed if shown, the percentiles, the event columns if shown. */
+  private static String[] row(boolean processed, boolean events, String[] usage, String bytesProcessed,
+      String[] percentiles, String... eventColumns) {
+    List<String> all = new ArrayList<>(List.of(usage));
+    if (processed) {
+      all.add(bytesProcessed);
     }
-    String[] all = java.util.Arrays.copyOf(row, row.length + eventColumns.length);
-    System.arraycopy(eventColumns, 0, all, row.length, eventColumns.length);
-    return all;
+    all.addAll(List.of(percentiles));
+    if (events) {
+      all.addAll(List.of(eventColumns));
+    }
+    return all.toArray(String[]::new);
   }
 
-  private static String bytes(long b) {
+  /** Bytes in binary units (B, KiB, MiB, GiB, TiB), for tables. */
+  static String bytes(long b) {
     if (b < 1024) {
       return b + " B";
     } else if (b < 1024 * 1024) {
       return String.format(java.util.Locale.ROOT, "%.1f KiB", b / 1024.0);
     } else if (b < 1024L * 1024 * 1024) {
       return String.format(java.util.Locale.ROOT, "%.1f MiB", b / (1024.0 * 1024));
+    } else if (b < 1024L * 1024 * 1024 * 1024) {
+      return String.format(java.util.Locale.ROOT, "%.2f GiB", b / (1024.0 * 1024 * 1024));
     }
-    return String.format(java.util.Locale.ROOT, "%.2f GiB", b / (1024.0 * 1024 * 1024));
+    return String.format(java.util.Locale.ROOT, "%.2f TiB", b / (1024.0 * 1024 * 1024 * 1024));
   }
 }

@@ -94,4 +94,73 @@ class BillTest {
     assertThat(lines.subList(1, lines.size()).stream().map(String::length).distinct()).hasSize(1);
     assertThat(table).contains("TOTAL").contains("a-long-function-name");
   }
+
+  @Test
+  void bytesPrice_addsTheBytesAndTheirCost_toEveryLine_equalToTheHandComputation() {
+    FunctionStats scan = FunctionStats.builder("scan").successes(1_000_000).invocations(1_000_000)
+        .billedCpuMillis(1_000_000).bytesProcessed(3L << 40).build();
+    FunctionStats idle = FunctionStats.builder("idle").successes(1).invocations(1).billedCpuMillis(1).build();
+    PriceModel model = PriceModel.cloudflareWorkers().withPerTibProcessed(new BigDecimal("6.25"));
+
+    Bill bill = usage(MeteringMode.EXACT, scan, idle).bill(model);
+
+    Bill.Line line = bill.lines().get(0);
+    assertThat(line.bytesProcessed()).isEqualTo(3L << 40);
+    assertThat(line.bytesCost()).isEqualByComparingTo("18.75");            // 3 TiB x 6.25
+    assertThat(line.requestCost()).isEqualByComparingTo("0.30");
+    assertThat(line.computeCost()).isEqualByComparingTo("0.02");
+    assertThat(line.total()).isEqualByComparingTo("19.07");
+    assertThat(bill.lines().get(1).bytesCost()).isZero();
+    assertThat(bill.total()).isEqualByComparingTo("19.0700003200");      // + 1 request and 1 CPU-ms
+    assertThat(model.description()).isEqualTo("0.30 per 1M requests + 0.02 per 1M CPU-ms + 6.25 per TiB processed");
+
+    String table = bill.toTable();
+    System.out.println(table);
+    List<String> lines = table.lines().toList();
+    assertThat(lines.get(1)).contains("processed", "bytes cost");
+    assertThat(lines.get(3)).contains("3.00 TiB", "18.750000");
+    assertThat(lines.subList(1, lines.size()).stream().map(String::length).distinct()).hasSize(1);
+  }
+
+  @Test
+  void bytesPrice_givenTwice_replacesTheFirst_andWorksOnAnyModel() {
+    PriceModel perRequestOnly = new PriceModel() {
+      @Override
+      public String description() {
+        return "1 per request";
+      }
+
+      @Override
+      public Bill.Line price(FunctionStats stats, MeteringMode mode) {
+        return new Bill.Line(stats.name(), stats.successes(), BigDecimal.ZERO, "none",
+            BigDecimal.valueOf(stats.successes()), BigDecimal.ZERO);
+      }
+    };
+    PriceModel model = perRequestOnly.withPerTibProcessed(BigDecimal.ONE).withPerTibProcessed(BigDecimal.TEN);
+    FunctionStats f = FunctionStats.builder("f").successes(2).invocations(2).bytesProcessed(1L << 40).build();
+
+    Bill.Line line = usage(MeteringMode.WALL_CLOCK_ONLY, f).bill(model).lines().get(0);
+
+    assertThat(line.bytesCost()).isEqualByComparingTo("10");
+    assertThat(line.total()).isEqualByComparingTo("12");
+    assertThat(model.description()).isEqualTo("1 per request + 10 per TiB processed");
+  }
+
+  @Test
+  void withoutBytesProcessed_theTableHasNoBytesColumns() {
+    String table = usage(MeteringMode.EXACT, stats("f", 1, 0, 0, 0, 1, 1)).bill(PriceModel.cloudflareWorkers()).toTable();
+    assertThat(table).doesNotContain("processed").doesNotContain("bytes cost");
+    assertThat(usage(MeteringMode.EXACT, stats("f", 1, 0, 0, 0, 1, 1)).toString()).doesNotContain("processed");
+  }
+
+  @Test
+  void badBytesPrice_namesTheOptionAndValue() {
+    assertThatThrownBy(() -> PriceModel.cloudflareWorkers().withPerTibProcessed(new BigDecimal("-0.01")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("perTib must not be negative but was -0.01");
+    assertThatThrownBy(() -> PriceModel.cloudflareWorkers().withPerTibProcessed(null))
+        .isInstanceOf(NullPointerException.class).hasMessage("perTib");
+    assertThatThrownBy(() -> new Bill.Line("f", 1, BigDecimal.ZERO, "u", BigDecimal.ZERO, BigDecimal.ZERO, -1,
+        BigDecimal.ZERO)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("bytesProcessed must not be negative but was -1");
+  }
 }

@@ -36,6 +36,7 @@ class CumulusMetricsTest {
       Fn<Integer, Integer> work = c.register(FnSpec.of("work", (Integer i) -> {
         TestFunctions.spinCpu(2);
         byte[] garbage = new byte[64 * 1024];
+        FnContext.current().addBytesProcessed(1_000 + i);
         if (i % 4 == 3) {
           throw new IllegalStateException("input " + i + " fails, as planned");
         }
@@ -79,11 +80,14 @@ class CumulusMetricsTest {
       assertThat(counter("cumulus.billed.duration", "work")).isGreaterThanOrEqualTo(0.012)
           .isEqualTo(w.billedMillis() / 1e3);
       assertThat(counter("cumulus.allocated", "work")).isGreaterThanOrEqualTo(12 * 64 * 1024);
+      assertThat(counter("cumulus.processed", "work")).as("failed invocations processed theirs too")
+          .isEqualTo(12 * 1_000 + 66).isEqualTo(w.bytesProcessed());
+      assertThat(counter("cumulus.processed", "gated")).isZero();
       assertThat(counter("cumulus.cold.starts", "work")).isEqualTo(w.coldStarts()).isPositive();
       assertThat(counter("cumulus.init.time", "work")).isEqualTo(w.initTime().toNanos() / 1e9);
       FunctionTimer latency = registry.get("cumulus.invocation.latency").tag("function", "work").functionTimer();
       assertThat(latency.count()).isEqualTo(12);
-      // Within a nanosecond: the timer converts to its base unit (seconds) and back, in doubles.
+      // Within a nanosecond: Micrometer converts the total through another unit, and doubles round.
       assertThat(latency.totalTime(TimeUnit.NANOSECONDS))
           .isCloseTo((double) w.queueWait().toNanos() + w.wallTime().toNanos(), within(1.0));
       assertThat(registry.get("cumulus.invocation.latency").tag("function", "gated").functionTimer().count())

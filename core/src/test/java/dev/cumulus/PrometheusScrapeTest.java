@@ -48,7 +48,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class PrometheusScrapeTest {
   private static final List<String> PER_FUNCTION = List.of("cumulus_invocations_total",
       "cumulus_cpu_time_seconds_total", "cumulus_cpu_billed_seconds_total",
-      "cumulus_billed_duration_seconds_total", "cumulus_allocated_bytes_total", "cumulus_cold_starts_total",
+      "cumulus_billed_duration_seconds_total", "cumulus_allocated_bytes_total", "cumulus_processed_bytes_total", "cumulus_cold_starts_total",
       "cumulus_init_time_seconds_total", "cumulus_in_flight_invocations", "cumulus_queued_invocations",
       "cumulus_warm_instances", "cumulus_concurrency_peak_invocations", "cumulus_concurrency_limit_invocations",
       "cumulus_events_total", "cumulus_emitted_events_total", "cumulus_pending_events", "cumulus_event_retries_total",
@@ -87,6 +87,8 @@ class PrometheusScrapeTest {
     assertThat(value(families, "cumulus_invocations_total", "word-count", "failure")).isEqualTo(1);
     assertThat(value(families, "cumulus_invocations_total", "gated", "throttled")).isEqualTo(3);
     assertThat(value(families, "cumulus_in_flight_invocations", "gated", null)).isEqualTo(1);
+    assertThat(value(families, "cumulus_processed_bytes_total", "word-count", null))
+        .as("five calls of 15 characters, events of 8 and 13 (the duplicate did not run)").isEqualTo(96);
     assertThat(value(families, "cumulus_events_total", "word-count", "succeeded")).isEqualTo(2);
     assertThat(value(families, "cumulus_events_total", "word-count", "duplicate")).isEqualTo(1);
     assertThat(value(families, "cumulus_emitted_events_total", "word-count", null)).isEqualTo(2);
@@ -141,6 +143,7 @@ class PrometheusScrapeTest {
         if (s.isEmpty()) {
           throw new IllegalArgumentException("nothing to count");
         }
+        FnContext.current().addBytesProcessed(s.length());
         return s.split("\\s+").length;
       }).build());
       for (int i = 0; i < 5; i++) {

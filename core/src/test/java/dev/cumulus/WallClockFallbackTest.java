@@ -44,7 +44,8 @@ class WallClockFallbackTest {
     Files.delete(err);
     assertThat(p.exitValue()).as("probe exit; stdout=%s stderr=%s", out, stderr).isZero();
     assertThat(out).contains("mode=WALL_CLOCK_ONLY", "second=WALL_CLOCK_ONLY", "cpu=PT0S", "allocated=0",
-        "result=3", "exact refused: meteringMode EXACT is not available");
+        "result=3", "exact refused: meteringMode EXACT is not available",
+        "receipt result=2 bytes=3 cpu=PT0S billedCpu=0 billed=yes");
     assertThat(stderr).contains("--add-opens java.base/java.lang=ALL-UNNAMED");
     assertThat(stderr.split("meters wall-clock time only", -1)).as("warned once: %s", stderr).hasSize(2);
   }

@@ -58,10 +58,12 @@ final class Admission {
    *     a full queue (its backlog bounds events and submits one only while the function has a free
    *     slot, or when none of its attempts waits here already), so that event attempts never pile up
    *     ahead of synchronous callers in the queue
+   * @param metered whether the caller wants a receipt: the invocation then completes with a
+   *     {@link dev.cumulus.Receipt} of its result
    * @return the invocation, or a future failed with why it was not admitted
    */
   CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller,
-      @Nullable CallTenant tenant, boolean event) {
+      @Nullable CallTenant tenant, boolean event, boolean metered) {
     if (tenant != null) {
       tenant.tally.called();
     }
@@ -72,7 +74,9 @@ final class Admission {
           "the Cumulus runtime is closed; function '" + name + "' accepts no more calls"));
     }
     long now = System.nanoTime();
-    Invocation inv = new Invocation(input, now, platform.tick(now), id, caller, tenant);
+    long tick = platform.tick(now);
+    Invocation inv = metered ? Invocation.metered(input, now, tick, id, caller, tenant)
+        : new Invocation(input, now, tick, id, caller, tenant);
     Counter accepted = outstanding.accepted;
     boolean slot = false; // a worker slot taken for this call: it is let in beyond the queue
     for (;;) {

@@ -11,6 +11,7 @@ import dev.cumulus.FunctionStats;
 import dev.cumulus.InvalidInputException;
 import dev.cumulus.KeepAlive;
 import dev.cumulus.Percentiles;
+import dev.cumulus.Receipt;
 import dev.cumulus.UnknownFunctionException;
 import dev.cumulus.internal.event.EventBacklog;
 import dev.cumulus.internal.event.EventHost;
@@ -118,15 +119,53 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
 
   @Override
   public @Nullable Object invoke(@Nullable Object input) {
-    return invoke(input, (CallTenant) null);
+    return await(name, submitAndWait(input, null, false));
   }
 
   @Override
   public @Nullable Object invoke(@Nullable Object input, CallOptions options) {
-    return invoke(input, tenant(options));
+    return await(name, submitAndWait(input, tenant(options), false));
   }
 
-  private @Nullable Object invoke(@Nullable Object input, @Nullable CallTenant tenant) {
+  @Override
+  public CompletableFuture<@Nullable Object> invokeAsync(@Nullable Object input) {
+    return submitAsync(input, null, false);
+  }
+
+  @Override
+  public CompletableFuture<@Nullable Object> invokeAsync(@Nullable Object input, CallOptions options) {
+    return submitAsync(input, tenant(options), false);
+  }
+
+  @Override
+  @SuppressWarnings("unchecked") // a metered invocation completes with its receipt
+  public Receipt<@Nullable Object> invokeMetered(@Nullable Object input) {
+    return (Receipt<@Nullable Object>) Objects.requireNonNull(await(name, submitAndWait(input, null, true)));
+  }
+
+  @Override
+  @SuppressWarnings("unchecked") // a metered invocation completes with its receipt
+  public Receipt<@Nullable Object> invokeMetered(@Nullable Object input, CallOptions options) {
+    return (Receipt<@Nullable Object>) Objects.requireNonNull(await(name, submitAndWait(input, tenant(options), true)));
+  }
+
+  @Override
+  @SuppressWarnings("unchecked") // a metered invocation completes with its receipt
+  public CompletableFuture<Receipt<@Nullable Object>> invokeMeteredAsync(@Nullable Object input) {
+    CompletableFuture<?> call = submitAsync(input, null, true);
+    return (CompletableFuture<Receipt<@Nullable Object>>) call;
+  }
+
+  @Override
+  @SuppressWarnings("unchecked") // a metered invocation completes with its receipt
+  public CompletableFuture<Receipt<@Nullable Object>> invokeMeteredAsync(@Nullable Object input, CallOptions options) {
+    CompletableFuture<?> call = submitAsync(input, tenant(options), true);
+    return (CompletableFuture<Receipt<@Nullable Object>>) call;
+  }
+
+  /** A synchronous call: checked, refused at once if its chain could only wait for itself. */
+  private CompletableFuture<@Nullable Object> submitAndWait(@Nullable Object input, @Nullable CallTenant tenant,
+      boolean metered) {
     InvalidInputException invalid = checkInput(input);
     if (invalid != null) {
       throw invalid;
@@ -142,25 +181,17 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
         throw refused;
       }
     }
-    return await(name, submit(input, caller, tenant, false));
+    return submit(input, caller, tenant, false, metered);
   }
 
-  @Override
-  public CompletableFuture<@Nullable Object> invokeAsync(@Nullable Object input) {
-    return invokeAsync(input, (CallTenant) null);
-  }
-
-  @Override
-  public CompletableFuture<@Nullable Object> invokeAsync(@Nullable Object input, CallOptions options) {
-    return invokeAsync(input, tenant(options));
-  }
-
-  private CompletableFuture<@Nullable Object> invokeAsync(@Nullable Object input, @Nullable CallTenant tenant) {
+  /** An asynchronous call: a bad input fails the future, never the caller. */
+  private CompletableFuture<@Nullable Object> submitAsync(@Nullable Object input, @Nullable CallTenant tenant,
+      boolean metered) {
     InvalidInputException invalid = checkInput(input);
     if (invalid != null) {
       return CompletableFuture.failedFuture(invalid);
     }
-    return submit(input, null, tenant, false);
+    return submit(input, null, tenant, false, metered);
   }
 
   @Override
@@ -187,15 +218,16 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
   /**
    * @param event an event's attempt: admitted while the runtime drains, and beyond the queue's
    *     capacity (see {@link EventHost#submitAttempt})
+   * @param metered the call completes with its {@link Receipt}
    */
   private CompletableFuture<@Nullable Object> submit(@Nullable Object input, @Nullable Invocation caller,
-      @Nullable CallTenant tenant, boolean event) {
+      @Nullable CallTenant tenant, boolean event, boolean metered) {
     if (retired) {
       return CompletableFuture.failedFuture(new UnknownFunctionException(name, "function '" + name
           + "' was unregistered: this Fn belongs to that registration, which takes no more calls;"
           + " if '" + name + "' was registered again, get it with cumulus.function(\"" + name + "\")"));
     }
-    return admission.submit(input, caller, tenant, event);
+    return admission.submit(input, caller, tenant, event, metered);
   }
 
   /** The tenant of a call's (or an emit's) options, or null. */
@@ -291,7 +323,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
 
   @Override
   public CompletableFuture<@Nullable Object> submitAttempt(@Nullable Object input, @Nullable CallTenant tenant) {
-    return submit(input, null, tenant, true);
+    return submit(input, null, tenant, true, false);
   }
 
   @Override
@@ -384,6 +416,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
         .allocatedBytes(usage[1])
         .billedMillis(account.sum(Meter.BILLED))
         .billedCpuMillis(account.sum(Meter.BILLED_CPU))
+        .bytesProcessed(account.sum(Meter.BYTES_PROCESSED))
         .latency(latency.snapshot())
         .cpuPerInvocation(platform.meter.clocks ? cpuPerInvocation.snapshot() : Percentiles.EMPTY)
         .build();

@@ -67,6 +67,11 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
   private @Nullable Invocation caller;
   /** The tenant the call was made for, or null. */
   final @Nullable CallTenant tenant;
+  /**
+   * What its code reported and, for a metered call, its receipt's figures; null unless the call is
+   * metered or its code asked for its context (made then, on its worker: see {@link #tally()}).
+   */
+  @Nullable Tally tally;
 
   @SuppressWarnings("unused") // STATE
   private volatile int state;
@@ -94,6 +99,24 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
   /** The invocation that waits for this one, of the same call chain, or null. */
   @Nullable Invocation caller() {
     return (Invocation) CALLER.getAcquire(this);
+  }
+
+  /** A metered call: its worker completes it with a {@link dev.cumulus.Receipt} of the result. */
+  static Invocation metered(@Nullable Object input, long enqueuedNanos, long enqueuedTick, FunctionId function,
+      @Nullable Invocation caller, @Nullable CallTenant tenant) {
+    Invocation inv = new Invocation(input, enqueuedNanos, enqueuedTick, function, caller, tenant);
+    inv.tally = new Tally(function.name, true);
+    return inv;
+  }
+
+  /** Its tally, made now if it has none; on its worker only (the thread that runs its code). */
+  Tally tally() {
+    Tally t = tally;
+    if (t == null) {
+      t = new Tally(function.name, false);
+      tally = t;
+    }
+    return t;
   }
 
   /** A worker starts it; false if its caller cancelled or settled it, or the runtime took it back. */

@@ -47,7 +47,9 @@ final class Meter {
   static final int INIT = 10;
   static final int BILLED = 11;
   static final int BILLED_CPU = 12;
-  /** Longs per row: 13 counters and room enough that two rows never share a cache line. */
+  /** Bytes the functions' code reported processing ({@code FnContext.addBytesProcessed}). */
+  static final int BYTES_PROCESSED = 13;
+  /** Longs per row: 14 counters and room enough that two rows never share a cache line. */
   private static final int STRIDE = 24;
 
   private static final VarHandle CELLS = MethodHandles.arrayElementVarHandle(long[].class);

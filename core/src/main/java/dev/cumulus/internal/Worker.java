@@ -239,7 +239,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
         try {
           Object target = instance;
           if (target == null) {
-            target = coldStart();
+            target = coldStart(inv);
           }
           Function<@Nullable Object, @Nullable Object> f = p.function;
           result = f != null ? f.apply(inv.input) : p.handler.apply(target, inv.input);
@@ -349,8 +349,9 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
   private void settle(Invocation inv, long start, long end, @Nullable Object result, @Nullable Throwable failure) {
     Pool p = pool;
     boolean ours = inv.finish(); // false: the runtime already ended it (timeout, budget, close)
+    long cpu = 0;
     try {
-      record(inv, start, end);
+      cpu = record(inv, start, end);
     } catch (Throwable e) {
       p.platform.log(System.Logger.Level.ERROR, "metering an invocation of function '" + p.name + "' failed", e);
     }
@@ -365,7 +366,9 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       p.account.add(lane, Meter.FINISHED, 1);
       TenantTally.count(inv, failure == null ? TenantTally.SUCCESS : TenantTally.FAILURE);
       lastEnd = end;
-      complete(inv, result, failure);
+      Tally t = inv.tally;
+      complete(inv, t == null || failure != null ? result : receiptOrResult(t, inv, start, end, cpu, result),
+          failure);
     } else {
       discardInstance(); // interrupted in the middle of its work: not trusted again
       returned(inv);
@@ -435,7 +438,21 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     return new FunctionFailedException(name, thrown);
   }
 
-  private void record(Invocation inv, long start, long end) {
+  /**
+   * What completes {@code inv}, whose code returned {@code result}: for a metered call, its receipt
+   * (the figures just recorded for it alone); else the result. Out of line: plain calls never come
+   * here unless their code asked for its context.
+   */
+  private @Nullable Object receiptOrResult(Tally t, Invocation inv, long start, long end, long cpu,
+      @Nullable Object result) {
+    return t.metered
+        ? t.receipt(result, Math.max(0, start - inv.enqueuedNanos), end - start, cpu,
+            pool.platform.meter.clocks ? Meter.billedMillis(cpu) : 0)
+        : result;
+  }
+
+  /** Records the invocation's figures in its function's account. @return its CPU time */
+  private long record(Invocation inv, long start, long end) {
     Pool p = pool;
     boolean clocks = p.platform.meter.clocks;
     long wall = end - start;
@@ -443,6 +460,10 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     int l = lane;
     p.account.add(l, Meter.WALL, wall);
     p.account.add(l, Meter.BILLED, Meter.billedMillis(wall));
+    Tally t = inv.tally;
+    if (t != null) {
+      closeTally(t, l);
+    }
     long now = p.platform.tick(end);
     p.latency.record(end - inv.enqueuedNanos, now, sampled, l);
     AdaptiveLimit adaptive = p.adaptive;
@@ -454,6 +475,15 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       p.cpuPerInvocation.record(cpu, now, sampled, l);
     }
     TenantTally.ran(inv, wall, cpu, clocks);
+    return cpu;
+  }
+
+  /** The invocation's code returned: what it processed is final, and counted. */
+  private void closeTally(Tally t, int l) {
+    long bytes = t.close();
+    if (bytes > 0) {
+      pool.account.add(l, Meter.BYTES_PROCESSED, bytes);
+    }
   }
 
   /**
@@ -490,7 +520,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     return cpu;
   }
 
-  private Object coldStart() {
+  private Object coldStart(Invocation inv) {
     Pool p = pool;
     Object warm = p.instances.acquire();
     if (warm != null) {
@@ -510,7 +540,12 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
     long init = System.nanoTime() - t0;
     p.account.add(lane, Meter.COLD_STARTS, 1);
     p.account.add(lane, Meter.INIT, init);
-    TenantTally.coldStart(current());
+    TenantTally.coldStart(inv);
+    Tally t = inv.tally;
+    if (t != null) {
+      t.coldStart = true;
+      t.initNanos = init;
+    }
     p.platform.events.coldStart(p.self, init);
     instance = created;
     return created;

@@ -164,10 +164,14 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   void enqueue(Invocation inv, boolean slot) {
     queue.offer(inv);
     if (abandoning && inv.withdraw()) {
+      // Close gave up on this function between admission and the offer, and its pass over the
+      // queue may have missed this call: it is settled here (withdrawn by this thread, so nobody
+      // else will; abandonQueued would withdraw it again, fail, and leave it stranded).
       if (slot) {
         releaseSlot();
       }
-      abandonQueued(inv); // close gave up on this function between admission and the offer
+      abandoned.incrementAndGet();
+      settleWithdrawn(inv, -1, closedBeforeFinishing());
       return;
     }
     wakeIdle(); // a parked idle worker takes this call: it still counts as a free worker

@@ -39,6 +39,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code histogram}: the registry with a percentile histogram, which records every latency in a
  *       Micrometer timer. No target: it is the one option that adds work per call, said so in its
  *       Javadoc.
+ *   <li>{@code receipts}: nothing bound, but every call is {@code invokeMeteredAsync}, whose future
+ *       completes with the call's {@code Receipt}: what asking for each call's own figures costs.
  * </ul>
  *
  * <p>{@code invoke} measures each runtime in a JVM of its own; {@code paired} runs the observed runtime
@@ -63,10 +65,11 @@ public class MetricsOverhead {
   static final String REGISTRY = "registry";
   static final String SUBSCRIBED = "subscribed";
   static final String HISTOGRAM = "histogram";
+  static final String RECEIPTS = "receipts";
   private static final Integer INPUT = 42;
 
   /** How the runtime is observed; {@code none} is the baseline. */
-  @Param({NONE, REGISTRY, SUBSCRIBED, HISTOGRAM})
+  @Param({NONE, REGISTRY, SUBSCRIBED, HISTOGRAM, RECEIPTS})
   public String observed;
 
   Cumulus cumulus;
@@ -84,7 +87,7 @@ public class MetricsOverhead {
         .maxConcurrency(NoOpThroughput.CONCURRENCY);
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     switch (observed) {
-      case NONE, SUBSCRIBED -> { }
+      case NONE, SUBSCRIBED, RECEIPTS -> { }
       case REGISTRY -> builder.meterRegistry(registry);
       case HISTOGRAM -> builder.meterRegistry(registry, m -> m.percentileHistogram(true));
       default -> throw new IllegalArgumentException("unknown observed '" + observed + "'");
@@ -191,10 +194,11 @@ public class MetricsOverhead {
     times.observedFirst = !times.observedFirst;
     Fn<Integer, Integer> first = times.observedFirst ? fn : base.fn;
     Fn<Integer, Integer> second = times.observedFirst ? base.fn : fn;
+    boolean receipts = observed.equals(RECEIPTS);
     long t0 = System.nanoTime();
-    int ok = run(first, BATCH);
+    int ok = run(first, BATCH, receipts && first == fn);
     long t1 = System.nanoTime();
-    ok += run(second, BATCH);
+    ok += run(second, BATCH, receipts && second == fn);
     long t2 = System.nanoTime();
     times.observedNanos += times.observedFirst ? t1 - t0 : t2 - t1;
     times.unobservedNanos += times.observedFirst ? t2 - t1 : t1 - t0;
@@ -202,13 +206,19 @@ public class MetricsOverhead {
   }
 
   int run(int n) {
-    return run(fn, n);
+    return run(fn, n, observed.equals(RECEIPTS));
   }
 
-  static int run(Fn<Integer, Integer> f, int n) {
+  static int run(Fn<Integer, Integer> f, int n, boolean receipts) {
     CompletableFuture<?>[] futures = new CompletableFuture<?>[n];
-    for (int i = 0; i < n; i++) {
-      futures[i] = f.invokeAsync(INPUT);
+    if (receipts) {
+      for (int i = 0; i < n; i++) {
+        futures[i] = f.invokeMeteredAsync(INPUT);
+      }
+    } else {
+      for (int i = 0; i < n; i++) {
+        futures[i] = f.invokeAsync(INPUT);
+      }
     }
     return Contender.awaitAll(futures);
   }

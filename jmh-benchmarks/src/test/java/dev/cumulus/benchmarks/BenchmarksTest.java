@@ -108,7 +108,7 @@ class BenchmarksTest {
 
   @ParameterizedTest
   @ValueSource(strings = {MetricsOverhead.NONE, MetricsOverhead.REGISTRY, MetricsOverhead.SUBSCRIBED,
-      MetricsOverhead.HISTOGRAM})
+      MetricsOverhead.HISTOGRAM, MetricsOverhead.RECEIPTS})
   void metricsOverhead_completesEveryInvocation_howeverTheRuntimeIsObserved(String observed) throws Exception {
     MetricsOverhead b = new MetricsOverhead();
     b.observed = observed;

@@ -9,6 +9,7 @@ import dev.cumulus.KeepAlive;
 import dev.cumulus.MeteringMode;
 import dev.cumulus.Percentiles;
 import dev.cumulus.PriceModel;
+import dev.cumulus.Receipt;
 import dev.cumulus.UnknownFunctionException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
@@ -58,7 +59,8 @@ import org.jspecify.annotations.Nullable;
  *   <caption>Routes</caption>
  *   <tr><th>route</th><th>answer</th></tr>
  *   <tr><td>{@code POST /functions/{name}}</td><td>200, the result as JSON; headers
- *       {@code Cumulus-Cpu-Ms}, {@code Cumulus-Billed-Ms}, {@code Cumulus-Cold-Start} (see below)</td></tr>
+ *       {@code Cumulus-Cpu-Ms}, {@code Cumulus-Billed-Ms}, {@code Cumulus-Cold-Start},
+ *       {@code Cumulus-Bytes-Processed} (see below)</td></tr>
  *   <tr><td>{@code POST /functions/{name}/events}</td><td>202 {@code {"eventId": ...}}: the event was
  *       accepted ({@link Fn#emit}) and runs later, with retries; headers {@code Idempotency-Key}
  *       and {@code Cumulus-Tenant} (see below) optional</td></tr>
@@ -131,12 +133,13 @@ import org.jspecify.annotations.Nullable;
  * of it answers 202 with the first event's id, and the function runs once.
  *
  * <h2>Per-invocation headers</h2>
- * {@code Cumulus-Cold-Start} ({@code true} if the call created an instance), {@code Cumulus-Billed-Ms}
- * (its billed duration: wall time rounded up to a whole millisecond, at least 1) and
- * {@code Cumulus-Cpu-Ms} (its CPU time as billed, rounded the same way; only when the runtime meters
- * {@code EXACT}). The runtime does not report figures per invocation yet, so they are read from the
- * function's stats before and after the call and sent only when no other call of the function
- * overlapped it; a response without them had company.
+ * Every 200 of {@code POST /functions/{name}} carries the figures of its own invocation, from its
+ * {@link Receipt} ({@link Fn#invokeMetered}), however many calls of the function ran at the same
+ * time: {@code Cumulus-Cold-Start} ({@code true} if the call created an instance),
+ * {@code Cumulus-Billed-Ms} (its billed duration: wall time rounded up to a whole millisecond, at
+ * least 1), {@code Cumulus-Cpu-Ms} (its CPU time as billed, rounded the same way; only when the
+ * runtime meters {@code EXACT}) and {@code Cumulus-Bytes-Processed} (the bytes its code reported,
+ * {@link dev.cumulus.FnContext#addBytesProcessed}).
  *
  * <h2>Dashboard</h2>
  * {@code GET /dashboard} is a page, shipped in the jar and working offline, that shows live, per
@@ -192,11 +195,14 @@ public final class CumulusGateway {
   /** A name that no function can have (core's rule); such names are 404s without asking. */
   private static final Pattern FUNCTION_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:$()\\[\\],-]{0,127}");
   private static final long MAX_BODY_LIMIT = Integer.MAX_VALUE - 8;
+  static final String COLD_START = "Cumulus-Cold-Start";
+  static final String BILLED_MS = "Cumulus-Billed-Ms";
+  static final String CPU_MS = "Cumulus-Cpu-Ms";
+  static final String BYTES_PROCESSED = "Cumulus-Bytes-Processed";
 
   private final Vertx vertx;
   private final Cumulus cumulus;
   private final JsonMapping json = JsonMapping.SHARED;
-  private final InvocationFigures figures = new InvocationFigures();
   private byte @Nullable [] tokenDigest;
   private long bodyLimit = -1;
   private @Nullable String host;
@@ -586,39 +592,42 @@ public final class CumulusGateway {
     }
     Context context = vertx.getOrCreateContext();
     HttpServerResponse response = ctx.response();
-    InvocationFigures.Probe probe = figures.start(fn);
-    CompletableFuture<@Nullable Object> call;
+    CompletableFuture<Receipt<@Nullable Object>> call;
     try {
-      call = fn.invokeAsync(input, options);
+      call = fn.invokeMeteredAsync(input, options);
     } catch (RuntimeException e) {
-      probe.end(null, cumulus.meteringMode());
       respond(ctx, Failure.of(fn.name(), e));
       return;
     }
     // A client that leaves takes its call back: if it still waits in the queue, it never runs.
     response.closeHandler(v -> call.cancel(false));
-    Future.fromCompletionStage(call, context).onComplete(result -> {
+    Future.fromCompletionStage(call, context).onComplete(done -> {
       response.closeHandler(null);
       if (response.closed() || response.ended()) {
-        probe.end(null, cumulus.meteringMode());
         return;
       }
-      if (result.failed()) {
-        probe.end(null, cumulus.meteringMode());
-        respond(ctx, Failure.of(fn.name(), result.cause()));
+      if (done.failed()) {
+        respond(ctx, Failure.of(fn.name(), done.cause()));
         return;
       }
+      Receipt<?> receipt = done.result();
+      @Nullable Object result = receipt.result();
       Buffer out;
       try {
-        out = json.writeBody(result.result());
+        out = json.writeBody(result);
       } catch (Exception e) {
-        probe.end(null, cumulus.meteringMode());
         respond(ctx, new Failure(500, Failure.UNSERIALIZABLE_RESULT, "the result of function '" + fn.name()
-            + "' (" + JsonMapping.describe(result.result() == null ? Object.class : result.result().getClass())
+            + "' (" + JsonMapping.describe(result == null ? Object.class : result.getClass())
             + ") cannot be written as JSON"));
         return;
       }
-      probe.end(response, cumulus.meteringMode());
+      response.putHeader(COLD_START, Boolean.toString(receipt.coldStart()))
+          .putHeader(BILLED_MS, Long.toString(receipt.billedMillis()))
+          .putHeader(BYTES_PROCESSED, Long.toString(receipt.bytesProcessed()));
+      if (cumulus.meteringMode() == MeteringMode.EXACT) {
+        // The invocation's own CPU as billed (rounded up to a whole millisecond, at least 1).
+        response.putHeader(CPU_MS, Long.toString(receipt.billedCpuMillis()));
+      }
       response.putHeader(HttpHeaders.CONTENT_TYPE, JSON).setStatusCode(200).end(out);
     });
   }
@@ -706,6 +715,7 @@ public final class CumulusGateway {
         .put("allocatedBytes", s.allocatedBytes())
         .put("billedMillis", s.billedMillis())
         .put("billedCpuMillis", s.billedCpuMillis())
+        .put("bytesProcessed", s.bytesProcessed())
         .put("latency", percentiles(s.latency()))
         .put("cpuPerInvocation", percentiles(s.cpuPerInvocation()));
   }

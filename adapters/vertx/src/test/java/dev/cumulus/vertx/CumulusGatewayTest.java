@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.cumulus.Cumulus;
 import dev.cumulus.Fn;
+import dev.cumulus.FnContext;
 import dev.cumulus.FnSpec;
 import dev.cumulus.MeteringMode;
 import io.micrometer.core.instrument.Counter;
@@ -12,6 +13,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -30,8 +32,11 @@ import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -154,24 +159,59 @@ class CumulusGatewayTest {
     assertThat(first.getHeader("Cumulus-Cold-Start")).isEqualTo("true");
     assertThat(second.getHeader("Cumulus-Cold-Start")).isEqualTo("false");
     assertThat(Long.parseLong(first.getHeader("Cumulus-Billed-Ms"))).isGreaterThanOrEqualTo(1);
-    if (cumulus.meteringMode() == MeteringMode.EXACT) {
-      assertThat(Long.parseLong(second.getHeader("Cumulus-Cpu-Ms"))).isGreaterThanOrEqualTo(1);
-    }
+    assertThat(first.getHeader("Cumulus-Bytes-Processed")).isEqualTo("0");
+    assertThat(cumulus.meteringMode()).isEqualTo(MeteringMode.EXACT);
+    assertThat(Long.parseLong(second.getHeader("Cumulus-Cpu-Ms"))).isGreaterThanOrEqualTo(1);
   }
 
   @Test
-  void perInvocationHeaders_areLeftOut_whenAnotherCallOverlapped_neverMadeUp() {
-    Fn<?, ?> queued = cumulus.function("queued");
-    var first = json(client.post("/functions/queued")).sendBuffer(Buffer.buffer("\"1\""));
-    await().atMost(Duration.ofSeconds(30)).until(() -> queued.stats().inFlight() == 1);
-    var second = json(client.post("/functions/queued")).sendBuffer(Buffer.buffer("\"2\""));
-    await().atMost(Duration.ofSeconds(30)).until(() -> queued.stats().queued() == 1);
-    gate.countDown();
-
-    for (HttpResponse<Buffer> r : List.of(Await.result(first), Await.result(second))) {
-      assertThat(r.statusCode()).isEqualTo(200);
-      assertThat(r.headers().names()).doesNotContain("Cumulus-Cold-Start", "Cumulus-Billed-Ms", "Cumulus-Cpu-Ms");
+  void overlappingCalls_eachResponseCarriesItsOwnInvocationsFigures() {
+    // Four calls of one function, all running at once (each waits until all four run), then each
+    // spins its own amount of CPU and reports its own bytes: every response's headers must be its
+    // call's, which shows in their order. The function is fresh, so all four are cold starts.
+    CpuWork.calibrate();
+    long[] work = {60, 1, 15, 4};
+    CountDownLatch running = new CountDownLatch(work.length);
+    CountDownLatch go = new CountDownLatch(1);
+    Fn<Long, Long> spin = cumulus.register(FnSpec.of("spin", (Long ms) -> {
+      running.countDown();
+      try {
+        go.await();
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+      FnContext.current().addBytesProcessed(ms * 1_000);
+      CpuWork.spin(ms);
+      return ms;
+    }).inputType(Long.class).build());
+    List<Future<HttpResponse<Buffer>>> calls = new ArrayList<>();
+    for (long ms : work) {
+      calls.add(json(client.post("/functions/spin")).sendBuffer(Buffer.buffer(Long.toString(ms))));
     }
+    await().atMost(Duration.ofSeconds(30)).until(() -> running.getCount() == 0);
+    assertThat(spin.stats().inFlight()).isEqualTo(work.length);
+    go.countDown();
+
+    Map<Long, Long> cpuMsByWork = new TreeMap<>();
+    for (int i = 0; i < work.length; i++) {
+      HttpResponse<Buffer> r = Await.result(calls.get(i));
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.bodyAsString()).isEqualTo(Long.toString(work[i]));
+      assertThat(r.getHeader("Cumulus-Bytes-Processed")).as("its own bytes").isEqualTo(Long.toString(work[i] * 1_000));
+      assertThat(r.getHeader("Cumulus-Cold-Start")).as("four at once: four instances").isEqualTo("true");
+      long cpuMs = Long.parseLong(r.getHeader("Cumulus-Cpu-Ms"));
+      assertThat(Long.parseLong(r.getHeader("Cumulus-Billed-Ms"))).as("its CPU fits in its own time")
+          .isGreaterThanOrEqualTo(cpuMs);
+      cpuMsByWork.put(work[i], cpuMs);
+    }
+    List<Long> ordered = List.copyOf(cpuMsByWork.values());
+    assertThat(ordered).as("CPU-ms by work 1, 4, 15, 60: %s", cpuMsByWork)
+        .isSortedAccordingTo(Comparator.naturalOrder());
+    assertThat(ordered.get(3)).isGreaterThan(ordered.get(1)).isGreaterThan(ordered.get(0));
+
+    HttpResponse<Buffer> warm = post("/functions/spin", "1");
+    assertThat(warm.getHeader("Cumulus-Cold-Start")).isEqualTo("false");
+    assertThat(spin.stats().bytesProcessed()).isEqualTo(81_000);
   }
 
   @Test
@@ -605,6 +645,7 @@ class CumulusGatewayTest {
     assertThat(wc.getJsonObject("stats").getLong("invocations")).isEqualTo(2L);
     assertThat(wc.getJsonObject("stats").getLong("successes")).isEqualTo(2L);
     assertThat(wc.getJsonObject("stats").getJsonObject("latency").getLong("samples")).isEqualTo(2L);
+    assertThat(wc.getJsonObject("stats").getLong("bytesProcessed")).isZero();
     JsonObject busy = body.getJsonArray("functions").stream().map(JsonObject.class::cast)
         .filter(f -> f.getString("name").equals("busy")).findFirst().orElseThrow();
     assertThat(busy.getJsonObject("config").getInteger("maxConcurrency")).isEqualTo(1);

@@ -1,5 +1,6 @@
 package dev.cumulus.examples.pipeline;
 
+import dev.cumulus.FnContext;
 import dev.cumulus.FnSpec;
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,7 +32,9 @@ import org.apache.iceberg.Snapshot;
  *
  * <p>Register it with {@link #spec}: each function instance opens its own catalog and table handle
  * (the per-instance state of {@link FnSpec#withInstance}, closed when Cumulus retires the instance),
- * and instances commit concurrently. An instance is used by one invocation at a time.
+ * and instances commit concurrently. An instance is used by one invocation at a time. Each invocation
+ * reports the bytes it read to Cumulus ({@link FnContext#addBytesProcessed}), failed files included:
+ * they are on its receipt, its stats and the bill.
  */
 public final class CleanAndLoad implements AutoCloseable {
   /** The function's name. */
@@ -42,7 +45,6 @@ public final class CleanAndLoad implements AutoCloseable {
 
   private final OrdersTable table;
   private final OrderRules rules;
-  private final BytesProcessed bytes;
   private final Consumer<? super LoadResult> onLoaded;
 
   /**
@@ -50,16 +52,13 @@ public final class CleanAndLoad implements AutoCloseable {
    *
    * @param table this instance's table handle, closed with the instance
    * @param rules the row rules
-   * @param bytes where the bytes read are counted, under {@link #NAME}
    * @param onLoaded told of every file loaded (or found already loaded), after its commit; a
    *     listener that throws is logged and does not fail the load
    * @throws NullPointerException if an argument is null
    */
-  public CleanAndLoad(OrdersTable table, OrderRules rules, BytesProcessed bytes,
-      Consumer<? super LoadResult> onLoaded) {
+  public CleanAndLoad(OrdersTable table, OrderRules rules, Consumer<? super LoadResult> onLoaded) {
     this.table = Objects.requireNonNull(table, "table");
     this.rules = Objects.requireNonNull(rules, "rules");
-    this.bytes = Objects.requireNonNull(bytes, "bytes");
     this.onLoaded = Objects.requireNonNull(onLoaded, "onLoaded");
   }
 
@@ -70,25 +69,23 @@ public final class CleanAndLoad implements AutoCloseable {
    *
    * @param warehouse the Iceberg warehouse directory
    * @param rules the row rules
-   * @param bytes where the bytes read are counted
    * @param onLoaded told of every file loaded
    * @return the spec's builder
    * @throws NullPointerException if an argument is null
    */
-  public static FnSpec.Builder<Path, LoadResult> spec(Path warehouse, OrderRules rules, BytesProcessed bytes,
+  public static FnSpec.Builder<Path, LoadResult> spec(Path warehouse, OrderRules rules,
       Consumer<? super LoadResult> onLoaded) {
     Objects.requireNonNull(warehouse, "warehouse");
     Objects.requireNonNull(rules, "rules");
-    Objects.requireNonNull(bytes, "bytes");
     Objects.requireNonNull(onLoaded, "onLoaded");
     return FnSpec.<CleanAndLoad, Path, LoadResult>withInstance(NAME,
-            () -> new CleanAndLoad(OrdersTable.open(warehouse), rules, bytes, onLoaded), CleanAndLoad::load)
+            () -> new CleanAndLoad(OrdersTable.open(warehouse), rules, onLoaded), CleanAndLoad::load)
         .inputType(Path.class)
         .outputType(LoadResult.class);
   }
 
   /**
-   * Loads one file.
+   * Loads one file. Run by Cumulus, it reports the file's bytes as processed by its invocation.
    *
    * @param csv the file
    * @return what was loaded and what was rejected
@@ -107,7 +104,8 @@ public final class CleanAndLoad implements AutoCloseable {
       try {
         return load(name, in, sha256, append);
       } finally {
-        bytes.add(NAME, in.getCount());
+        long read = in.getCount();
+        FnContext.find().ifPresent(ctx -> ctx.addBytesProcessed(read)); // absent when called directly
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + csv, e);

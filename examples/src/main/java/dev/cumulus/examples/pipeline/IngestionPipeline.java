@@ -4,6 +4,7 @@ import dev.cumulus.Bill;
 import dev.cumulus.Cumulus;
 import dev.cumulus.DeadLetter;
 import dev.cumulus.Fn;
+import dev.cumulus.FunctionStats;
 import dev.cumulus.MeteringMode;
 import dev.cumulus.PriceModel;
 import dev.cumulus.RetryPolicy;
@@ -13,7 +14,6 @@ import dev.cumulus.trigger.Trigger;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.math.BigDecimal;
-import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +25,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.iceberg.Snapshot;
@@ -100,7 +101,6 @@ public final class IngestionPipeline {
   static Summary run(Path dir, Options options, Clock clock, PrintStream out) throws IOException {
     Path inbox = Files.createDirectories(dir.resolve("inbox"));
     Path warehouse = dir.resolve("warehouse");
-    BytesProcessed bytes = new BytesProcessed();
     List<LoadResult> loads = Collections.synchronizedList(new ArrayList<>());
     List<DeadLetter> failures = Collections.synchronizedList(new ArrayList<>());
 
@@ -110,7 +110,7 @@ public final class IngestionPipeline {
           Runtime.version(), cumulus.meteringMode(), dir);
 
       Fn<Path, LoadResult> load = cumulus.register(
-          CleanAndLoad.spec(warehouse, OrderRules.of(clock), bytes, loads::add)
+          CleanAndLoad.spec(warehouse, OrderRules.of(clock), loads::add)
               .maxConcurrency(2)
               .timeout(Duration.ofMinutes(5))
               // A rejected file fails the same way every time: to failed/ at once, not after retries.
@@ -118,7 +118,7 @@ public final class IngestionPipeline {
               .deadLetter(failures::add)
               .build());
       Fn<String, QueryResult> query = cumulus.register(
-          OrdersQuery.spec(warehouse, bytes)
+          OrdersQuery.spec(warehouse)
               .maxConcurrency(4)
               .timeout(Duration.ofMinutes(1))
               .build());
@@ -176,14 +176,16 @@ public final class IngestionPipeline {
 
       Usage usage = cumulus.usage();
       out.println(usage);
-      PriceModel model = cumulus.meteringMode() == MeteringMode.EXACT
+      // Requests and compute as serverless platforms bill them, and bytes processed as query engines do.
+      PriceModel model = (cumulus.meteringMode() == MeteringMode.EXACT
           ? PriceModel.cloudflareWorkers()
-          : PriceModel.awsLambdaX86(512);
+          : PriceModel.awsLambdaX86(512)).withPerTibProcessed(USD_PER_TIB);
       Bill bill = usage.bill(model);
       out.println(bill.toTable());
-      out.print(bytesBill(bill, bytes));
-      return new Summary(dir, generated, List.copyOf(loads), List.copyOf(failures), sample, usage, bytes.snapshot(),
-          snapshots, files.records());
+      Map<String, Long> processed = usage.functions().stream().collect(Collectors.toMap(FunctionStats::name,
+          FunctionStats::bytesProcessed, Long::sum, TreeMap::new));
+      return new Summary(dir, generated, List.copyOf(loads), List.copyOf(failures), sample, usage, processed, snapshots,
+          files.records());
     }
   }
 
@@ -250,48 +252,6 @@ public final class IngestionPipeline {
     if (result.badRows().size() > BAD_ROWS_SHOWN) {
       out.printf(Locale.ROOT, "      ... all %d in %s%n", result.badRows().size(), dir.relativize(rejects));
     }
-  }
-
-  /** The third billing dimension, until {@code PriceModel} has it: bytes read, priced per TiB. */
-  static String bytesBill(Bill bill, BytesProcessed bytes) {
-    BigDecimal tib = BigDecimal.valueOf(1L << 40);
-    StringBuilder out = new StringBuilder(String.format(Locale.ROOT,
-        "Bytes processed (USD %s per TiB read, as query engines bill scans)%n", USD_PER_TIB.toPlainString()));
-    List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"function", "bytes", "bytes cost", "requests + compute", "total"});
-    BigDecimal bytesTotal = BigDecimal.ZERO;
-    BigDecimal grandTotal = BigDecimal.ZERO;
-    long allBytes = 0;
-    for (Bill.Line line : bill.lines()) {
-      long b = bytes.of(line.function());
-      BigDecimal cost = USD_PER_TIB.multiply(BigDecimal.valueOf(b))
-          .divide(tib, PriceModel.SCALE, RoundingMode.HALF_EVEN);
-      rows.add(new String[] {line.function(), bytes(b), cost.toPlainString(), line.total().toPlainString(),
-          line.total().add(cost).toPlainString()});
-      allBytes += b;
-      bytesTotal = bytesTotal.add(cost);
-      grandTotal = grandTotal.add(line.total()).add(cost);
-    }
-    rows.add(new String[] {"TOTAL", bytes(allBytes), bytesTotal.toPlainString(), bill.total().toPlainString(),
-        grandTotal.toPlainString()});
-    int[] width = new int[rows.get(0).length];
-    for (String[] row : rows) {
-      for (int c = 0; c < width.length; c++) {
-        width[c] = Math.max(width[c], row[c].length());
-      }
-    }
-    for (int r = 0; r < rows.size(); r++) {
-      StringBuilder line = new StringBuilder();
-      for (int c = 0; c < width.length; c++) {
-        line.append(c == 0 ? String.format(Locale.ROOT, "%-" + width[c] + "s", rows.get(r)[c])
-            : String.format(Locale.ROOT, "  %" + width[c] + "s", rows.get(r)[c]));
-      }
-      out.append(line).append('\n');
-      if (r == 0 || r == rows.size() - 2) {
-        out.append("-".repeat(line.length())).append('\n');
-      }
-    }
-    return out.toString();
   }
 
   private static String bytes(long b) {

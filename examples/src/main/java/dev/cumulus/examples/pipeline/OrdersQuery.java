@@ -1,5 +1,6 @@
 package dev.cumulus.examples.pipeline;
 
+import dev.cumulus.FnContext;
 import dev.cumulus.FnSpec;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -35,7 +36,6 @@ public final class OrdersQuery implements AutoCloseable {
   public static final int MAX_ROWS = 1_000;
 
   private final OrdersTable table;
-  private final BytesProcessed bytes;
   private final Connection duckdb;
   private long viewSnapshot = -1;
 
@@ -43,13 +43,11 @@ public final class OrdersQuery implements AutoCloseable {
    * Creates one instance: an in-memory DuckDB that may read only the table's data directory.
    *
    * @param table this instance's table handle, closed with the instance (or at once if this fails)
-   * @param bytes where the bytes scanned are counted, under {@link #NAME}
    * @throws IllegalStateException if DuckDB cannot be started
-   * @throws NullPointerException if an argument is null
+   * @throws NullPointerException if {@code table} is null
    */
-  public OrdersQuery(OrdersTable table, BytesProcessed bytes) {
+  public OrdersQuery(OrdersTable table) {
     this.table = Objects.requireNonNull(table, "table");
-    this.bytes = Objects.requireNonNull(bytes, "bytes");
     try {
       duckdb = DriverManager.getConnection("jdbc:duckdb:");
     } catch (SQLException e) {
@@ -80,23 +78,22 @@ public final class OrdersQuery implements AutoCloseable {
    * and its own DuckDB. Add limits before {@code build()}.
    *
    * @param warehouse the Iceberg warehouse directory
-   * @param bytes where the bytes scanned are counted
    * @return the spec's builder
-   * @throws NullPointerException if an argument is null
+   * @throws NullPointerException if {@code warehouse} is null
    */
-  public static FnSpec.Builder<String, QueryResult> spec(Path warehouse, BytesProcessed bytes) {
+  public static FnSpec.Builder<String, QueryResult> spec(Path warehouse) {
     Objects.requireNonNull(warehouse, "warehouse");
-    Objects.requireNonNull(bytes, "bytes");
     return FnSpec.<OrdersQuery, String, QueryResult>withInstance(NAME,
-            () -> new OrdersQuery(OrdersTable.open(warehouse), bytes), OrdersQuery::run)
+            () -> new OrdersQuery(OrdersTable.open(warehouse)), OrdersQuery::run)
         .inputType(String.class)
         .outputType(QueryResult.class);
   }
 
   /**
-   * Runs one statement over the table's current snapshot. The bytes counted, for a statement that
-   * ran, are the size of the snapshot's data files (what a scan of the whole table reads; DuckDB may
-   * read less).
+   * Runs one statement over the table's current snapshot. Run by Cumulus, a statement that ran
+   * reports as processed by its invocation ({@link FnContext#addBytesProcessed}) the size of the
+   * snapshot's data files (what a scan of the whole table reads; DuckDB may read less); a statement
+   * that failed processed nothing, as query engines bill.
    *
    * @param sql a statement that reads the view {@code orders}
    * @return its columns and up to {@link #MAX_ROWS} rows
@@ -134,7 +131,8 @@ public final class OrdersQuery implements AutoCloseable {
           }
           rows.add(Collections.unmodifiableList(row));
         }
-        bytes.add(NAME, files.bytes()); // as query engines bill: only queries that ran
+        // As query engines bill: only queries that ran. Absent when called directly.
+        FnContext.find().ifPresent(ctx -> ctx.addBytesProcessed(files.bytes()));
         return new QueryResult(columns, rows, truncated, files.snapshotId(), files.paths().size(), files.bytes());
       }
     } catch (SQLException e) {

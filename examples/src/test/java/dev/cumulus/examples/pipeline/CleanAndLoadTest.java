@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.cumulus.Cumulus;
 import dev.cumulus.Fn;
+import dev.cumulus.Receipt;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
@@ -96,10 +97,9 @@ class CleanAndLoadTest {
   @Test
   void load_appendsTheGoodRows_oneSnapshotPerFile_andReportsTheBadOnesByLine() throws IOException {
     List<OrderCsvGenerator.GeneratedFile> files = generate(3, 300);
-    BytesProcessed bytes = new BytesProcessed();
     List<LoadResult> told = new ArrayList<>();
 
-    try (CleanAndLoad load = new CleanAndLoad(OrdersTable.open(warehouse()), OrderRules.of(CLOCK), bytes, told::add)) {
+    try (CleanAndLoad load = new CleanAndLoad(OrdersTable.open(warehouse()), OrderRules.of(CLOCK), told::add)) {
       for (OrderCsvGenerator.GeneratedFile file : files) {
         LoadResult result = load.load(file.path());
 
@@ -136,8 +136,6 @@ class CleanAndLoadTest {
     }
     assertThat(told).extracting(LoadResult::snapshotId)
         .containsExactlyElementsOf(snapshots.stream().map(Snapshot::snapshotId).toList());
-    assertThat(bytes.of(CleanAndLoad.NAME))
-        .isEqualTo(files.stream().mapToLong(OrderCsvGenerator.GeneratedFile::bytes).sum());
   }
 
   @Test
@@ -147,8 +145,7 @@ class CleanAndLoadTest {
         + "\"Call first,\nthen \"\"ring\"\" twice\"\n"
         + "ORD-2,2026-11-03T08:00:00+09:00,佐藤商事株式会社,JP,SKU-8,1,1500,JPY,\n");
 
-    try (CleanAndLoad load = new CleanAndLoad(OrdersTable.open(warehouse()), OrderRules.of(CLOCK), new BytesProcessed(),
-        r -> {})) {
+    try (CleanAndLoad load = new CleanAndLoad(OrdersTable.open(warehouse()), OrderRules.of(CLOCK), r -> {})) {
       assertThat(load.load(file).rowsCleaned()).isEqualTo(1);
     }
 
@@ -186,8 +183,7 @@ class CleanAndLoadTest {
     Path headerOnly = write("empty.csv", HEADER);
     Files.write(gzip, new byte[] {0x1F, (byte) 0x8B, 8, 0, 0, 0, 0, 0});
 
-    try (CleanAndLoad load = new CleanAndLoad(OrdersTable.open(warehouse()), OrderRules.of(CLOCK), new BytesProcessed(),
-        r -> {})) {
+    try (CleanAndLoad load = new CleanAndLoad(OrdersTable.open(warehouse()), OrderRules.of(CLOCK), r -> {})) {
       long snapshot = load.load(good).snapshotId();
       List<Path> filesBefore = parquetFiles(warehouse());
 
@@ -214,8 +210,7 @@ class CleanAndLoadTest {
     OrderCsvGenerator.GeneratedFile file = generate(1, 50).get(0);
     Path copy = Files.copy(file.path(), dir.resolve("redelivered.csv"));
 
-    try (CleanAndLoad load = new CleanAndLoad(OrdersTable.open(warehouse()), OrderRules.of(CLOCK), new BytesProcessed(),
-        r -> {})) {
+    try (CleanAndLoad load = new CleanAndLoad(OrdersTable.open(warehouse()), OrderRules.of(CLOCK), r -> {})) {
       LoadResult first = load.load(file.path());
       List<Path> filesAfterFirst = parquetFiles(warehouse());
       LoadResult again = load.load(copy);
@@ -234,16 +229,22 @@ class CleanAndLoadTest {
   @Test
   void invoke_manyFilesAtOnce_onSeveralInstances_commitsEveryOne() throws IOException {
     List<OrderCsvGenerator.GeneratedFile> files = generate(8, 100);
-    BytesProcessed bytes = new BytesProcessed();
 
     try (Cumulus cumulus = Cumulus.create()) {
       Fn<Path, LoadResult> load = cumulus.register(
-          CleanAndLoad.spec(warehouse(), OrderRules.of(CLOCK), bytes, r -> {}).maxConcurrency(4).build());
-      List<CompletableFuture<LoadResult>> calls = files.stream().map(f -> load.invokeAsync(f.path())).toList();
+          CleanAndLoad.spec(warehouse(), OrderRules.of(CLOCK), r -> {}).maxConcurrency(4).build());
+      List<CompletableFuture<Receipt<LoadResult>>> calls =
+          files.stream().map(f -> load.invokeMeteredAsync(f.path())).toList();
       CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).join();
 
       assertThat(load.stats().successes()).isEqualTo(files.size());
       assertThat(load.stats().coldStarts()).isBetween(1L, 4L);
+      // Each invocation's bytes are its own file's, and the function's are all of them.
+      for (int i = 0; i < files.size(); i++) {
+        assertThat(calls.get(i).join().bytesProcessed()).isEqualTo(files.get(i).bytes());
+      }
+      assertThat(load.stats().bytesProcessed())
+          .isEqualTo(files.stream().mapToLong(OrderCsvGenerator.GeneratedFile::bytes).sum());
     }
 
     List<Snapshot> snapshots = snapshots(warehouse());

@@ -93,8 +93,8 @@ class IngestionPipelineTest {
         .contains("table shop.orders: " + good.size() + " snapshots, " + goodRows + " rows")
         .contains("query> SELECT currency")
         .contains("Usage over")
-        .contains("Bill (")
-        .contains("Bytes processed (USD 6.25 per TiB read");
+        .contains("Bill (").contains("+ 6.25 per TiB processed").contains("bytes cost");
+    assertThat(summary.usage().bytesProcessed()).isEqualTo(processed.get("clean-and-load") + processed.get("query"));
   }
 
   @Test
