@@ -62,7 +62,7 @@ class DocumentedCommandsIT {
     Run run = run("pipeline.IngestionPipeline");
     try {
       assertThat(run.out()).contains("FAILED (NOT_RETRYABLE, 1 attempt) -> inbox/failed/orders-2026-11-05.csv.error.txt",
-          "query> SELECT currency", "Bytes processed");
+          "query> SELECT currency", "per TiB processed");
     } finally {
       // The example leaves its working directory to look at; the test does not.
       Matcher dir = Pattern.compile("working directory (\\S+)").matcher(run.out());
