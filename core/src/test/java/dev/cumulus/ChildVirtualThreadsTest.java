@@ -25,7 +25,7 @@ class ChildVirtualThreadsTest {
 
   @Test
   void childThreadsOfAFunction_areMeteredAsItsWork_butDoNotMakeItsWorkersLookBlocked() throws Exception {
-    TestFunctions.spinCpu(0); // calibrated here: calibrating inside a function would block it
+    TestFunctions.prepareCpuWork(); // here, not inside a function, which it could block
     try (Cumulus c = Cumulus.builder().carrierThreads(2).build()) {
       assumeTrue(c.meteringMode() == MeteringMode.EXACT, "needs Cumulus carriers (--add-opens)");
       CountDownLatch childrenDone = new CountDownLatch(CALLS);
@@ -60,7 +60,7 @@ class ChildVirtualThreadsTest {
     // (queued first) runs on the parent's carrier and ends while the parent is in the middle of its
     // invocation and runnable. Observed as the worker's own segment, that end counted the worker as
     // blocked, and every call queued behind it started one more worker and instance.
-    TestFunctions.spinCpu(0);
+    TestFunctions.prepareCpuWork();
     try (Cumulus c = Cumulus.builder().carrierThreads(2).build()) {
       assumeTrue(c.meteringMode() == MeteringMode.EXACT, "needs Cumulus carriers (--add-opens)");
       AtomicInteger children = new AtomicInteger();

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link Fn#invokeMetered} and {@link Fn#invokeMeteredAsync}: each call's own figures with its result.
- * CPU is compared by order between calls doing calibrated amounts of CPU work ({@link
+ * CPU is compared by order between calls doing given amounts of CPU time of work ({@link
  * TestFunctions#spinCpu}), never against a duration.
  */
 class ReceiptTest {
@@ -89,7 +89,7 @@ class ReceiptTest {
   void overlappingCalls_eachReceiptHasItsOwnCpu_orderedByTheWorkItDid() throws Exception {
     // Every call waits at the gate until all are running, so they overlap; then each spins its own
     // amount of CPU. Their receipts must order as their work does.
-    TestFunctions.spinCpu(1); // calibrated here, on the test's platform thread, not by four calls at once
+    TestFunctions.prepareCpuWork(); // here, on the test's platform thread, not by four calls at once
     long[] work = {64, 1, 16, 4};
     CountDownLatch running = new CountDownLatch(work.length);
     CountDownLatch gate = new CountDownLatch(1);

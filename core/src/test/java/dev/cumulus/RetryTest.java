@@ -28,22 +28,36 @@ class RetryTest {
   void failingThenSucceeding_isRetried_withTheExactNumberOfAttempts() {
     ManualClock clock = new ManualClock();
     Letters letters = new Letters();
+    RetryPolicy policy = RetryPolicy.exponential(3, Duration.ofSeconds(1), Duration.ofSeconds(10));
     try (Cumulus c = Cumulus.builder().clock(clock).build()) {
+      // The clock moves by each retry's own (seeded) delay, not by its bound: moving by the bound let
+      // the second retry fall due inside the first advance whenever the two jittered delays added up
+      // to less than a second, and the attempt it submitted could run before the count of two was
+      // read (a third attempt seen early on a busy machine). A seed with two non-zero delays keeps
+      // the second retry strictly after the first advance.
+      long seed = SEED;
+      while (policy.backoff(1, new SplittableRandom(seed)).isZero() || secondBackoff(policy, seed).isZero()) {
+        seed++;
+      }
+      ManualTime.seedJitter(c, new SplittableRandom(seed));
+      SplittableRandom mirror = new SplittableRandom(seed);
+      Duration first = policy.backoff(1, mirror);
+      Duration second = policy.backoff(2, mirror);
       AtomicInteger attempts = new AtomicInteger();
       Fn<String, String> f = c.register(FnSpec.of("f", (String s) -> {
         if (attempts.incrementAndGet() <= 2) {
           throw new IllegalStateException("fails on attempt " + attempts.get());
         }
         return s;
-      }).retry(RetryPolicy.exponential(3, Duration.ofSeconds(1), Duration.ofSeconds(10))).deadLetter(letters).build());
+      }).retry(policy).deadLetter(letters).build());
 
       f.emit("x");
       await().until(() -> f.stats().eventRetries() == 1);
       assertThat(attempts).hasValue(1);
-      clock.advance(Duration.ofSeconds(1)); // the first retry waits at most initialDelay
+      clock.advance(first); // the first retry falls due, and only it
       await().until(() -> f.stats().eventRetries() == 2);
       assertThat(attempts).hasValue(2);
-      clock.advance(Duration.ofSeconds(2)); // the second at most twice that
+      clock.advance(second);
       await().until(() -> f.stats().eventsSucceeded() == 1);
 
       assertThat(attempts).hasValue(3);
@@ -57,6 +71,12 @@ class RetryTest {
       assertThat(letters.received).isEmpty();
       assertThat(ManualTime.events(c).pendingRetries()).isZero();
     }
+  }
+
+  private static Duration secondBackoff(RetryPolicy policy, long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    policy.backoff(1, random);
+    return policy.backoff(2, random);
   }
 
   @Test

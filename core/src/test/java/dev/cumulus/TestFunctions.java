@@ -8,14 +8,55 @@ import java.util.concurrent.TimeUnit;
 final class TestFunctions {
   private TestFunctions() {}
 
+  private static final java.lang.management.ThreadMXBean THREADS =
+      java.lang.management.ManagementFactory.getThreadMXBean();
+  /** {@code Thread.currentCarrierThread()}, reachable with the tests' {@code --add-opens}; else null. */
+  private static final java.lang.invoke.@org.jspecify.annotations.Nullable MethodHandle CURRENT_CARRIER = currentCarrier();
+  /** Iterations of {@link #work} between two readings of the CPU clock: some 20-50 µs. */
+  private static final long CHUNK = 20_000;
+
   private static volatile double iterationsPerCpuMilli;
 
   /**
-   * Does a fixed amount of CPU work that takes about {@code millis} of CPU time, whatever else the
-   * machine runs (unlike {@link #burn}, which spins for wall time and gets less CPU on a busy
-   * machine). Calibrated once against the test thread's own CPU clock.
+   * Does at least {@code millis} of CPU time of work, whatever else the machine runs (unlike {@link
+   * #burn}, which spins for wall time and gets less CPU on a busy machine).
+   *
+   * <p>It reads the CPU clock of the OS thread it runs on as it goes: its own on a platform thread, its
+   * carrier's on a virtual thread (whose own CPU clock reads -1; a CPU-bound virtual thread stays on
+   * its carrier, and a chunk during which it moved counts for nothing). A fixed number of iterations
+   * calibrated once is not enough on a loaded machine: calibrated while the JIT's compiler threads
+   * waited for a core, the loop ran interpreted or in C1 and the same iterations later took a fraction
+   * of the CPU they were meant to (CPU measured below the expectation at load 10-14). Only without
+   * access to the carrier (no {@code --add-opens}) does it fall back to calibrated work.
    */
   static long spinCpu(long millis) {
+    long target = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(millis);
+    if (target <= 0) {
+      return 0;
+    }
+    Thread current = Thread.currentThread();
+    if (!current.isVirtual()) {
+      long sink = 0;
+      long start = THREADS.getCurrentThreadCpuTime();
+      while (THREADS.getCurrentThreadCpuTime() - start < target) {
+        sink += work(CHUNK);
+      }
+      return sink;
+    }
+    if (CURRENT_CARRIER != null) {
+      long sink = 0;
+      long spent = 0;
+      while (spent < target) {
+        Thread carrier = carrier();
+        long c0 = THREADS.getThreadCpuTime(carrier.threadId());
+        sink += work(CHUNK);
+        long c1 = THREADS.getThreadCpuTime(carrier.threadId());
+        if (carrier() == carrier && c0 >= 0 && c1 >= c0) {
+          spent += c1 - c0;
+        }
+      }
+      return sink;
+    }
     double perMilli = iterationsPerCpuMilli;
     if (perMilli == 0) {
       perMilli = calibrate();
@@ -23,36 +64,67 @@ final class TestFunctions {
     return work((long) (perMilli * millis));
   }
 
-  private static double calibrate() {
-    if (Thread.currentThread().isVirtual()) { // the CPU clock reads -1 on a virtual thread
-      Thread t = Thread.ofPlatform().start(TestFunctions::calibrateHere);
-      try {
-        t.join();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
-      }
-      return iterationsPerCpuMilli;
+  /**
+   * Prepares {@link #spinCpu} before the calls of a test: calibrates the fallback now, on this
+   * (platform) thread, if it will be used, so that no function blocks calibrating it. Nothing to do
+   * when the carrier's CPU clock can be read.
+   */
+  static void prepareCpuWork() {
+    if (CURRENT_CARRIER == null && iterationsPerCpuMilli == 0) {
+      calibrate();
     }
-    return calibrateHere();
   }
 
+  private static Thread carrier() {
+    try {
+      return (Thread) java.util.Objects.requireNonNull(CURRENT_CARRIER).invokeExact();
+    } catch (Throwable e) {
+      throw new IllegalStateException("cannot read the carrier thread", e);
+    }
+  }
+
+  private static java.lang.invoke.@org.jspecify.annotations.Nullable MethodHandle currentCarrier() {
+    try {
+      return java.lang.invoke.MethodHandles.privateLookupIn(Thread.class, java.lang.invoke.MethodHandles.lookup())
+          .findStatic(Thread.class, "currentCarrierThread", java.lang.invoke.MethodType.methodType(Thread.class));
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static double calibrate() {
+    Thread t = Thread.ofPlatform().start(TestFunctions::calibrateHere); // a virtual thread's CPU clock reads -1
+    try {
+      t.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+    return iterationsPerCpuMilli;
+  }
+
+  /**
+   * The fallback's calibration: the fastest rate seen over rounds that go on until the JIT has had
+   * its chance (at least 20 rounds and 200 ms, and 10 rounds in a row without a faster one).
+   */
   private static synchronized double calibrateHere() {
     if (iterationsPerCpuMilli != 0) {
       return iterationsPerCpuMilli;
     }
-    java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
     long sink = 0;
-    for (int i = 0; i < 20; i++) {
-      sink += work(200_000); // warm up the JIT
-    }
-    long iterations = 2_000_000;
+    long iterations = 1_000_000;
     double best = 0;
-    for (int round = 0; round < 5; round++) {
-      long c0 = mx.getCurrentThreadCpuTime();
+    long began = System.nanoTime();
+    for (int round = 0, sinceBest = 0;
+        round < 20 || sinceBest < 10 || System.nanoTime() - began < 200_000_000L; round++, sinceBest++) {
+      long c0 = THREADS.getCurrentThreadCpuTime();
       sink += work(iterations);
-      long cpu = mx.getCurrentThreadCpuTime() - c0;
-      best = Math.max(best, iterations / (cpu / 1e6));
+      long cpu = Math.max(1, THREADS.getCurrentThreadCpuTime() - c0);
+      double rate = iterations / (cpu / 1e6);
+      if (rate > best * 1.02) {
+        sinceBest = 0;
+      }
+      best = Math.max(best, rate);
     }
     if (sink == 42) {
       System.out.println("unlikely");

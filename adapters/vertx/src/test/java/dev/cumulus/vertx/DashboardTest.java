@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.cumulus.Cumulus;
 import dev.cumulus.FnSpec;
 import dev.cumulus.PriceModel;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -144,10 +145,18 @@ class DashboardTest {
       for (int i = 0; i < headers.length; i += 2) {
         options.addHeader(headers[i], headers[i + 1]);
       }
-      // The handler is set on the event loop as the response arrives, before its first chunk.
-      response = Await.result(http.request(options).compose(req -> req.send()).map(r -> {
-        r.handler(chunk -> text.append(chunk.toString()));
-        return r;
+      // Vert.x drops a chunk that arrives before the response has a handler, so the handler is set
+      // by a callback registered before the request is sent: it runs on the event loop as the
+      // response head arrives, before the first chunk (the history). A callback chained after
+      // send() from this thread could be registered too late when this thread lost its core for a
+      // while (a busy machine): the history was dropped and the test waited for it in vain.
+      response = Await.result(http.request(options).compose(req -> {
+        Future<HttpClientResponse> head = req.response().map(r -> {
+          r.handler(chunk -> text.append(chunk.toString()));
+          return r;
+        });
+        req.end();
+        return head;
       }));
     }
 
