@@ -1,11 +1,15 @@
 package dev.cumulus;
 
+import dev.cumulus.internal.DurationText;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
-/** Argument and state checks that name what was wrong, in the style of Caffeine's builder. */
+/**
+ * Argument and state checks that name what was wrong, in the style of Caffeine's builder. A
+ * {@link Duration} among the arguments is shown as people write it ({@code 200 ms}), not in ISO-8601.
+ */
 final class Checks {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:$()\\[\\],-]{0,127}");
 
@@ -13,14 +17,24 @@ final class Checks {
 
   static void requireArgument(boolean ok, String template, @Nullable Object... args) {
     if (!ok) {
-      throw new IllegalArgumentException(String.format(template, args));
+      throw new IllegalArgumentException(String.format(template, readable(args)));
     }
   }
 
   static void requireState(boolean ok, String template, @Nullable Object... args) {
     if (!ok) {
-      throw new IllegalStateException(String.format(template, args));
+      throw new IllegalStateException(String.format(template, readable(args)));
     }
+  }
+
+  private static @Nullable Object[] readable(@Nullable Object[] args) {
+    @Nullable Object[] shown = args.clone();
+    for (int i = 0; i < shown.length; i++) {
+      if (shown[i] instanceof Duration d) {
+        shown[i] = DurationText.of(d);
+      }
+    }
+    return shown;
   }
 
   /** Durations are kept in nanoseconds: about 292 years at most. */
@@ -37,7 +51,7 @@ final class Checks {
   /** A duration that fits in nanoseconds; names the option in the message. */
   static Duration notTooLong(String option, Duration value) {
     requireArgument(value.compareTo(MAX_DURATION) <= 0,
-        "%s must be at most %s (about 292 years) but was %s", option, MAX_DURATION, value);
+        "%s must be at most %s but was %s", option, MAX_DURATION, value);
     return value;
   }
 

@@ -1,5 +1,6 @@
 package dev.cumulus;
 
+import dev.cumulus.internal.DurationText;
 import java.time.Duration;
 
 /**
@@ -23,8 +24,8 @@ public final class CpuBudgetExceededException extends CumulusException {
    * @param used the CPU time the invocation had used when it was stopped
    */
   public CpuBudgetExceededException(String functionName, Duration budget, Duration used) {
-    super(functionName, "function '" + functionName + "' used " + used.toNanos() / 1_000 + " µs of CPU,"
-        + " over its budget of " + budget, null, false);
+    super(functionName, "function '" + functionName + "' used " + DurationText.of(used) + " of CPU,"
+        + " over its budget of " + DurationText.of(budget), null, false);
     this.budget = budget;
     this.used = used;
   }

@@ -107,7 +107,9 @@ public final class Cumulus implements AutoCloseable {
    * @return the registered function
    * @throws NullPointerException if {@code spec} is null
    * @throws IllegalStateException if a function of that name is registered, or its reserved
-   *     concurrency exceeds what is left unreserved, or it needs a metering mode this runtime lacks
+   *     concurrency exceeds what is left unreserved, or its {@code minInstances} exceed the runtime's
+   *     {@link Builder#maxConcurrency(int) maxConcurrency} (no more instances could ever be used), or
+   *     it needs a metering mode this runtime lacks
    * @throws FunctionFailedException if creating a provisioned instance failed
    * @throws RuntimeClosedException if the runtime is closed
    */
@@ -356,6 +358,7 @@ public final class Cumulus implements AutoCloseable {
    */
   public List<Fn<?, ?>> registerAll(Object bean) {
     Objects.requireNonNull(bean, "bean");
+    requireOpen("the @Serverless methods of " + bean.getClass().getName(), null);
     return List.copyOf(registerEach(Beans.plan(bean, engine::registered)));
   }
 
@@ -410,6 +413,7 @@ public final class Cumulus implements AutoCloseable {
   public <T> T proxy(Class<T> iface, T target) {
     Objects.requireNonNull(iface, "iface");
     Objects.requireNonNull(target, "target");
+    requireOpen("the functions of a proxy of " + iface.getName(), null);
     List<MethodFunction> planned = FunctionProxy.plan(iface, target, engine::registered);
     return FunctionProxy.create(iface, target, planned, registerEach(planned));
   }
@@ -476,19 +480,33 @@ public final class Cumulus implements AutoCloseable {
    * @throws IllegalArgumentException if the name is not a valid function name, or an option is
    *     invalid
    * @throws IllegalStateException if a function of that name is already registered, if
-   *     {@code options} sets the input type or builds the spec, or the reserved concurrency does
-   *     not fit
+   *     {@code options} sets the input type or builds the spec (the message says not to), or the
+   *     reserved concurrency does not fit
    * @throws RuntimeClosedException if the runtime is closed
    */
   public ExecutorService executor(String name, Consumer<? super FnSpec.Builder<Runnable, @Nullable Object>> options) {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(options, "options");
+    requireOpen("the function of executor '" + name + "'", name);
     FunctionExecutor executor = new FunctionExecutor(name);
     FnSpec.Builder<Runnable, @Nullable Object> builder = FnSpec.<Runnable, @Nullable Object>of(name, executor::handle)
-        .inputType(Runnable.class);
+        .fixInputType(Runnable.class, "the executor sets the inputType of '" + name + "' itself (its input is"
+            + " the submitted task, a Runnable): do not set it in executor options");
     options.accept(builder);
+    requireState(!builder.isBuilt(), "the options of executor '%s' called build(): do not call build() in"
+        + " executor options; set the options on the builder and return, and the executor builds the function", name);
     executor.attach(register(builder.build()));
     return executor;
+  }
+
+  /**
+   * Fails a registration on a closed runtime before anything else is looked at: a bean registered
+   * before the close would otherwise be told its names are taken.
+   */
+  private void requireOpen(String what, @Nullable String function) {
+    if (engine.isClosing()) {
+      throw new RuntimeClosedException(function, "the Cumulus runtime is closed; cannot register " + what);
+    }
   }
 
   /** Registers functions all or none: if one fails, the ones registered before it are taken back. */
@@ -611,8 +629,12 @@ public final class Cumulus implements AutoCloseable {
    * {@linkplain Fn#emit Events}: no more are accepted; retries waiting go to the dead-letter sink
    * at once and the backlog runs on until the drain deadline; the events not run by then (waiting or
    * running) go to the sink too (reason {@link DeadLetter.Reason#SHUTDOWN}), which is given as long
-   * again to take them. Triggers stop. Blocks until done. Idempotent; a second caller waits for the first to finish. Called from a
-   * function's own thread (or a thread its code started), it does not wait for the drain.
+   * again to take them. Triggers stop. Then the runtime's threads end: when this returns, none of
+   * them is alive. One exception: code past its timeout that ignores the interrupt keeps its thread,
+   * and the carriers, until it returns; close waits for it up to 1 s more (never more than the drain
+   * timeout), then returns, and those threads end when the code returns. Blocks until done.
+   * Idempotent; a second caller waits for the first to finish. Called from a function's own thread
+   * (or a thread its code started), it does not wait for the drain.
    */
   @Override
   public void close() {

@@ -742,9 +742,12 @@ public final class CumulusMetrics implements MeterBinder, AutoCloseable {
     }
   }
 
-  /** Invocations that ran to their end: those that succeeded, failed or timed out, less the overdue. */
+  /**
+   * Invocations that ran to their end: those that succeeded, failed or timed out, less the overdue
+   * and those that timed out in the queue (they never ran).
+   */
   private static long ran(FunctionStats s) {
-    return Math.max(0, s.successes() + s.failures() + s.timeouts() - s.overdue());
+    return Math.max(0, s.successes() + s.failures() + s.timeouts() - s.queueTimeouts() - s.overdue());
   }
 
   private static double totalLatencyNanos(FunctionStats s) {

@@ -3,6 +3,7 @@ package dev.cumulus;
 import static dev.cumulus.Checks.requireArgument;
 import static dev.cumulus.Checks.requireState;
 
+import dev.cumulus.internal.DurationText;
 import java.lang.invoke.MethodType;
 import java.time.Duration;
 import java.util.Collections;
@@ -38,10 +39,13 @@ import org.jspecify.annotations.Nullable;
  *   <tr><td>{@code concurrency} ({@code maxConcurrency})</td><td>unset: shares the runtime's unreserved
  *       capacity</td></tr>
  *   <tr><td>{@code queueCapacity}</td><td>{@value #DEFAULT_QUEUE_CAPACITY}</td></tr>
+ *   <tr><td>{@code queueTimeout}</td><td>none: a queued call waits until a slot frees up</td></tr>
  *   <tr><td>{@code timeout}</td><td>60 s</td></tr>
  *   <tr><td>{@code keepAlive}</td><td>30 s, fixed</td></tr>
  *   <tr><td>{@code minInstances}</td><td>0</td></tr>
  *   <tr><td>{@code inputType} / {@code outputType}</td><td>unchecked ({@code Object})</td></tr>
+ *   <tr><td>{@code cpuBudget}</td><td>none: no CPU limit per invocation</td></tr>
+ *   <tr><td>{@code inputCheck}</td><td>none: inputs are checked by type only</td></tr>
  *   <tr><td>{@code tenantWeight}</td><td>every tenant weighs 1</td></tr>
  *   <tr><td>{@code eventCapacity}</td><td>{@value #DEFAULT_EVENT_CAPACITY} events pending</td></tr>
  *   <tr><td>{@code retry}</td><td>{@link RetryPolicy#defaults()}: 2 retries, 1 s to 1 min apart,
@@ -90,6 +94,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   private final Class<I> inputType;
   private final Class<O> outputType;
   private final @Nullable Duration cpuBudget;
+  private final @Nullable Duration queueTimeout;
   private final @Nullable Consumer<Object> inputCheck;
   private final Map<String, Integer> tenantWeights;
   private final int eventCapacity;
@@ -111,6 +116,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     this.inputType = b.inputType;
     this.outputType = b.outputType;
     this.cpuBudget = b.cpuBudget;
+    this.queueTimeout = b.queueTimeout;
     this.inputCheck = b.inputCheck;
     this.tenantWeights = Collections.unmodifiableMap(new TreeMap<>(b.tenantWeights));
     this.eventCapacity = b.eventCapacity == UNSET ? DEFAULT_EVENT_CAPACITY : b.eventCapacity;
@@ -239,6 +245,15 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
   }
 
   /**
+   * Returns how long a call may wait in the queue before it fails, if that is limited.
+   *
+   * @return the queue timeout, or empty when a queued call waits until it starts
+   */
+  public Optional<Duration> queueTimeout() {
+    return Optional.ofNullable(queueTimeout);
+  }
+
+  /**
    * Returns how long an idle warm instance is kept: the fixed keep-alive, or, for an
    * {@linkplain KeepAlive#adaptive() adaptive} one, its fallback (what it keeps while it has not
    * learnt the function's idle times).
@@ -336,13 +351,15 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     return "FnSpec{name=" + name
         + (concurrency instanceof ConcurrencyLimit.Adaptive a ? ", concurrency=" + a
             : ", maxConcurrency=" + (concurrency instanceof ConcurrencyLimit.Fixed f ? f.max() : "unreserved"))
-        + ", queueCapacity=" + queueCapacity + ", timeout=" + timeout
-        + ", keepAlive=" + (keepAlive instanceof KeepAlive.Adaptive a ? a : keepAlive.duration())
+        + ", queueCapacity=" + queueCapacity
+        + (queueTimeout == null ? "" : ", queueTimeout=" + DurationText.of(queueTimeout))
+        + ", timeout=" + DurationText.of(timeout)
+        + ", keepAlive=" + (keepAlive instanceof KeepAlive.Adaptive a ? a : DurationText.of(keepAlive.duration()))
         + ", minInstances=" + minInstances + ", inputType=" + inputType.getSimpleName()
         + ", outputType=" + outputType.getSimpleName()
-        + (cpuBudget == null ? "" : ", cpuBudget=" + cpuBudget)
+        + (cpuBudget == null ? "" : ", cpuBudget=" + DurationText.of(cpuBudget))
         + ", eventCapacity=" + eventCapacity + ", retry=" + retry + ", deadLetter=" + deadLetter
-        + ", idempotencyWindow=" + idempotencyWindow
+        + ", idempotencyWindow=" + DurationText.of(idempotencyWindow)
         + (tenantWeights.isEmpty() ? "" : ", tenantWeights=" + tenantWeights) + "}";
   }
 
@@ -382,7 +399,10 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     private boolean inputTypeSet;
     private boolean outputTypeSet;
     private @Nullable Duration cpuBudget;
+    private @Nullable Duration queueTimeout;
     private @Nullable Consumer<Object> inputCheck;
+    /** Why the input type may not be set by the user (an executor sets it), or null. */
+    private @Nullable String inputTypeFixed;
     private final Map<String, Integer> tenantWeights = new HashMap<>();
     private int eventCapacity = UNSET;
     private @Nullable RetryPolicy retry;
@@ -468,9 +488,34 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
     }
 
     /**
+     * Sets how long a call may wait in the queue for a slot. Past it, the call is taken out of the
+     * queue and fails with a {@link FunctionTimeoutException} whose {@link
+     * FunctionTimeoutException#queued() queued()} is true and whose message says how long it waited
+     * and what held the slots: it never ran, so it is not billed (counted in
+     * {@link FunctionStats#timeouts()} and {@link FunctionStats#queueTimeouts()}).
+     *
+     * <p>Unset, a queued call waits until it starts. Calls ahead of it end by their
+     * {@linkplain #timeout(Duration) timeout}, so it usually starts soon enough; but a call whose code
+     * ignores the interrupt at its timeout keeps its slot until the code returns
+     * ({@link FunctionStats#overdue()}), and an unreserved function waits while other functions hold
+     * the runtime's capacity: then queued calls wait as long, and only a queue timeout bounds the
+     * wait of their callers. It is checked by the runtime's timer, as timeouts are.
+     *
+     * @param queueTimeout positive (default: unlimited)
+     * @return this builder
+     * @throws IllegalArgumentException if zero or negative
+     * @throws IllegalStateException if already set
+     */
+    public Builder<I, O> queueTimeout(Duration queueTimeout) {
+      requireState(this.queueTimeout == null, "queueTimeout was already set to %s", this.queueTimeout);
+      this.queueTimeout = Checks.positive("queueTimeout", queueTimeout);
+      return this;
+    }
+
+    /**
      * Sets how long one invocation may run, from the moment it starts (time spent waiting in the
-     * queue does not count; a cold start's init does). At the deadline the caller gets
-     * {@link FunctionTimeoutException} and the handler is interrupted.
+     * queue does not count, see {@link #queueTimeout(Duration)}; a cold start's init does). At the
+     * deadline the caller gets {@link FunctionTimeoutException} and the handler is interrupted.
      *
      * @param timeout positive (default 60 s)
      * @return this builder
@@ -552,6 +597,7 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
      */
     public Builder<I, O> inputType(Class<I> inputType) {
       Objects.requireNonNull(inputType, "inputType");
+      requireState(inputTypeFixed == null, "%s", inputTypeFixed);
       requireState(!inputTypeSet, "inputType was already set to %s", this.inputType.getName());
       this.inputType = wrap(inputType);
       this.inputTypeSet = true;
@@ -613,6 +659,18 @@ public final class FnSpec<I extends @Nullable Object, O extends @Nullable Object
       requireState(this.inputCheck == null, "inputCheck was already set");
       this.inputCheck = (Consumer<Object>) inputCheck;
       return this;
+    }
+
+    /** Sets the input type for good: {@link #inputType} then fails, saying {@code why}. */
+    Builder<I, O> fixInputType(Class<I> inputType, String why) {
+      inputType(inputType);
+      this.inputTypeFixed = why;
+      return this;
+    }
+
+    /** Whether {@link #build()} was called. */
+    boolean isBuilt() {
+      return built;
     }
 
     /**

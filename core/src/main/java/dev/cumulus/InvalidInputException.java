@@ -32,9 +32,18 @@ public final class InvalidInputException extends CumulusException {
   }
 
   private static String message(String name, Class<?> expected, @Nullable Class<?> actual) {
-    return actual == null
-        ? "function '" + name + "' does not accept a null input (it takes " + expected.getTypeName() + ")"
-        : "function '" + name + "' expects an input of type " + expected.getTypeName()
-            + " but got " + actual.getTypeName();
+    if (actual == null) {
+      return expected == Object.class
+          ? "function '" + name + "' does not accept a null input (no inputType was declared, so it takes"
+              + " any object but null; declare one with FnSpec.Builder.inputType(Class) to have inputs"
+              + " checked by type)"
+          : "function '" + name + "' does not accept a null input (it takes " + expected.getTypeName() + ")";
+    }
+    if (expected == Void.class) {
+      return "function '" + name + "' takes no input: invoke it with null (it was given a "
+          + actual.getTypeName() + ")";
+    }
+    return "function '" + name + "' expects an input of type " + expected.getTypeName()
+        + " but got " + actual.getTypeName();
   }
 }

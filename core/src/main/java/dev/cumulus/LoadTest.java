@@ -194,11 +194,20 @@ public final class LoadTest {
    * @return the report
    * @throws IllegalStateException if this load test already ran, or the price model cannot price
    *     the runtime's metering mode
+   * @throws RuntimeClosedException if the runtime is closed (before any call is made)
+   * @throws InvalidInputException if the input supplier gave an input the function cannot take:
+   *     {@code null} for a function that takes a value, a value for one that takes none, or a value
+   *     not of its declared {@linkplain FnSpec.Builder#inputType(Class) input type}. The test stops
+   *     at the first such input, once the callers stopped, rather than report every call failed
    * @throws RuntimeException what the input supplier threw, once the callers stopped
    */
   public LoadReport run() {
     requireState(!ran, "this load test already ran; start a new one with LoadTest.of");
     ran = true;
+    if (cumulus.engine().isClosing()) {
+      throw new RuntimeClosedException(fn.name(), "the Cumulus runtime is closed: a load test of function '"
+          + fn.name() + "' could make no call");
+    }
     MeteringMode mode = cumulus.meteringMode();
     PriceModel model = priceModel != null ? priceModel
         : mode == MeteringMode.EXACT ? PriceModel.cloudflareWorkers() : PriceModel.awsLambdaX86(128);
@@ -207,7 +216,7 @@ public final class LoadTest {
     int callers = concurrency == 0 ? DEFAULT_CONCURRENCY : concurrency;
     long durationNanos = invocations > 0 ? 0 : (duration == null ? DEFAULT_DURATION : duration).toNanos();
     Fn<@Nullable Object, @Nullable Object> target = fn;
-    LoadDriver driver = new LoadDriver(fn.name(), input -> target.invokeAsync(input), inputs, callers,
+    LoadDriver driver = new LoadDriver(fn.name(), input -> target.invokeAsync(input), checked(inputs), callers,
         invocations, durationNanos, progress == null ? ProgressLine.console() : progress);
     LoadDriver.Result r;
     int peak;
@@ -218,7 +227,7 @@ public final class LoadTest {
     }
     FunctionStats used = fn.stats().minus(before);
 
-    long metered = used.successes() + used.failures() + used.timeouts();
+    long metered = used.successes() + used.failures() + used.timeouts() - used.queueTimeouts();
     Duration cpuPerInvocation = mode == MeteringMode.EXACT && metered > 0
         ? Duration.ofNanos(used.cpuTime().toNanos() / metered) : Duration.ZERO;
     Bill.Line line = model.price(used, mode);
@@ -232,6 +241,26 @@ public final class LoadTest {
             Duration.ofNanos(r.p99()), Duration.ofNanos(r.max())),
         cpuPerInvocation, costPerMillion, model.description(), mode,
         peak, used.coldStarts());
+  }
+
+  /**
+   * The inputs, each checked as a call checks it: a supplier of the wrong type stops the test at once
+   * instead of making it a report of nothing but failed calls.
+   */
+  private Supplier<? extends @Nullable Object> checked(Supplier<? extends @Nullable Object> inputs) {
+    String name = fn.name();
+    Class<?> type = fn.spec().inputType();
+    return () -> {
+      Object input = inputs.get();
+      boolean fits = input == null ? type == Void.class
+          : type != Void.class && (type == Object.class || type.isInstance(input));
+      if (!fits) {
+        throw new InvalidInputException(name, "the input supplier of the load test of function '" + name
+            + "' gave an input the function cannot take, so the test stopped: " + new InvalidInputException(
+                name, type, input == null ? null : input.getClass()).getMessage());
+      }
+      return input;
+    };
   }
 
   @Override

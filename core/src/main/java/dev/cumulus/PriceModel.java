@@ -26,8 +26,9 @@ import java.util.Objects;
  * System.out.println(cumulus.usage().bill(model).toTable());   // requests, CPU-ms and bytes
  * }</pre>
  *
- * <p>Billable requests are the invocations that ran: {@code successes + failures + timeouts}
- * (throttled, rejected and cancelled calls are free, as on the platforms). Implement this interface
+ * <p>Billable requests are the invocations that ran: {@code successes + failures + timeouts -
+ * queueTimeouts} (throttled, rejected and cancelled calls, and calls that timed out in the queue,
+ * are free, as on the platforms). Implement this interface
  * for any other model; implementations must be thread-safe.
  */
 public interface PriceModel {
@@ -113,11 +114,15 @@ public interface PriceModel {
    * GB-second, as published on the AWS Lambda pricing page (figures of 2024–2025; check the page
    * before billing anyone).
    *
-   * @param memoryMb the configured memory in MB
+   * @param memoryMb the configured memory in MB: 128 to 10 240, the sizes AWS Lambda offers
    * @return the model
-   * @throws IllegalArgumentException if the memory is not positive
+   * @throws IllegalArgumentException if the memory is not a size AWS Lambda offers (use
+   *     {@link #perRequestAndGbSeconds} for any other)
    */
   static PriceModel awsLambdaX86(int memoryMb) {
+    Checks.requireArgument(memoryMb >= 128 && memoryMb <= 10_240, "memoryMb of awsLambdaX86 must be between"
+        + " 128 and 10240 (the memory sizes AWS Lambda offers) but was %s; perRequestAndGbSeconds prices"
+        + " any other size", memoryMb);
     return perRequestAndGbSeconds(new BigDecimal("0.20"), new BigDecimal("0.0000166667"), memoryMb);
   }
 

@@ -43,8 +43,9 @@ final class TwoPartPrice implements PriceModel {
           + " but this usage was metered " + mode + "; use perRequestAndGbSeconds or run with"
           + " --add-opens java.base/java.lang=ALL-UNNAMED");
     }
-    // Billable requests are the invocations that ran; throttled, rejected and cancelled are free.
-    long requests = s.successes() + s.failures() + s.timeouts();
+    // Billable requests are the invocations that ran; throttled, rejected, cancelled and queue
+    // timeouts (they never started) are free.
+    long requests = s.successes() + s.failures() + s.timeouts() - s.queueTimeouts();
     BigDecimal used = usage.apply(s);
     BigDecimal requestCost = BigDecimal.valueOf(requests).multiply(perMillionRequests)
         .divide(MILLION, SCALE, RoundingMode.HALF_EVEN);

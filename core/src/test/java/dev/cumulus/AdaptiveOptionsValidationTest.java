@@ -122,20 +122,20 @@ class AdaptiveOptionsValidationTest {
   @Test
   void keepAlive_badValues_nameTheOptionAndTheValue() {
     assertThatThrownBy(() -> KeepAlive.fixed(Duration.ZERO))
-        .isInstanceOf(IllegalArgumentException.class).hasMessage("keepAlive must be positive but was PT0S");
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("keepAlive must be positive but was 0 ms");
     assertThatThrownBy(() -> KeepAlive.fixed(null))
         .isInstanceOf(NullPointerException.class).hasMessage("keepAlive");
     assertThatThrownBy(() -> KeepAlive.adaptive().withFallback(Duration.ofSeconds(-3)))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("adaptive keepAlive fallback must be positive but was PT-3S");
+        .hasMessage("adaptive keepAlive fallback must be positive but was -3 s");
     assertThatThrownBy(() -> KeepAlive.adaptive().withFallback(null))
         .isInstanceOf(NullPointerException.class).hasMessage("adaptive keepAlive fallback");
     assertThatThrownBy(() -> KeepAlive.adaptive().withRange(Duration.ofSeconds(9)))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("adaptive keepAlive range must be between PT10S and PT720H but was PT9S");
+        .hasMessage("adaptive keepAlive range must be between 10 s and 30 days but was 9 s");
     assertThatThrownBy(() -> KeepAlive.adaptive().withRange(Duration.ofDays(31)))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("adaptive keepAlive range must be between PT10S and PT720H but was PT744H");
+        .hasMessage("adaptive keepAlive range must be between 10 s and 30 days but was 31 days");
     assertThatThrownBy(() -> KeepAlive.adaptive().withRange(null))
         .isInstanceOf(NullPointerException.class).hasMessage("adaptive keepAlive range");
   }
@@ -146,7 +146,7 @@ class AdaptiveOptionsValidationTest {
         .isInstanceOf(IllegalStateException.class)
         .hasMessage("keepAlive was already set to Adaptive[fallback=PT30S, range=PT4H]");
     assertThatThrownBy(() -> spec().keepAlive(Duration.ofSeconds(5)).keepAlive(KeepAlive.adaptive()))
-        .isInstanceOf(IllegalStateException.class).hasMessage("keepAlive was already set to PT5S");
+        .isInstanceOf(IllegalStateException.class).hasMessage("keepAlive was already set to 5 s");
     assertThatThrownBy(() -> spec().keepAlive((KeepAlive) null))
         .isInstanceOf(NullPointerException.class).hasMessage("keepAlive");
     FnSpec<String, Integer> s = spec().keepAlive(KeepAlive.adaptive().withFallback(Duration.ofMinutes(2))).build();

@@ -33,7 +33,7 @@ class EventOptionsTest {
     assertThat(s.deadLetter()).isSameAs(sink);
     assertThat(s.idempotencyWindow()).isEqualTo(Duration.ofSeconds(3));
     assertThat(s.toString()).contains("eventCapacity=7", "retry=RetryPolicy{none}",
-        "deadLetter=DeadLetterSink.jsonLines(", "idempotencyWindow=PT3S");
+        "deadLetter=DeadLetterSink.jsonLines(", "idempotencyWindow=3 s");
   }
 
   @Test
@@ -43,7 +43,7 @@ class EventOptionsTest {
     assertThatThrownBy(() -> spec().eventCapacity(-5)).isInstanceOf(IllegalArgumentException.class)
         .hasMessage("eventCapacity must be positive but was -5");
     assertThatThrownBy(() -> spec().idempotencyWindow(Duration.ZERO)).isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("idempotencyWindow must be positive but was PT0S");
+        .hasMessage("idempotencyWindow must be positive but was 0 ms");
     assertThatThrownBy(() -> spec().idempotencyWindow(null)).isInstanceOf(NullPointerException.class)
         .hasMessage("idempotencyWindow");
     assertThatThrownBy(() -> spec().retry(null)).isInstanceOf(NullPointerException.class).hasMessage("retry");
@@ -65,7 +65,7 @@ class EventOptionsTest {
         .isInstanceOf(IllegalStateException.class)
         .hasMessage("deadLetter was already set to DeadLetterSink.logging()");
     assertThatThrownBy(() -> spec().idempotencyWindow(Duration.ofSeconds(1)).idempotencyWindow(Duration.ofSeconds(1)))
-        .isInstanceOf(IllegalStateException.class).hasMessage("idempotencyWindow was already set to PT1S");
+        .isInstanceOf(IllegalStateException.class).hasMessage("idempotencyWindow was already set to 1 s");
   }
 
   @Test

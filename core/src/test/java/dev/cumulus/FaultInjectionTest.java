@@ -301,9 +301,9 @@ class FaultInjectionTest {
   }
 
   @Test
-  void callerInterruptedWhileWaiting_getsACumulusException_andTheCallStillRunsAndCounts() throws Exception {
+  void callerInterruptedWhileWaiting_getsCallerInterrupted_andTheCallStillRunsAndCounts() throws Exception {
     try (Cumulus c = ReliabilityRegressionTest.quickToClose()) {
-      List<CountDownLatch> gates = List.of(new CountDownLatch(1), new CountDownLatch(1), new CountDownLatch(0));
+      List<CountDownLatch> gates = List.of(new CountDownLatch(1), new CountDownLatch(0));
       CountDownLatch started = new CountDownLatch(1);
       Fn<Integer, Integer> f = c.register(FnSpec.of("f", (Integer i) -> {
         started.countDown();
@@ -323,31 +323,37 @@ class FaultInjectionTest {
       TestFunctions.await(started);
       caller.interrupt();
       caller.join(WAIT.toMillis());
-      assertThat(thrown.get()).isExactlyInstanceOf(CumulusException.class)
-          .hasMessage("interrupted while waiting for function 'f'")
+      assertThat(thrown.get()).isInstanceOfSatisfying(CallerInterruptedException.class, e -> {
+        assertThat(e.admitted()).isTrue();
+        assertThat(e.functionName()).isEqualTo("f");
+      }).hasMessage("the calling thread was interrupted while waiting for function 'f': the invocation goes on"
+          + " without its caller (it is counted and billed as usual); the thread's interrupt status is set")
           .hasCauseInstanceOf(InterruptedException.class);
       assertThat(interruptKept).as("the caller's interrupt status is set again").isTrue();
       gates.get(0).countDown();
       await().until(() -> f.stats().successes() == 1 && f.stats().inFlight() == 0);
 
-      // Already interrupted when it calls (and the call cannot end before it waits): it does not
-      // wait, and the call runs all the same.
+      // Already interrupted when it calls: the call is not made (it would run, and be billed, for
+      // a caller that cannot wait for it).
       AtomicReference<Throwable> early = new AtomicReference<>();
+      AtomicBoolean earlyInterruptKept = new AtomicBoolean();
       Thread impatient = Thread.ofVirtual().unstarted(() -> {
         Thread.currentThread().interrupt();
         try {
           f.invoke(1);
         } catch (Throwable e) {
           early.set(e);
+          earlyInterruptKept.set(Thread.currentThread().isInterrupted());
         }
       });
       impatient.start();
       impatient.join(WAIT.toMillis());
-      assertThat(early.get()).isExactlyInstanceOf(CumulusException.class);
-      gates.get(1).countDown();
-      await().until(() -> f.stats().successes() == 2 && f.stats().inFlight() == 0);
-      assertThat(f.stats().invocations()).isEqualTo(2).isEqualTo(f.stats().completed());
-      assertThat(f.invoke(2)).isEqualTo(2);
+      assertThat(early.get()).isInstanceOfSatisfying(CallerInterruptedException.class,
+          e -> assertThat(e.admitted()).isFalse()).hasCauseInstanceOf(InterruptedException.class);
+      assertThat(earlyInterruptKept).isTrue();
+      assertThat(f.stats().invocations()).as("the call was not made").isEqualTo(1).isEqualTo(f.stats().completed());
+      assertThat(f.invoke(1)).as("the next call, not interrupted, is made").isEqualTo(1);
+      assertThat(f.stats().invocations()).isEqualTo(2);
     }
   }
 

@@ -489,7 +489,12 @@ class FunctionExecutorServiceTest {
         .hasMessage("maxConcurrency must be positive but was 0");
     assertThatThrownBy(() -> c.executor("jobs", spec -> spec.inputType(Runnable.class)))
         .isInstanceOf(IllegalStateException.class)
-        .hasMessage("inputType was already set to java.lang.Runnable");
+        .hasMessage("the executor sets the inputType of 'jobs' itself (its input is the submitted task,"
+            + " a Runnable): do not set it in executor options");
+    assertThatThrownBy(() -> c.executor("jobs", FnSpec.Builder::build))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("the options of executor 'jobs' called build(): do not call build() in executor options;"
+            + " set the options on the builder and return, and the executor builds the function");
     assertThatThrownBy(() -> c.executor("no spaces")).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> c.executor(null)).isInstanceOf(NullPointerException.class).hasMessage("name");
     assertThatThrownBy(() -> c.executor("jobs", null)).isInstanceOf(NullPointerException.class).hasMessage("options");
@@ -557,7 +562,7 @@ class FunctionExecutorServiceTest {
     assertThatThrownBy(() -> f.get(LONG, TimeUnit.SECONDS))
         .isInstanceOf(ExecutionException.class)
         .cause().isInstanceOf(FunctionTimeoutException.class)
-        .hasMessage("function 'jobs' timed out after PT2S");
+        .hasMessage("function 'jobs' timed out after 2 s");
     await().until(() -> interrupts.get() == 1);
     e.shutdown();
     assertThat(e.awaitTermination(LONG, TimeUnit.SECONDS)).isTrue();

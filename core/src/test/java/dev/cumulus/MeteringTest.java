@@ -134,7 +134,7 @@ class MeteringTest {
           assertThat(e.budget()).isEqualTo(Duration.ofMillis(50));
           assertThat(e.used()).isGreaterThanOrEqualTo(Duration.ofMillis(50));
         })
-        .hasMessageContaining("over its budget of PT0.05S");
+        .hasMessageContaining("over its budget of 50 ms");
     await().until(() -> hog.stats().inFlight() == 0);
     FunctionStats s = hog.stats();
     assertThat(s.failures()).isEqualTo(1);

@@ -291,10 +291,40 @@ class ReliabilityRegressionTest {
       calls.add(f.invokeAsync(i));
     }
     calls.forEach(CompletableFuture::join);
-    assertThat(newThreads(before)).as("the runtime started threads of its own").isNotEmpty();
+    Set<Thread> started = new java.util.HashSet<>(cumulusPlatformThreads());
+    started.removeAll(before);
+    assertThat(started).as("the runtime started threads of its own").isNotEmpty();
     c.close();
-    await().atMost(HANG).alias("threads the closed runtime started, left alive")
-        .until(() -> newThreads(before).isEmpty());
+    assertThat(started.stream().filter(Thread::isAlive).map(Thread::getName))
+        .as("threads the closed runtime started, alive right after close() returned").isEmpty();
+  }
+
+  @Test
+  void close_rightAfterCallsThatTimedOutAndReturnedOnTheirInterrupt_leavesNoThreadAlive() {
+    for (int round = 0; round < 3; round++) {
+      Set<Thread> before = cumulusPlatformThreads();
+      Cumulus c = Cumulus.create();
+      Fn<String, String> f = c.register(FnSpec.of("f", (String s) -> {
+        try {
+          Thread.sleep(HANG.toMillis());
+        } catch (InterruptedException e) {
+          // returns on its timeout's interrupt, a moment after its caller got the timeout
+        }
+        return s;
+      }).timeout(Duration.ofMillis(50)).build());
+      List<CompletableFuture<String>> calls = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        calls.add(f.invokeAsync("x"));
+      }
+      assertThatThrownBy(() -> f.invoke("x")).isInstanceOf(FunctionTimeoutException.class);
+      calls.forEach(call -> assertThat(call).failsWithin(HANG));
+      Set<Thread> started = new java.util.HashSet<>(cumulusPlatformThreads());
+      started.removeAll(before);
+      c.close();
+      assertThat(started.stream().filter(Thread::isAlive).map(Thread::getName))
+          .as("round %s: threads the closed runtime started, alive right after close() returned", round).isEmpty();
+      assertThat(c.liveCarrierThreads()).isZero();
+    }
   }
 
   @Test

@@ -320,7 +320,7 @@ class ReviewRegressionTest {
   void durationsTooLongForNanoseconds_failWhereTheyEnter() {
     assertThatThrownBy(() -> FnSpec.of("f", (String s) -> s).timeout(Duration.ofDays(365_000)))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageStartingWith("timeout must be at most PT2562047H47M16.854775807S (about 292 years) but was");
+        .hasMessageStartingWith("timeout must be at most 292 years but was");
     assertThatThrownBy(() -> Cumulus.builder().drainTimeout(Duration.ofDays(365_000)))
         .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("drainTimeout must be at most");
   }

@@ -45,7 +45,7 @@ class TimeoutTest {
           assertThat(e.timeout()).isEqualTo(Duration.ofSeconds(2));
           assertThat(e.functionName()).isEqualTo("slow");
         })
-        .hasMessage("function 'slow' timed out after PT2S");
+        .hasMessage("function 'slow' timed out after 2 s");
     await().untilTrue(interrupted);
     await().until(() -> f.stats().inFlight() == 0);
     FunctionStats s = f.stats();

@@ -76,8 +76,10 @@ final class Admission {
       return CompletableFuture.failedFuture(new RuntimeClosedException(name,
           "the Cumulus runtime is closed; function '" + name + "' accepts no more calls"));
     }
-    Invocation inv = metered ? Invocation.metered(input, System.nanoTime(), id, caller, tenant)
-        : new Invocation(input, System.nanoTime(), id, caller, tenant);
+    long now = System.nanoTime();
+    long tick = platform.tick(now);
+    Invocation inv = metered ? Invocation.metered(input, now, tick, id, caller, tenant)
+        : new Invocation(input, now, tick, id, caller, tenant);
     Counter accepted = outstanding.accepted;
     boolean slot = false; // a worker slot taken for this call: it is let in beyond the queue
     for (;;) {
@@ -166,14 +168,60 @@ final class Admission {
    * may: the chain is deeper than the runtime allows, or every slot this call could run in is held by
    * calls of the chain, each waiting for the next (a wait that would never end).
    */
-  @SuppressWarnings("ReferenceEquality") // a FunctionId and a runtime are their identity
   @Nullable CumulusException refuseFromChain(Invocation caller) {
     int depth = 1; // this call
+    int steps = 0;
+    for (Invocation c = caller; c != null && steps < Invocation.CHAIN_LIMIT; c = c.caller(), steps++) {
+      depth++;
+    }
+    if (depth > platform.maxCallDepth) {
+      return new CumulusException(name, "call chain too deep: calling '" + name + "' makes it " + depth
+          + " calls deep (maxCallDepth " + platform.maxCallDepth + "): " + chain(caller)
+          + "; a chain this deep is taken for runaway recursion", null);
+    }
+    String slots = slotsHeldBy(caller);
+    if (slots == null) {
+      return null;
+    }
+    return new CumulusException(name, "calling '" + name + "' from inside '" + caller.function.name
+        + "' would wait forever: " + slots + " are held by calls of this chain, each waiting for the"
+        + " next: " + chain(caller), null);
+  }
+
+  /**
+   * Withdraws and fails {@code awaited}, a call of this function that has not started, if the
+   * running invocation {@code waiting} is about to wait for it ({@code join}, {@code get}) while
+   * every slot it could start in is held by {@code waiting}'s chain: that wait would never end. As
+   * for a synchronous call (where the same chain would refuse the call itself), the chain's depth
+   * is not checked: a call made asynchronously is no deeper for being waited for.
+   *
+   * @return whether it was failed (the wait ends at once)
+   */
+  boolean refuseWait(Invocation awaited, Invocation waiting) {
+    if (!awaited.isQueued()) {
+      return false; // running or settled: it ends without a slot of the chain
+    }
+    String slots = slotsHeldBy(waiting);
+    if (slots == null) {
+      return false;
+    }
+    return pool.refuseQueued(awaited, new CumulusException(name, "waiting for '" + name + "' from inside '"
+        + waiting.function.name + "' (join or get of a future of invokeAsync) would wait forever: " + slots
+        + " are held by calls of this chain, each waiting for the next: " + chain(waiting)
+        + "; the call was withdrawn, never having run", null));
+  }
+
+  /**
+   * The slots a call of this function from {@code caller}'s chain could start in, if the chain holds
+   * them all (each of its calls waiting for the next); null if one could free up.
+   */
+  @SuppressWarnings("ReferenceEquality") // a FunctionId and a runtime are their identity
+  private @Nullable String slotsHeldBy(Invocation caller) {
     int sameFunction = 0;
     int sameRuntime = 0;
     int unreserved = 0;
-    for (Invocation c = caller; c != null; c = c.caller) {
-      depth++;
+    int steps = 0;
+    for (Invocation c = caller; c != null && steps < Invocation.CHAIN_LIMIT; c = c.caller(), steps++) {
       if (c.function == id) {
         sameFunction++;
       }
@@ -184,34 +232,25 @@ final class Admission {
         }
       }
     }
-    if (depth > platform.maxCallDepth) {
-      return new CumulusException(name, "call chain too deep: calling '" + name + "' makes it " + depth
-          + " calls deep (maxCallDepth " + platform.maxCallDepth + "): " + chain(caller)
-          + "; a chain this deep is taken for runaway recursion", null);
-    }
-    String slots;
     int adaptive = pool.adaptiveLimit() ? pool.concurrencyLimit() : 0;
     if (id.reserved > 0 && sameFunction >= id.reserved) {
-      slots = "all " + id.reserved + " of its concurrency slots (maxConcurrency " + id.reserved + ")";
+      return "all " + id.reserved + " of its concurrency slots (maxConcurrency " + id.reserved + ")";
     } else if (adaptive > 0 && sameFunction >= adaptive) {
       // Its limit learns only from calls that end, and none of these will: it cannot grow.
-      slots = "all " + adaptive + " of its concurrency slots (its adaptive concurrency limit now)";
+      return "all " + adaptive + " of its concurrency slots (its adaptive concurrency limit now)";
     } else if (id.reserved == 0 && unreserved >= capacity.unreservedLimit()) {
-      slots = "all " + capacity.unreservedLimit() + " unreserved concurrency slots of the runtime";
+      return "all " + capacity.unreservedLimit() + " unreserved concurrency slots of the runtime";
     } else if (sameRuntime >= capacity.max()) {
-      slots = "all " + capacity.max() + " concurrency slots of the runtime (maxConcurrency)";
-    } else {
-      return null;
+      return "all " + capacity.max() + " concurrency slots of the runtime (maxConcurrency)";
     }
-    return new CumulusException(name, "calling '" + name + "' from inside '" + caller.function.name
-        + "' would wait forever: " + slots + " are held by calls of this chain, each waiting for the"
-        + " next: " + chain(caller), null);
+    return null;
   }
 
   /** {@code a → b → this}: the chain from its first call to this one. */
   private String chain(Invocation caller) {
     List<String> names = new ArrayList<>();
-    for (Invocation c = caller; c != null; c = c.caller) {
+    int steps = 0;
+    for (Invocation c = caller; c != null && steps < Invocation.CHAIN_LIMIT; c = c.caller(), steps++) {
       names.add(c.function.name);
     }
     Collections.reverse(names);

@@ -3,6 +3,7 @@ package dev.cumulus.internal;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Objects;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -59,6 +60,19 @@ final class CallQueue {
   boolean isEmpty() {
     TenantQueue t = tenants;
     return fifo.isEmpty() && (t == null || t.isEmpty());
+  }
+
+  /**
+   * Takes out the calls that have waited {@code timeoutNanos} or more at {@code now} (runtime
+   * clock), the oldest of the FIFO and of each tenant's lane first, and hands each to
+   * {@code expired}.
+   *
+   * @return how long until the oldest call left has waited that long, or {@code Long.MAX_VALUE}
+   */
+  long expire(long now, long timeoutNanos, Consumer<Invocation> expired) {
+    long next = fifo.expire(now, timeoutNanos, expired);
+    TenantQueue t = tenants;
+    return t == null ? next : Math.min(next, t.expire(now, timeoutNanos, expired));
   }
 
   /** See {@link InvocationQueue#forgetLast()}. */

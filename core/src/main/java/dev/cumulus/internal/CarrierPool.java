@@ -3,6 +3,9 @@ package dev.cumulus.internal;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
@@ -33,6 +36,8 @@ final class CarrierPool {
   private final AtomicReferenceArray<@Nullable Carrier> byIndex;
   private final Meter meter;
   private final int parallelism;
+  /** Carrier threads created and not seen ended yet (those ended are dropped as new ones come). */
+  private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
 
   /**
    * @param meter the meter whose lanes the carriers write; it has {@link #slots} lanes
@@ -162,11 +167,38 @@ final class CarrierPool {
     pool.shutdown();
   }
 
+  /**
+   * After {@link #shutdown()}: waits until every carrier thread has ended (not merely left the
+   * pool), for at most {@code nanos}. Never call it from a carrier.
+   *
+   * @return whether they all ended in time
+   */
+  boolean awaitEnded(long nanos) {
+    long deadline = System.nanoTime() + nanos;
+    try {
+      if (!pool.awaitTermination(nanos, TimeUnit.NANOSECONDS)) {
+        return false;
+      }
+      for (Thread t : threads) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0 ? t.isAlive() : !t.join(Duration.ofNanos(left))) {
+          return false;
+        }
+      }
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
   private @Nullable Carrier newCarrier(ForkJoinPool p) {
     for (int i = 0; i < byIndex.length(); i++) {
       if (byIndex.get(i) == null) {
         Carrier c = new Carrier(p, this, meter.lane(i), "cumulus-carrier-" + THREAD_NUMBERS.incrementAndGet());
         if (byIndex.compareAndSet(i, null, c)) {
+          threads.removeIf(t -> t.getState() == Thread.State.TERMINATED);
+          threads.add(c);
           return c;
         }
       }

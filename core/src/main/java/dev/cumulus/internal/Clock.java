@@ -34,6 +34,18 @@ public interface Clock {
   /** Releases the clock's resources; timers not yet run are dropped. */
   void shutdown();
 
+  /**
+   * After {@link #shutdown()}: waits until the clock's own threads have ended, for at most
+   * {@code nanos}; at once from a thread of the clock. A clock without threads of its own returns at
+   * once.
+   *
+   * @param nanos the longest wait
+   * @return whether its threads have ended
+   */
+  default boolean awaitTermination(long nanos) {
+    return true;
+  }
+
   /** A scheduled task that can be cancelled. */
   interface Timer {
     /** Cancels the task if it has not run yet; does nothing otherwise. */

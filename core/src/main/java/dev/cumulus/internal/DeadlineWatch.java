@@ -6,10 +6,11 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The runtime's one watch over deadlines (timeouts, CPU budgets): a single timer set for the earliest
- * time something may be due, held with that time in one atomic reference, so that two threads arming
- * it at once can never cancel the wrong timer. It scans only the functions that have workers, and
- * exists only while one has: an idle runtime holds no timer, hence no timer thread.
+ * The runtime's one watch over deadlines (timeouts, CPU budgets, queue timeouts): a single timer set
+ * for the earliest time something may be due, held with that time in one atomic reference, so that
+ * two threads arming it at once can never cancel the wrong timer. It scans only the functions that
+ * have workers (or calls waiting with a queue timeout), and exists only while one has: an idle
+ * runtime holds no timer, hence no timer thread.
  *
  * <p>No invocation is registered with it (that would cost every call): a function that starts its
  * first worker arms the watch for the soonest deadline a call could have from now, each scan re-arms
@@ -63,7 +64,7 @@ final class DeadlineWatch {
     arm(clock.nanoTime() + w.firstCheckNanos());
   }
 
-  /** {@code w} lost its last worker ({@code stillBusy} says whether one started meanwhile). */
+  /** {@code w} has nothing to watch any more ({@code stillBusy} says whether it got some meanwhile). */
   void unwatch(Watched w, java.util.function.BooleanSupplier stillBusy) {
     busy.remove(w);
     if (stillBusy.getAsBoolean()) {

@@ -1,7 +1,8 @@
 package dev.cumulus.internal;
 
-import dev.cumulus.ConcurrencyLimit;
 import dev.cumulus.CallOptions;
+import dev.cumulus.CallerInterruptedException;
+import dev.cumulus.ConcurrencyLimit;
 import dev.cumulus.CumulusException;
 import dev.cumulus.DeadLetter;
 import dev.cumulus.Fn;
@@ -73,7 +74,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
     this.name = spec.name();
     this.inputType = spec.inputType();
     this.inputCheck = code.inputCheck(spec);
-    this.id = new FunctionId(name, spec.maxConcurrency().orElse(0), platform);
+    this.id = new FunctionId(name, spec.maxConcurrency().orElse(0), platform, inputType != Object.class);
     this.account = platform.meter.account(name);
     io.micrometer.core.instrument.Clock mc = Distribution.micrometerClock(platform.clock);
     this.latency = new Distribution(mc, platform.meter.sharedLane);
@@ -92,10 +93,11 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
     this.events = new EventBacklog(this, spec, platform.eventRuntime);
     this.pool = new WorkerPool(this, platform, id, code.handler(spec), code.function(spec), instances, account, latency,
         cpuPerInvocation, new CallQueue(new InvocationQueue(id)), outstanding, spec.timeout(),
-        spec.cpuBudget().map(Duration::toNanos).orElse(0L),
+        spec.cpuBudget().map(Duration::toNanos).orElse(0L), spec.queueTimeout().orElse(null),
         spec.concurrency().orElse(null) instanceof ConcurrencyLimit.Adaptive a ? a : null, this::lifecycle,
         events::capacityFreed);
     this.admission = new Admission(this, id, platform, pool, outstanding, spec.queueCapacity());
+    id.admission = admission;
   }
 
   int reserved() {
@@ -172,6 +174,10 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
     InvalidInputException invalid = checkInput(input);
     if (invalid != null) {
       throw invalid;
+    }
+    if (Thread.currentThread().isInterrupted()) {
+      // It could only be admitted and then given up on at once, still billed: it is not made.
+      throw new CallerInterruptedException(name, false, new InterruptedException());
     }
     Invocation caller = Worker.runningHere();
     if (caller != null) {
@@ -279,7 +285,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
         inv.awaitDone();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new CumulusException(name, "interrupted while waiting for function '" + name + "'", e);
+        throw new CallerInterruptedException(name, true, e);
       }
     }
     if (future.isCancelled()) {
@@ -396,6 +402,7 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
         .successes(account.sum(Meter.SUCCESSES))
         .failures(account.sum(Meter.FAILURES) + pool.otherFailures())
         .timeouts(pool.timeouts())
+        .queueTimeouts(pool.queueTimeouts())
         .throttles(throttles)
         .rejected(refused + pool.abandoned())
         .cancelled(account.sum(Meter.CANCELLED))

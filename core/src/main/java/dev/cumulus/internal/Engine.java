@@ -35,6 +35,10 @@ import org.jspecify.annotations.Nullable;
 public final class Engine {
   private static final System.Logger LOG = System.getLogger("dev.cumulus");
   private static final AtomicBoolean WARNED_WALL_CLOCK = new AtomicBoolean();
+  /** How long close() waits for code past its timeout to return, so that its threads can end. */
+  private static final long OVERDUE_GRACE_NANOS = TimeUnit.SECONDS.toNanos(1);
+  /** The least time close() gives the runtime's threads to end once they have nothing to run. */
+  private static final long MIN_EXIT_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   /**
    * A runtime's options, checked by {@code Cumulus.Builder}.
@@ -148,8 +152,9 @@ public final class Engine {
    *
    * @param spec the function
    * @return the registered function
-   * @throws IllegalStateException if the name is taken, its reserved concurrency does not fit, or it
-   *     has a CPU budget and this runtime does not meter CPU
+   * @throws IllegalStateException if the name is taken, its reserved concurrency does not fit, its
+   *     minInstances exceed the runtime's maxConcurrency, or it has a CPU budget and this runtime does
+   *     not meter CPU
    * @throws RuntimeClosedException if the runtime is closed
    * @throws FunctionFailedException if creating a provisioned instance failed
    */
@@ -169,6 +174,11 @@ public final class Engine {
         throw new IllegalStateException("a function named '" + spec.name() + "' is already registered");
       }
       Capacity capacity = platform.capacity;
+      if (spec.minInstances() > capacity.max()) {
+        throw new IllegalStateException("function '" + spec.name() + "' asks for minInstances "
+            + spec.minInstances() + " but the runtime's maxConcurrency is " + capacity.max() + ": no more than "
+            + capacity.max() + " of its calls can ever run at once, so the other instances could never be used");
+      }
       int reserve = spec.maxConcurrency().orElse(0);
       if (reserve > capacity.max() - capacity.reserved()) {
         throw new IllegalStateException("function '" + spec.name() + "' reserves maxConcurrency "
@@ -322,8 +332,9 @@ public final class Engine {
 
   private RuntimeException unknown(String name) {
     if (closing.get()) {
+      // Not "function 'x' accepts no more calls": no function may be named so.
       return new RuntimeClosedException(name,
-          "the Cumulus runtime is closed; function '" + name + "' accepts no more calls");
+          "the Cumulus runtime is closed and accepts no more calls, whatever function they name");
     }
     return new UnknownFunctionException(name, NearNames.of(name, functions.keySet()));
   }
@@ -477,8 +488,9 @@ public final class Engine {
 
   /**
    * Stops admission, lets accepted work finish until the drain deadline, fails the rest, closes
-   * instances, and shuts the carriers down. Called from a function's own thread, it returns at once
-   * and the rest goes on in the background (waiting there would wait for itself).
+   * instances, shuts the carriers down and waits (bounded) for its threads to end. Called from a
+   * function's own thread, it returns at once and the rest goes on in the background (waiting there
+   * would wait for itself).
    */
   public void close() {
     boolean fromWorker = Worker.runsHere(platform);
@@ -540,6 +552,11 @@ public final class Engine {
       LOG.log(System.Logger.Level.ERROR, "closing the Cumulus runtime failed", e);
     } finally {
       platform.closed();
+      // close() returns once no thread of the runtime is alive, within bounds (said at DEBUG if not).
+      if (!platform.awaitThreadsEnded(Math.min(drainNanos, OVERDUE_GRACE_NANOS), Math.max(drainNanos, MIN_EXIT_NANOS))) {
+        LOG.log(System.Logger.Level.DEBUG, "some threads of the Cumulus runtime were still alive when close()"
+            + " returned (code past its timeout that ignores the interrupt keeps them until it returns)");
+      }
       try {
         platform.events.runtimeClosed();
       } catch (Throwable e) {

@@ -13,6 +13,12 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>It is also its function's queue node ({@link InvocationQueue}): a consumed node links to itself,
  * so a caller that keeps this future keeps no later invocation reachable.
+ *
+ * <p>A function's code that waits for such a future ({@link #join()}, {@link #get()}) is a call of
+ * its chain as a synchronous call is: if the invocation has not started and every slot it could
+ * start in is held by that chain, the wait could never end, so the invocation is withdrawn and
+ * fails at once ({@link Admission#refuseWait}); else the waiting invocation becomes this one's
+ * caller while it waits, so that calls made from inside this one see the whole chain.
  */
 final class Invocation extends CompletableFuture<@Nullable Object> {
   static final int QUEUED = 0;
@@ -31,6 +37,9 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
   private static final VarHandle STATE;
   private static final VarHandle NEXT;
   private static final VarHandle WAITER;
+  private static final VarHandle CALLER;
+  /** Longest chain followed through callers: links set by waits could, in a race, make a loop. */
+  static final int CHAIN_LIMIT = 1 << 16;
 
   static {
     try {
@@ -38,6 +47,7 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
       STATE = lookup.findVarHandle(Invocation.class, "state", int.class);
       NEXT = lookup.findVarHandle(Invocation.class, "next", Invocation.class);
       WAITER = lookup.findVarHandle(Invocation.class, "waiter", Thread.class);
+      CALLER = lookup.findVarHandle(Invocation.class, "caller", Invocation.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -45,10 +55,16 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
 
   final @Nullable Object input;
   final long enqueuedNanos;
+  /** The runtime clock when it was queued (its queue timeout counts from here). */
+  final long enqueuedTick;
   /** The function called, to follow a call chain. */
   final FunctionId function;
-  /** The running invocation that made this call and waits for it, or null. */
-  final @Nullable Invocation caller;
+  /**
+   * The running invocation that made this call and waits for it, or null; or, set while it waits
+   * ({@link #join()}, {@link #get()}), one that waits for this invocation made asynchronously.
+   */
+  @SuppressWarnings("unused") // CALLER; written plainly once in the constructor
+  private @Nullable Invocation caller;
   /** The tenant the call was made for, or null. */
   final @Nullable CallTenant tenant;
   /**
@@ -65,23 +81,30 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
   @SuppressWarnings("unused") // WAITER
   private volatile @Nullable Thread waiter;
 
-  Invocation(@Nullable Object input, long enqueuedNanos, FunctionId function, @Nullable Invocation caller) {
-    this(input, enqueuedNanos, function, caller, null);
+  Invocation(@Nullable Object input, long enqueuedNanos, long enqueuedTick, FunctionId function,
+      @Nullable Invocation caller) {
+    this(input, enqueuedNanos, enqueuedTick, function, caller, null);
   }
 
-  Invocation(@Nullable Object input, long enqueuedNanos, FunctionId function, @Nullable Invocation caller,
-      @Nullable CallTenant tenant) {
+  Invocation(@Nullable Object input, long enqueuedNanos, long enqueuedTick, FunctionId function,
+      @Nullable Invocation caller, @Nullable CallTenant tenant) {
     this.input = input;
     this.enqueuedNanos = enqueuedNanos;
+    this.enqueuedTick = enqueuedTick;
     this.function = function;
     this.caller = caller;
     this.tenant = tenant;
   }
 
+  /** The invocation that waits for this one, of the same call chain, or null. */
+  @Nullable Invocation caller() {
+    return (Invocation) CALLER.getAcquire(this);
+  }
+
   /** A metered call: its worker completes it with a {@link dev.cumulus.Receipt} of the result. */
-  static Invocation metered(@Nullable Object input, long enqueuedNanos, FunctionId function,
+  static Invocation metered(@Nullable Object input, long enqueuedNanos, long enqueuedTick, FunctionId function,
       @Nullable Invocation caller, @Nullable CallTenant tenant) {
-    Invocation inv = new Invocation(input, enqueuedNanos, function, caller, tenant);
+    Invocation inv = new Invocation(input, enqueuedNanos, enqueuedTick, function, caller, tenant);
     inv.tally = new Tally(function.name, true);
     return inv;
   }
@@ -146,6 +169,16 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
    */
   @Override
   public @Nullable Object get() throws InterruptedException, java.util.concurrent.ExecutionException {
+    Invocation linked = beforeWait();
+    try {
+      park();
+    } finally {
+      afterWait(linked);
+    }
+    return super.get();
+  }
+
+  private void park() throws InterruptedException {
     spinWhileRunning();
     if (!isDone() && WAITER.compareAndSet(this, null, Thread.currentThread())) {
       try {
@@ -159,7 +192,39 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
         waiter = null;
       }
     }
-    return super.get();
+  }
+
+  /**
+   * Before a wait without a time limit: if the waiting thread runs an invocation of this runtime,
+   * withdraws and fails this one when the wait could never end, or links the waiting invocation as
+   * this one's caller (returned, to unlink after the wait).
+   */
+  @SuppressWarnings("ReferenceEquality") // invocations are their identity
+  private @Nullable Invocation beforeWait() {
+    if (isDone()) {
+      return null;
+    }
+    Invocation waiting = Worker.runningHere((Platform) function.runtime);
+    Admission door = function.admission;
+    if (waiting == null || waiting == this || door == null) {
+      return null;
+    }
+    if (door.refuseWait(this, waiting)) {
+      return null; // failed at once: the wait ends now
+    }
+    int steps = 0;
+    for (Invocation c = waiting; c != null && steps < CHAIN_LIMIT; c = c.caller(), steps++) {
+      if (c == this) {
+        return null; // this one is in the waiting chain already: a link would make a loop
+      }
+    }
+    return CALLER.compareAndSet(this, null, waiting) ? waiting : null;
+  }
+
+  private void afterWait(@Nullable Invocation linked) {
+    if (linked != null) {
+      CALLER.compareAndSet(this, linked, null); // it waits no more
+    }
   }
 
   @Override
@@ -194,38 +259,39 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
   /** Waits as {@link CompletableFuture#join()} does (not interruptible), parked on this invocation. */
   @Override
   public @Nullable Object join() {
-    spinWhileRunning();
-    if (!isDone() && WAITER.compareAndSet(this, null, Thread.currentThread())) {
-      boolean interrupted = false;
-      try {
-        while (!isDone()) {
-          LockSupport.park(this);
-          interrupted |= Thread.interrupted();
-        }
-      } finally {
-        waiter = null;
-        if (interrupted) {
-          Thread.currentThread().interrupt();
+    Invocation linked = beforeWait();
+    try {
+      spinWhileRunning();
+      if (!isDone() && WAITER.compareAndSet(this, null, Thread.currentThread())) {
+        boolean interrupted = false;
+        try {
+          while (!isDone()) {
+            LockSupport.park(this);
+            interrupted |= Thread.interrupted();
+          }
+        } finally {
+          waiter = null;
+          if (interrupted) {
+            Thread.currentThread().interrupt();
+          }
         }
       }
+    } finally {
+      afterWait(linked);
     }
     return super.join();
   }
 
   /**
    * Waits until this completes, for a synchronous caller: parks without adding a dependent, so the
-   * worker that completes it runs nothing of the caller's.
+   * worker that completes it runs nothing of the caller's. (Its chain was checked, and it is linked
+   * as this one's caller, when the call was made.)
    *
    * @throws InterruptedException if the caller is interrupted while it waits (the call goes on)
    */
   void awaitDone() throws InterruptedException {
-    if (isDone()) {
-      return;
-    }
-    try {
-      get();
-    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.CancellationException settled) {
-      // done: the caller reads the outcome
+    if (!isDone()) {
+      park();
     }
   }
 
@@ -251,6 +317,11 @@ final class Invocation extends CompletableFuture<@Nullable Object> {
 
   boolean isRunning() {
     return (int) STATE.getAcquire(this) == RUNNING;
+  }
+
+  /** Whether it waits in its function's queue: not started, not settled. */
+  boolean isQueued() {
+    return (int) STATE.getAcquire(this) == QUEUED && !isDone();
   }
 
   /** The worker ends it; false if the runtime already did. */

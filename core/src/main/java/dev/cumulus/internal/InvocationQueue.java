@@ -2,6 +2,7 @@ package dev.cumulus.internal;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -18,7 +19,8 @@ import org.jspecify.annotations.Nullable;
  * object) and each node's item and link are written by the caller and the worker in turn, and each
  * call costs a node. Here head and tail sit on cache lines of their own, and nothing is allocated.
  * Another discipline (weighted round-robin between tenants, say) replaces this class alone: its
- * users only offer, poll and ask whether it is empty.
+ * users only offer, poll and ask whether it is empty, and the deadline watch takes out the oldest
+ * invocations when they waited past the function's queue timeout ({@link #expire}).
  */
 final class InvocationQueue {
   private static final VarHandle HEAD;
@@ -52,7 +54,7 @@ final class InvocationQueue {
 
   InvocationQueue(FunctionId function) {
     this.function = function;
-    Invocation empty = new Invocation(null, 0, function, null);
+    Invocation empty = new Invocation(null, 0, 0, function, null);
     placeholder = empty;
     head = empty;
     tail = empty;
@@ -96,6 +98,59 @@ final class InvocationQueue {
   }
 
   /**
+   * Returns the oldest invocation without removing it, or {@code null} if the queue is empty or its
+   * oldest invocation is being linked right now (never waits for a producer).
+   */
+  @SuppressWarnings("ReferenceEquality") // nodes are their identity
+  @Nullable Invocation peek() {
+    for (;;) {
+      Invocation h = (Invocation) HEAD.getAcquire(this);
+      Invocation next = h.next();
+      if (next != h) {
+        return next;
+      }
+      // h was consumed meanwhile (it links to itself): read the head again
+    }
+  }
+
+  /**
+   * Removes {@code first} if it is still the oldest invocation, as {@link #poll()} would have;
+   * false if a consumer took it (or anything) first.
+   */
+  @SuppressWarnings("ReferenceEquality") // nodes are their identity
+  boolean removeFirst(Invocation first) {
+    Invocation h = (Invocation) HEAD.getAcquire(this);
+    if (h.next() != first || !HEAD.compareAndSet(this, h, first)) {
+      return false;
+    }
+    h.unlink();
+    return true;
+  }
+
+  /**
+   * Takes out, oldest first, the invocations that have waited {@code timeoutNanos} or more at
+   * {@code now} (runtime clock) and hands each to {@code expired}.
+   *
+   * @return how long until the oldest one left has waited that long, or {@code Long.MAX_VALUE} if
+   *     none is left
+   */
+  long expire(long now, long timeoutNanos, Consumer<Invocation> expired) {
+    for (;;) {
+      Invocation first = peek();
+      if (first == null) {
+        return Long.MAX_VALUE;
+      }
+      long waited = now - first.enqueuedTick;
+      if (waited < timeoutNanos) {
+        return timeoutNanos - waited;
+      }
+      if (removeFirst(first)) {
+        expired.accept(first);
+      } // else a worker took it (or the one before it) meanwhile: look at the head again
+    }
+  }
+
+  /**
    * If the queue is empty, puts a fresh placeholder in place of the consumed invocation it keeps as
    * its head, so that an idle function holds no call (nor its result). Called by a worker that runs
    * out of work; a producer or a poller racing with it only ever sees an empty queue or the new
@@ -107,7 +162,7 @@ final class InvocationQueue {
     if (h == placeholder || h.next() != null || TAIL.getAcquire(this) != h) {
       return; // nothing consumed to forget, or not empty
     }
-    Invocation empty = new Invocation(null, 0, function, null);
+    Invocation empty = new Invocation(null, 0, 0, function, null);
     // Producers only swap the tail: once it is the new placeholder, nothing links to h any more.
     if (TAIL.compareAndSet(this, h, empty)) {
       placeholder = empty;

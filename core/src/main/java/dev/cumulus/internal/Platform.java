@@ -3,7 +3,10 @@ package dev.cumulus.internal;
 import dev.cumulus.internal.event.EventRuntime;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -32,6 +35,8 @@ final class Platform {
   final TenantNames tenantNames;
   private volatile boolean closing;
   private volatile boolean closed;
+  /** Completed once the carriers were shut down (the runtime closed and no function has a worker). */
+  private final CompletableFuture<Void> carriersShutDown = new CompletableFuture<>();
 
   Platform(@Nullable Clock testClock, @Nullable CarrierPool carriers, Meter meter, long keepAliveNanos,
       int maxConcurrency, int maxCallDepth, int maxTenants, RuntimeEvents events) {
@@ -144,7 +149,40 @@ final class Platform {
     CarrierPool c = carriers;
     if (c != null && watch.isIdle()) {
       c.shutdown();
+      carriersShutDown.complete(null);
     }
+  }
+
+  /**
+   * After {@link #closed()}: waits until the runtime's platform threads have ended, so that none is
+   * alive when {@code close()} returns. Code past its timeout that ignores the interrupt keeps its
+   * worker, hence the carriers, alive: it gets {@code overdueNanos} to return. The carriers and the
+   * timer then get {@code exitNanos} to end. Returns at once on a thread of the runtime's carriers,
+   * which could not end while it waits.
+   *
+   * @return whether every thread ended in time
+   */
+  boolean awaitThreadsEnded(long overdueNanos, long exitNanos) {
+    CarrierPool c = carriers;
+    if (c != null) {
+      if (c.runsCurrentThread()) {
+        return false;
+      }
+      try {
+        carriersShutDown.get(overdueNanos, TimeUnit.NANOSECONDS);
+      } catch (TimeoutException e) {
+        return false; // overdue code still runs: its threads end when it returns
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      } catch (ExecutionException e) {
+        throw new IllegalStateException(e); // never completed exceptionally
+      }
+      if (!c.awaitEnded(exitNanos)) {
+        return false;
+      }
+    }
+    return clock.awaitTermination(exitNanos);
   }
 
   void log(System.Logger.Level level, String message, @Nullable Throwable e) {

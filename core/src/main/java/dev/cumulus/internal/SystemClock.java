@@ -1,5 +1,8 @@
 package dev.cumulus.internal;
 
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.DelayQueue;
 import java.util.concurrent.Delayed;
 import java.util.concurrent.RejectedExecutionException;
@@ -32,6 +35,8 @@ final class SystemClock implements Clock {
   private static final AtomicLong SEQUENCE = new AtomicLong();
 
   private final ScheduledThreadPoolExecutor precise;
+  /** The platform timer threads started and not seen ended yet (its one thread comes and goes). */
+  private final Set<Thread> preciseThreads = ConcurrentHashMap.newKeySet();
   private final DelayQueue<IdleTask> idle = new DelayQueue<>();
   private final AtomicBoolean idleRunning = new AtomicBoolean();
   private final ThreadFactory idleThreads;
@@ -49,6 +54,8 @@ final class SystemClock implements Clock {
     this.precise = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "cumulus-timer-" + TIMER_THREADS.incrementAndGet());
       t.setDaemon(true);
+      preciseThreads.removeIf(old -> old.getState() == Thread.State.TERMINATED);
+      preciseThreads.add(t);
       return t;
     });
     precise.setKeepAliveTime(Math.max(1, keepAliveNanos), TimeUnit.NANOSECONDS);
@@ -101,6 +108,29 @@ final class SystemClock implements Clock {
     precise.shutdownNow();
     idle.clear();
     wakeIdleThread();
+  }
+
+  @Override
+  public boolean awaitTermination(long nanos) {
+    if (preciseThreads.contains(Thread.currentThread())) {
+      return false; // a timer task closing the runtime: its own thread ends after it
+    }
+    long deadline = System.nanoTime() + nanos;
+    try {
+      if (!precise.awaitTermination(nanos, TimeUnit.NANOSECONDS)) {
+        return false;
+      }
+      for (Thread t : preciseThreads) { // left the executor; ended a moment later
+        long left = deadline - System.nanoTime();
+        if (left <= 0 ? t.isAlive() : !t.join(Duration.ofNanos(left))) {
+          return false;
+        }
+      }
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
   }
 
   private void wakeIdleThread() {

@@ -1,9 +1,12 @@
 package dev.cumulus.internal;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -161,6 +164,35 @@ final class TenantQueue {
     } finally {
       lock.unlock();
     }
+  }
+
+  /**
+   * Takes out, oldest first in each lane, the calls that have waited {@code timeoutNanos} or more
+   * at {@code now} (runtime clock) and hands each to {@code expired}, outside the lock. A lane left
+   * empty leaves the round when its turn comes, as after a poll.
+   *
+   * @return how long until the oldest call left has waited that long, or {@code Long.MAX_VALUE}
+   */
+  long expire(long now, long timeoutNanos, Consumer<Invocation> expired) {
+    List<Invocation> out = new ArrayList<>();
+    long next = Long.MAX_VALUE;
+    lock.lock();
+    try {
+      for (Lane lane : lanes.values()) {
+        for (Invocation head = lane.head; head != null; head = lane.head) {
+          long waited = now - head.enqueuedTick;
+          if (waited < timeoutNanos) {
+            next = Math.min(next, timeoutNanos - waited);
+            break;
+          }
+          out.add(take(lane));
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    out.forEach(expired);
+    return next;
   }
 
   /** Whether no tenant call waits (one being offered right now may not count yet). */

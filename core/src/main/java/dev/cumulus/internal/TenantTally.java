@@ -26,6 +26,8 @@ final class TenantTally {
   private final LongAdder invocations = new LongAdder();
   private final LongAdder[] outcomes = {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(),
       new LongAdder(), new LongAdder()};
+  /** Of the timeouts, calls that waited in the queue past the queue timeout (they never ran). */
+  private final LongAdder queueTimeouts = new LongAdder();
   private final LongAdder coldStarts = new LongAdder();
   private final LongAdder cpuNanos = new LongAdder();
   private final LongAdder wallNanos = new LongAdder();
@@ -50,6 +52,15 @@ final class TenantTally {
   static void count(@Nullable CallTenant tenant, int outcome) {
     if (tenant != null) {
       tenant.tally.outcomes[outcome].increment();
+    }
+  }
+
+  /** {@code inv} waited in the queue past the queue timeout: a timeout that never ran. */
+  static void queueTimedOut(Invocation inv) {
+    CallTenant t = inv.tenant;
+    if (t != null) {
+      t.tally.outcomes[TIMEOUT].increment();
+      t.tally.queueTimeouts.increment();
     }
   }
 
@@ -99,6 +110,7 @@ final class TenantTally {
         .queueWait(Duration.ofNanos(queueWaitNanos.sum()))
         .billedMillis(billedMillis.sum())
         .billedCpuMillis(billedCpuMillis.sum())
+        .queueTimeouts(queueTimeouts.sum())
         .build();
   }
 }

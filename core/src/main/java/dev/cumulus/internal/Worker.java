@@ -193,6 +193,17 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
   }
 
   /**
+   * As {@link #runningHere()}, for a caller about to wait for an invocation of {@code platform}: on
+   * a runtime with carriers of its own only they are asked, so that a virtual thread of the JDK's
+   * scheduler that waits (a caller's own thread) is not given a thread-local map for nothing.
+   */
+  static @Nullable Invocation runningHere(Platform platform) {
+    Object owner = platform.carriers != null ? CarrierPool.currentOwner()
+        : Thread.currentThread().isVirtual() ? UNCARRIED.get() : null;
+    return owner instanceof Worker w ? w.current() : null;
+  }
+
+  /**
    * Whether the calling thread is one of {@code platform}'s: a worker of one of its functions, or on
    * its carriers any virtual thread (such as one a function's code started).
    */
@@ -399,7 +410,7 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
         inv.complete(result);
       } else {
         inv.completeExceptionally(failure instanceof FunctionFailedException f && p.name.equals(f.functionName())
-            ? f : new FunctionFailedException(p.name, failure));
+            ? f : failed(p.name, inv, failure));
       }
     } finally {
       if (stages) {
@@ -408,6 +419,23 @@ final class Worker implements Runnable, Executor, CarrierPool.SegmentObserver {
       completing = false;
     }
     lastEndIsNow = !stages; // stages ran on this thread: the next start reads the clock
+  }
+
+  /**
+   * What the caller of {@code inv}, whose code threw {@code thrown}, gets. A function without a
+   * declared input type takes any object, so a {@code ClassCastException} of its input's class most
+   * likely means a call of the wrong type: the message says how to have such calls refused.
+   */
+  private static FunctionFailedException failed(String name, Invocation inv, Throwable thrown) {
+    Object input = inv.input;
+    if (thrown instanceof ClassCastException && !inv.function.typedInput && input != null
+        && String.valueOf(thrown.getMessage()).contains(input.getClass().getName() + " cannot be cast")) {
+      return new FunctionFailedException(name, "function '" + name + "' failed: " + thrown + "; its input was"
+          + " a " + input.getClass().getName() + ", and '" + name + "' declares no inputType, so inputs are not"
+          + " checked: declare it with FnSpec.Builder.inputType(Class) to have a call of the wrong type"
+          + " refused before it runs (InvalidInputException)", thrown);
+    }
+    return new FunctionFailedException(name, thrown);
   }
 
   /**

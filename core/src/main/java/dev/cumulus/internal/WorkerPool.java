@@ -63,6 +63,10 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private static final long MIN_BUDGET_CHECK_NANOS = 1_000_000;
   /** One reservation in {@link #slots} (its slot is counted in the low bits as well). */
   private static final long RESERVATION = 1L << 32;
+  /** A queued call whose queue timeout is further away than this is looked at again meanwhile. */
+  private static final long MAX_QUEUE_CHECK_NANOS = 86_400_000_000_000L;
+  /** A running invocation's timeout message says how long it waited queued, if this long or more. */
+  private static final long QUEUE_WAIT_SHOWN_NANOS = 1_000_000;
 
   private final CallQueue queue;
   private final Outstanding outstanding;
@@ -82,6 +86,9 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private final Duration timeout;
   private final long timeoutNanos;
   private final long budgetNanos;
+  /** How long a call may wait in the queue; null: as long as it takes. */
+  private final @Nullable Duration queueTimeout;
+  private final long queueTimeoutNanos;
   /** Called when work ends while the function's lifecycle waits for it (drain, retirement). */
   private final Runnable settled;
   /** Called whenever a worker comes back for more work: a slot may be free for the function's events. */
@@ -107,6 +114,8 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private final LiveWorkers live = new LiveWorkers();
 
   private final AtomicLong timeouts = new AtomicLong();
+  /** Of the timeouts, calls that waited in the queue past the queue timeout (they never ran). */
+  private final AtomicLong queueTimeouts = new AtomicLong();
   /** Invocations stopped for running over their CPU budget. */
   private final AtomicLong otherFailures = new AtomicLong();
   /** Accepted calls that close gave up on, queued or running. */
@@ -121,7 +130,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   WorkerPool(Registration self, Platform platform, FunctionId id, BiFunction<Object, Object, Object> handler,
       @Nullable Function<@Nullable Object, @Nullable Object> function, InstancePool instances, Meter.Account account, Distribution latency, Distribution cpuPerInvocation,
       CallQueue queue, Outstanding outstanding, Duration timeout,
-      long budgetNanos, ConcurrencyLimit.@Nullable Adaptive adaptive, Runnable settled, Runnable freed) {
+      long budgetNanos, @Nullable Duration queueTimeout, ConcurrencyLimit.@Nullable Adaptive adaptive, Runnable settled, Runnable freed) {
     super(self, platform, handler, function, instances, account, latency, cpuPerInvocation,
         adaptive == null ? null : adaptiveLimit(self, adaptive, platform));
     this.queue = queue;
@@ -135,6 +144,8 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     this.timeout = timeout;
     this.timeoutNanos = timeout.toNanos();
     this.budgetNanos = budgetNanos;
+    this.queueTimeout = queueTimeout;
+    this.queueTimeoutNanos = queueTimeout == null ? 0 : queueTimeout.toNanos();
     this.settled = settled;
     this.freed = freed;
   }
@@ -312,6 +323,9 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   void startWorkerIfNeeded() {
     if (!tryStartWorker() && workers() < limit()) {
       capacity.await(this); // blocked by the runtime-wide capacity, not by our own limit
+      if (queueTimeoutNanos > 0 && live.size() == 0) {
+        platform.watch.watch(this); // calls wait with no worker of ours: their queue timeout still runs
+      }
     }
   }
 
@@ -459,10 +473,18 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   private void removeLive(Worker w) {
     if (live.remove(w)) {
-      platform.watch.unwatch(this, () -> live.size() > 0);
+      platform.watch.unwatch(this, this::watched);
       platform.events.lastWorker(self);
       platform.functionIdle();
     }
+  }
+
+  /**
+   * Whether the deadline watch must look at this function: it has workers, whose invocations have
+   * deadlines, or calls wait in its queue with a queue timeout.
+   */
+  private boolean watched() {
+    return live.size() > 0 || (queueTimeoutNanos > 0 && !queue.isEmpty());
   }
 
   @Override
@@ -713,14 +735,80 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   @Override
   public long firstCheckNanos() {
-    return budgetNanos > 0 ? Math.min(timeoutNanos, budgetNanos) : timeoutNanos;
+    long first = budgetNanos > 0 ? Math.min(timeoutNanos, budgetNanos) : timeoutNanos;
+    return queueTimeoutNanos > 0 ? Math.min(first, queueTimeoutNanos) : first;
   }
 
   @Override
   public long check(long now) {
     long[] next = {now + firstCheckNanos()};
     live.forEach(w -> next[0] = Math.min(next[0], check(w, now)));
+    if (queueTimeoutNanos > 0) {
+      next[0] = Math.min(next[0], expireQueued(now));
+      if (!watched()) {
+        platform.watch.unwatch(this, this::watched); // watched for its queue alone, now empty
+        return Long.MAX_VALUE;
+      }
+    }
     return next[0];
+  }
+
+  /**
+   * Fails the calls that waited in the queue past the queue timeout (the oldest of each FIFO first:
+   * the first one that has not is the next to look at); returns when to look again.
+   */
+  private long expireQueued(long now) {
+    long before = queueTimeouts.get();
+    long left = queue.expire(now, queueTimeoutNanos, inv -> {
+      if (inv.withdraw()) {
+        expire(inv, now - inv.enqueuedTick);
+      } else if (!inv.isWithdrawn()) {
+        settleWithdrawn(inv, Meter.CANCELLED, null); // its caller cancelled it: it never runs
+      }
+    });
+    if (queueTimeouts.get() != before && queue.isEmpty()) {
+      queue.forgetLast(); // hold no call that is over
+    }
+    return left == Long.MAX_VALUE ? Long.MAX_VALUE : now + Math.min(left, MAX_QUEUE_CHECK_NANOS);
+  }
+
+  /** Fails a call that waited in the queue past the queue timeout: it never ran, it is not billed. */
+  private void expire(Invocation inv, long waited) {
+    timeouts.incrementAndGet();
+    queueTimeouts.incrementAndGet();
+    TenantTally.queueTimedOut(inv);
+    int shared = platform.meter.sharedLane;
+    account.add(shared, Meter.STARTED, 1); // taken and finished before its caller hears of it
+    account.add(shared, Meter.FINISHED, 1);
+    Duration limit = java.util.Objects.requireNonNull(queueTimeout);
+    FunctionTimeoutException e = new FunctionTimeoutException(name, limit, true, "function '" + name
+        + "' timed out in its queue: the call waited " + DurationText.nanos(waited) + " (queueTimeout "
+        + DurationText.of(limit) + ") and never started, as " + heldBy()
+        + "; it did not run and is not billed");
+    platform.runSystem(() -> {
+      inv.completeExceptionally(e);
+      settled.run();
+    });
+  }
+
+  /** What holds the slots a queued call waits for, for its queue timeout's message. */
+  private String heldBy() {
+    int running = workers();
+    int late = overdue();
+    int adaptiveLimit = adaptiveLimit() ? concurrencyLimit() : 0;
+    String held = reserved > 0 && running >= reserved
+        ? "all " + reserved + " of its concurrency slots (maxConcurrency " + reserved + ") were taken"
+        : adaptiveLimit > 0 && running >= adaptiveLimit
+            ? "all " + adaptiveLimit + " of its concurrency slots (its adaptive concurrency limit now) were taken"
+        : reserved == 0 && capacity.available(true) <= 0
+            ? "the runtime's unreserved concurrency (" + capacity.unreservedLimit() + " of maxConcurrency "
+                + capacity.max() + ") was all in use"
+            : running + " of its calls were running";
+    return late == 0 ? held
+        : late == 1 ? held + ", 1 of them by a call past its timeout whose code has not returned (it ignores"
+            + " the interrupt)"
+        : held + ", " + late + " of them by calls past their timeout whose code has not returned (they ignore"
+            + " the interrupt)";
   }
 
   /** Ends {@code w}'s invocation if it is overdue; returns when to look at it again. */
@@ -753,14 +841,19 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   }
 
   private void timeOut(Worker w, Invocation inv) {
+    long waited = w.startTick() - inv.enqueuedTick;
     if (w.end(inv, () -> {
       timeouts.incrementAndGet();
       TenantTally.count(inv, TenantTally.TIMEOUT);
       overdue.incrementAndGet();
       platform.events.timedOut(self, timeout); // before the interrupt: the figures still hold it
     })) {
+      FunctionTimeoutException e = waited < QUEUE_WAIT_SHOWN_NANOS ? new FunctionTimeoutException(name, timeout)
+          : new FunctionTimeoutException(name, timeout, false, "function '" + name + "' timed out after "
+              + DurationText.of(timeout) + " of running, having waited " + DurationText.nanos(waited)
+              + " in its queue before it started");
       platform.runSystem(() -> {
-        inv.completeExceptionally(new FunctionTimeoutException(name, timeout));
+        inv.completeExceptionally(e);
         settled.run();
       });
     }
@@ -798,6 +891,9 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
       }
     });
     wakeIdle();
+    if (queueTimeoutNanos > 0 && live.size() == 0) {
+      platform.watch.unwatch(this, this::watched); // watched for its queue alone, now empty
+    }
     settled.run();
   }
 
@@ -805,6 +901,20 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     TenantTally.count(inv, TenantTally.REJECTED);
     abandoned.incrementAndGet();
     overdue.incrementAndGet();
+  }
+
+  /**
+   * Withdraws a queued invocation that its waiting caller's chain keeps from ever starting, and
+   * fails it with {@code why}: it never runs, and is counted as cancelled (a call given up before it
+   * started). False if a worker started it (or anyone settled it) first.
+   */
+  boolean refuseQueued(Invocation inv, CumulusException why) {
+    if (!inv.withdraw()) {
+      return false;
+    }
+    settleWithdrawn(inv, Meter.CANCELLED, why); // the worker that polls it skips it
+    settled.run();
+    return true;
   }
 
   /** Settles a queued invocation close gave up on (or that its caller cancelled meanwhile). */
@@ -907,6 +1017,10 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   long timeouts() {
     return timeouts.get();
+  }
+
+  long queueTimeouts() {
+    return queueTimeouts.get();
   }
 
   long otherFailures() {

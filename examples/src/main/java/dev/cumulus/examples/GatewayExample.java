@@ -15,11 +15,13 @@ import java.time.format.DateTimeParseException;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Cumulus functions over HTTP: a few functions behind {@link CumulusGateway} (calls, events, the
  * runtime's meters as a Prometheus scrape at {@code /metrics}), until Enter is pressed or
- * {@code --duration} has passed; then their usage. Run it with
+ * {@code --duration} has passed; then their usage. Without a terminal (its standard input ends at
+ * once), it stops at once and says why, unless {@code --duration} is given: then it serves that long. Run it with
  * {@code java --add-opens java.base/java.lang=ALL-UNNAMED -cp examples/target/cumulus-examples.jar
  * dev.cumulus.examples.GatewayExample [--port 8080] [--host 127.0.0.1] [--token <16+ chars>]
  * [--duration 30s]} and call it with {@code curl} (it prints how).
@@ -65,13 +67,17 @@ public final class GatewayExample {
     String host = CumulusGateway.DEFAULT_HOST;
     String token = System.getenv("CUMULUS_TOKEN");
     Duration duration = null;
+    String durationText = null;
     for (int i = 0; i < args.length; i++) {
       String value = i + 1 < args.length ? args[i + 1] : null;
       switch (args[i]) {
         case "--port" -> port = Integer.parseInt(required(args[i], value));
         case "--host" -> host = required(args[i], value);
         case "--token" -> token = required(args[i], value);
-        case "--duration" -> duration = duration(required(args[i], value));
+        case "--duration" -> {
+          durationText = required(args[i], value);
+          duration = duration(durationText);
+        }
         default -> {
           out.println("unknown option " + args[i] + "; options: --port N, --host H, --token T, --duration 30s");
           return 2;
@@ -112,9 +118,15 @@ public final class GatewayExample {
       out.println("  curl -s" + auth + " " + base + "/functions");
       out.println("  curl -s" + auth + " " + base + "/metrics");
       out.println("Live dashboard: " + base + "/dashboard" + (auth.isEmpty() ? "" : " (sign in with the token)"));
-      out.println(duration == null ? "Press Enter to stop." : "Stops after " + duration + " or on Enter.");
+      out.println(duration == null ? "Press Enter to stop." : "Stops after " + durationText + " or on Enter.");
 
-      waitForEnterOr(in, duration);
+      out.println(switch (waitForEnterOr(in, duration)) {
+        case ENTER -> "Stopping: Enter was pressed.";
+        case DURATION -> "Stopping: " + durationText + " passed.";
+        case END_OF_INPUT -> "Stopping: the standard input ended before Enter was pressed (it is not a"
+            + " terminal, or was closed), so Enter can never come. To serve without a terminal, give a"
+            + " time: --duration 10m.";
+      });
 
       server.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       out.println();
@@ -125,27 +137,48 @@ public final class GatewayExample {
     return 0;
   }
 
-  /** Returns when a line (or the end) of {@code in} arrives, or when {@code duration} has passed. */
-  private static void waitForEnterOr(InputStream in, Duration duration) throws InterruptedException {
-    CountDownLatch enter = new CountDownLatch(1);
+  /** Why the example stops. */
+  enum Stop {
+    /** A line arrived on the standard input. */
+    ENTER,
+    /** The standard input ended (not a terminal, or closed) and no {@code --duration} was given. */
+    END_OF_INPUT,
+    /** {@code --duration} passed. */
+    DURATION
+  }
+
+  /**
+   * Returns when a line arrives on {@code in}, or when {@code duration} (if given) has passed. The
+   * end of {@code in} (no terminal: {@code < /dev/null}, a CI job, a closed pipe) ends the wait only
+   * without a duration: with one, the example serves for that long.
+   */
+  static Stop waitForEnterOr(InputStream in, Duration duration) throws InterruptedException {
+    CountDownLatch read = new CountDownLatch(1);
+    AtomicBoolean enter = new AtomicBoolean();
     Thread reader = new Thread(() -> {
       try {
         int c;
         do {
           c = in.read();
         } while (c != -1 && c != '\n');
+        enter.set(c == '\n');
       } catch (IOException e) {
-        // the input is gone: the same as Enter
+        // the input is gone: as at its end
       }
-      enter.countDown();
+      read.countDown();
     }, "gateway-example-stdin");
     reader.setDaemon(true);
     reader.start();
     if (duration == null) {
-      enter.await();
-    } else {
-      enter.await(duration.toMillis(), TimeUnit.MILLISECONDS);
+      read.await();
+      return enter.get() ? Stop.ENTER : Stop.END_OF_INPUT;
     }
+    long deadline = System.nanoTime() + duration.toNanos();
+    if (read.await(duration.toNanos(), TimeUnit.NANOSECONDS) && enter.get()) {
+      return Stop.ENTER;
+    }
+    TimeUnit.NANOSECONDS.sleep(Math.max(0, deadline - System.nanoTime())); // no input to wait for: serve on
+    return Stop.DURATION;
   }
 
   private static String required(String option, String value) {

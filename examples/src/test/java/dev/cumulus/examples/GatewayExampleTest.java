@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
@@ -66,7 +67,7 @@ class GatewayExampleTest {
     String text = bytes.toString(StandardCharsets.UTF_8);
     System.out.println(text);
     assertThat(text).contains("curl -i -H 'Content-Type: application/json' -d '\"a b c\"'")
-        .contains("Press Enter to stop.").contains("Usage over").contains("order")
+        .contains("Press Enter to stop.", "Stopping: Enter was pressed.").contains("Usage over").contains("order")
         .contains("Live dashboard: " + m.group(1) + "/dashboard");
   }
 
@@ -79,7 +80,27 @@ class GatewayExampleTest {
         new PrintStream(bytes, true, StandardCharsets.UTF_8));
 
     assertThat(exit).isZero();
-    assertThat(bytes.toString(StandardCharsets.UTF_8)).contains("Stops after PT0.2S or on Enter.");
+    assertThat(bytes.toString(StandardCharsets.UTF_8)).contains("Stops after 200ms or on Enter.",
+        "Stopping: 200ms passed.");
+  }
+
+  @Test
+  void withoutATerminal_itStopsAtOnceSayingWhy_unlessGivenADuration() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    int exit = GatewayExample.run(new String[] {"--port", "0"}, new ByteArrayInputStream(new byte[0]),
+        new PrintStream(bytes, true, StandardCharsets.UTF_8));
+    assertThat(exit).isZero();
+    assertThat(bytes.toString(StandardCharsets.UTF_8)).contains("Stopping: the standard input ended before Enter"
+        + " was pressed (it is not a terminal, or was closed), so Enter can never come. To serve without a"
+        + " terminal, give a time: --duration 10m.", "Usage over");
+
+    // With a duration, the end of the input does not stop it; a line still does.
+    assertThat(GatewayExample.waitForEnterOr(new ByteArrayInputStream(new byte[0]), Duration.ofMillis(100)))
+        .isEqualTo(GatewayExample.Stop.DURATION);
+    assertThat(GatewayExample.waitForEnterOr(new ByteArrayInputStream(new byte[0]), null))
+        .isEqualTo(GatewayExample.Stop.END_OF_INPUT);
+    assertThat(GatewayExample.waitForEnterOr(new ByteArrayInputStream("\n".getBytes(StandardCharsets.UTF_8)),
+        Duration.ofMinutes(10))).isEqualTo(GatewayExample.Stop.ENTER);
   }
 
   @Test

@@ -89,7 +89,8 @@ final class JsonMapping {
     try {
       return mapper.readValue(bytes, inputType);
     } catch (IOException e) {
-      throw new BadInput(failure(function, inputType, e instanceof JsonMappingException ? syntaxError(bytes, e) : e));
+      throw new BadInput(failure(function, inputType, e instanceof JsonMappingException ? syntaxError(bytes, e) : e,
+          bytes));
     }
   }
 
@@ -135,11 +136,13 @@ final class JsonMapping {
         || (inputType.isInstance(body) && !(body instanceof JsonObject) && !(body instanceof JsonArray))) {
       return inputType == Object.class ? plain : body;
     }
+    byte[] text = null;
     try {
       // Through the text form, so that the rules are those of HTTP bodies exactly.
-      return mapper.readValue(mapper.writeValueAsBytes(plain), inputType);
+      text = mapper.writeValueAsBytes(plain);
+      return mapper.readValue(text, inputType);
     } catch (IOException e) {
-      throw new BadInput(failure(function, inputType, e));
+      throw new BadInput(failure(function, inputType, e, text));
     }
   }
 
@@ -202,7 +205,11 @@ final class JsonMapping {
     return body;
   }
 
-  private static Failure failure(String function, Class<?> type, IOException e) {
+  /**
+   * What a client is told of a body that does not map: its {@code text} (when there is one) tells a
+   * field that is missing from one that has the wrong value, which Jackson reports alike.
+   */
+  private Failure failure(String function, Class<?> type, IOException e, byte @Nullable [] text) {
     String target = describe(type);
     if (e instanceof StreamConstraintsException) {
       return new Failure(400, Failure.MALFORMED_JSON, "the body is nested deeper than " + MAX_NESTING
@@ -236,6 +243,12 @@ final class JsonMapping {
     }
     if (e instanceof MismatchedInputException m) {
       Class<?> expected = m.getTargetType();
+      String missing = text == null ? null : missingField(text, m);
+      if (missing != null) {
+        return new Failure(400, Failure.INVALID_INPUT, "the body does not map to " + target + " (the input of"
+            + " function '" + function + "'): the field '" + missing + "' is missing"
+            + (expected == null ? "" : " (" + describe(expected) + ", which has no default)") + path(m));
+      }
       return new Failure(400, Failure.INVALID_INPUT, "the body does not map to " + target + " (the input of"
           + " function '" + function + "'): expected " + (expected == null ? "another type" : describe(expected))
           + path(m));
@@ -249,6 +262,31 @@ final class JsonMapping {
       return new Failure(400, Failure.MALFORMED_JSON, "the body is not valid JSON: " + j.getOriginalMessage() + at(e));
     }
     return new Failure(400, Failure.MALFORMED_JSON, "the body could not be read as JSON");
+  }
+
+  /**
+   * The name of the field at the end of {@code e}'s path if the body's object there lacks it (Jackson
+   * says "null for a primitive" both for a field that is absent and for one that is null), else null.
+   * Reads the body again: on the error path only.
+   */
+  private @Nullable String missingField(byte[] text, JsonMappingException e) {
+    List<JsonMappingException.Reference> refs = e.getPath();
+    if (refs.isEmpty()) {
+      return null;
+    }
+    String field = refs.get(refs.size() - 1).getFieldName();
+    if (field == null) {
+      return null;
+    }
+    try {
+      com.fasterxml.jackson.databind.JsonNode node = mapper.readTree(text);
+      for (JsonMappingException.Reference r : refs.subList(0, refs.size() - 1)) {
+        node = node == null ? null : r.getFieldName() != null ? node.get(r.getFieldName()) : node.get(r.getIndex());
+      }
+      return node != null && node.isObject() && !node.has(field) ? field : null;
+    } catch (IOException | RuntimeException unreadable) {
+      return null;
+    }
   }
 
   private static String at(IOException e) {

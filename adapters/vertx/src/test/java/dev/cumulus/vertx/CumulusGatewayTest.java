@@ -302,6 +302,12 @@ class CumulusGatewayTest {
         .contains("Order").contains("$.quantity");
     assertThat(Json.error(post("/functions/order", "{\"item\":\"a\",\"quantity\":3,\"x\":1}"), 400, "invalid_input"))
         .contains("unknown field 'x'");
+    assertThat(Json.error(post("/functions/order", "{\"item\":\"apple\"}"), 400, "invalid_input"))
+        .isEqualTo("the body does not map to Order (the input of function 'order'): the field 'quantity' is"
+            + " missing (int, which has no default) at $.quantity");
+    assertThat(Json.error(post("/functions/order", "{\"item\":\"a\",\"quantity\":null}"), 400, "invalid_input"))
+        .as("present but null: not said to be missing").contains("expected int at $.quantity")
+        .doesNotContain("missing");
     assertThat(Json.error(post("/functions/order", "{\"item\":\"a\",\"quantity\":0}"), 400, "invalid_input"))
         .contains("quantity must be at least 1 but was 0");
     assertThat(Json.error(post("/functions/square", "1.5"), 400, "invalid_input")).contains("Integer");
