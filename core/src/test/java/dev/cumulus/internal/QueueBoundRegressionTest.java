@@ -96,7 +96,9 @@ class QueueBoundRegressionTest {
         release.set(true);
       }
       stage.get(WAIT.toSeconds(), TimeUnit.SECONDS);
-      assertThat(f.invoke(3)).isEqualTo(3); // the worker is free again: the next call runs
+      // Its stage over, the worker is free again (or gone): the next call runs.
+      await().atMost(WAIT).until(() -> pool.workers() == 0 || pool.takers() == 1);
+      assertThat(f.invoke(3)).isEqualTo(3);
     } finally {
       release.set(true);
       attached.countDown();
