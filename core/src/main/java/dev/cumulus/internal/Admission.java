@@ -18,9 +18,12 @@ import org.jspecify.annotations.Nullable;
  * <p>On the hot path a call reads flags that never change while the function serves, makes its
  * invocation, and takes one compare-and-set on {@code accepted} and one exchange on the queue's tail.
  * The queue bound is checked against a finished count seen earlier (a lower bound), so the finished
- * counts of the workers are summed only near the bound. A call that finds the queue full is let in
- * only if it can take a worker slot of its own at once; so no more than {@code queueCapacity} calls
- * ever wait for a worker, whatever the carriers do.
+ * counts of the workers are summed only near the bound. There the queue is full when the calls not
+ * finished outnumber by {@code queueCapacity} the workers that will take one
+ * ({@link WorkerPool#takers}: not a slot another call reserved and is not counted with yet, not a
+ * worker busy with a caller's dependent stage, not a worker that no carrier is left for). A call that
+ * finds the queue full is let in only if it can take a worker slot of its own at once, for a worker
+ * that could run; so no more than {@code queueCapacity} calls ever wait for a worker.
  */
 final class Admission {
   /** The function, as the runtime's listeners know it. */
@@ -86,7 +89,8 @@ final class Admission {
       boolean beyondQueue = false;
       long behindWorkers = 0;
       if (!event && a + 1 - outstanding.finishedSeen() > queueCapacity) {
-        behindWorkers = a + 1 - outstanding.finished() - (pool.workers() - (slot ? 1 : 0));
+        // Read after `a`: a slot reserved by another call is not counted until that call is.
+        behindWorkers = a + 1 - outstanding.finished() - pool.takers();
         beyondQueue = behindWorkers > queueCapacity;
       }
       if (beyondQueue && !slot) {
@@ -101,16 +105,19 @@ final class Admission {
           return throttle(tenant);
         }
       } else if (!beyondQueue && slot) {
-        pool.releaseSlot();
+        pool.releaseReservation();
         slot = false;
       }
       if (noCapacityAtAll()) {
         if (slot) {
-          pool.releaseSlot();
+          pool.releaseReservation();
         }
         return throttle(tenant);
       }
       if (accepted.compareAndSet(a, a + 1)) {
+        if (slot) {
+          pool.reservationUsed(); // counted now: call and slot together
+        }
         break;
       }
     }

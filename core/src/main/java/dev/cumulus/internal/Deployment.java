@@ -104,6 +104,11 @@ final class Deployment implements Fn<@Nullable Object, @Nullable Object>, EventH
     return id.reserved;
   }
 
+  /** Its workers (tests reach its state through this: {@link WorkerPool#describe}, admission's seams). */
+  WorkerPool pool() {
+    return pool;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Fn
 

@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BiFunction;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
@@ -60,6 +61,8 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     }
   }
   private static final long MIN_BUDGET_CHECK_NANOS = 1_000_000;
+  /** One reservation in {@link #slots} (its slot is counted in the low bits as well). */
+  private static final long RESERVATION = 1L << 32;
   /** A queued call whose queue timeout is further away than this is looked at again meanwhile. */
   private static final long MAX_QUEUE_CHECK_NANOS = 86_400_000_000_000L;
   /** A running invocation's timeout message says how long it waited queued, if this long or more. */
@@ -91,7 +94,13 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   /** Called whenever a worker comes back for more work: a slot may be free for the function's events. */
   private final Runnable freed;
 
-  private final AtomicInteger workers = new AtomicInteger();
+  /**
+   * Worker slots held, each in the function's limit and the runtime's capacity: in the low 32 bits,
+   * every slot (workers, and slots admission took for calls it lets in beyond the queue); in the high
+   * 32 bits, how many of those are reservations of admissions whose call is not accepted yet. One
+   * word, so that admission reads both at once ({@link #takers}).
+   */
+  private final AtomicLong slots = new AtomicLong();
   /** Workers unmounted in the middle of their work (sleeping, waiting for I/O or a lock). */
   private final AtomicInteger blocked = new AtomicInteger();
   /** Workers completing a future whose dependent stages run on their thread: not free meanwhile. */
@@ -190,9 +199,28 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     }
   }
 
-  /** Workers holding a slot now. */
+  /** Worker slots held now: workers, and slots admission took for calls it is letting in. */
   int workers() {
-    return workers.get();
+    return (int) slots.get();
+  }
+
+  /**
+   * Workers that will take a queued call, for admission's queue bound ({@code accepted - finished -
+   * takers <= queueCapacity}): the slots held, less the reservations of admissions whose calls are
+   * not accepted yet (each is its own call's: counted here, another call would count on it too),
+   * less the workers running a completed call's dependent stages, and no more than can run now: the
+   * blocked ones (off their carriers) and one runnable per carrier. A worker started beyond the
+   * carriers (two callers that both saw one free) waits for a carrier that CPU-bound work does not
+   * give back: a call counted on it would wait past the queue.
+   *
+   * <p>Admission reads its accepted count before this: a reservation turns into a worker only after
+   * its call is accepted (which fails admission's compare-and-set), so this never counts a slot whose
+   * call it does not see.
+   */
+  int takers() {
+    long s = slots.get();
+    int free = (int) s - (int) (s >>> 32) - completing.get();
+    return parallelism > 0 ? Math.min(free, blocked.get() + parallelism) : free;
   }
 
   /** The most workers at once now: the adaptive limit's value, or the fixed limit. */
@@ -223,7 +251,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
    * more than its capacity.
    */
   int startable() {
-    int w = workers.get();
+    int w = workers();
     if (parallelism > 0 && w - blocked.get() >= parallelism) {
       return 0;
     }
@@ -237,7 +265,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
    * function's event backlog asks before it submits an attempt.
    */
   boolean hasFreeSlot() {
-    int w = workers.get();
+    int w = workers();
     long busy = outstanding.now();
     if (busy < w - completing.get()) {
       return true;
@@ -249,7 +277,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   /** Whether this function's runnable workers take every carrier (no new one could run). */
   boolean carriersTaken() {
-    return parallelism > 0 && workers.get() - blocked.get() >= parallelism;
+    return parallelism > 0 && workers() - blocked.get() >= parallelism;
   }
 
   int parallelism() {
@@ -277,7 +305,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     // call. While this function's workers occupy every carrier, the queue holds what waits:
     // admission keeps it within its capacity (and starts a worker itself when it lets a call in
     // beyond it).
-    int w = workers.get();
+    int w = workers();
     if (carriersBusy(w)) {
       return false;
     }
@@ -293,7 +321,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
    * capacity is missing.
    */
   void startWorkerIfNeeded() {
-    if (!tryStartWorker() && workers.get() < limit()) {
+    if (!tryStartWorker() && workers() < limit()) {
       capacity.await(this); // blocked by the runtime-wide capacity, not by our own limit
       if (queueTimeoutNanos > 0 && live.size() == 0) {
         platform.watch.watch(this); // calls wait with no worker of ours: their queue timeout still runs
@@ -345,32 +373,66 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     return queue.belowFairShare(tenant, capacity);
   }
 
-  /** Takes a worker slot for a call admitted beyond the queue; false if none is free or could run. */
+  /**
+   * Takes a worker slot for a call admission lets in beyond the queue, as a reservation: it counts
+   * in the function's limit and the runtime's capacity at once, but not among the {@link #takers}
+   * until the call is accepted ({@link #reservationUsed}) or the slot given back
+   * ({@link #releaseReservation}). False if no slot is free, or if a new worker could not run (this
+   * function's runnable workers take every carrier): checked again in the slot's compare-and-set,
+   * so that two calls that both saw the last carrier free do not both take it.
+   */
   boolean reserveSlot() {
-    return startable() > 0 && addWorkerSlot();
+    return startable() > 0 && takeSlot(true);
   }
 
-  /** Gives back a slot taken with {@link #reserveSlot} and not used. */
-  void releaseSlot() {
-    workers.decrementAndGet();
+  /** The call a reservation was taken for is accepted: its slot is a worker's from now on. */
+  void reservationUsed() {
+    slots.getAndAdd(-RESERVATION);
+  }
+
+  /** Gives back a slot taken with {@link #reserveSlot} whose call was not accepted on it. */
+  void releaseReservation() {
+    slots.getAndAdd(-(RESERVATION + 1));
     capacity.release(reserved == 0);
   }
 
+  /** Gives back a worker's slot. */
+  private void releaseSlot() {
+    slots.getAndDecrement();
+    capacity.release(reserved == 0);
+  }
+
+  /** Takes a slot for a worker about to start; false at the function's limit or the runtime's. */
   private boolean addWorkerSlot() {
+    // At its limit (blocking work at its maxConcurrency, say): the runtime's capacity is not touched.
+    return workers() < limit() && takeSlot(false);
+  }
+
+  /**
+   * Takes a slot of the runtime's capacity, then of the function's limit: so the slots counted here
+   * are always held in both, and admission never counts a worker that an attempt about to fail on the
+   * capacity counted for a moment. A slot of the capacity taken by an attempt that then finds the
+   * function at its limit is given back (waking whoever waits for one).
+   *
+   * @param reservation for admission ({@link #reserveSlot}): counted as a reservation, and only if
+   *     a new worker could run
+   */
+  private boolean takeSlot(boolean reservation) {
+    boolean shared = reserved == 0;
+    if (!capacity.tryAcquire(shared)) {
+      return false;
+    }
     for (;;) {
-      int w = workers.get();
-      if (w >= limit()) {
+      long s = slots.get();
+      int w = (int) s;
+      if (w >= limit() || (reservation && parallelism > 0 && w - blocked.get() >= parallelism)) {
+        capacity.release(shared);
         return false;
       }
-      if (workers.compareAndSet(w, w + 1)) {
-        break;
+      if (slots.compareAndSet(s, s + (reservation ? RESERVATION + 1 : 1))) {
+        return true;
       }
     }
-    if (capacity.tryAcquire(reserved == 0)) {
-      return true;
-    }
-    workers.decrementAndGet();
-    return false;
   }
 
   private void releaseSlot(Worker w) {
@@ -466,7 +528,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
       Invocation inv = queue.poll();
       if (inv == null) {
         w.lastEndIsNow = false;
-        if (workers.get() <= lingerWorkers) {
+        if (workers() <= lingerWorkers) {
           for (int i = 0; inv == null && i < LINGER_SPINS; i++) {
             Thread.onSpinWait();
             inv = queue.poll();
@@ -496,7 +558,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
         return null;
       }
       if (!addWorkerSlot()) {
-        if (workers.get() < limit()) {
+        if (workers() < limit()) {
           capacity.await(this);
         }
         return null;
@@ -512,11 +574,11 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
    */
   private boolean shedOverLimit() {
     for (;;) {
-      int w = workers.get();
-      if (w <= limit()) {
+      long s = slots.get();
+      if ((int) s <= limit()) {
         return false;
       }
-      if (workers.compareAndSet(w, w - 1)) {
+      if (slots.compareAndSet(s, s - 1)) {
         return true;
       }
     }
@@ -554,7 +616,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
     // Running invocations never outnumber the workers, nor the calls not finished: while the
     // workers are no more than the peak, nothing is read that other threads write.
     int p = peak.get();
-    int n = workers.get();
+    int n = workers();
     PeakWindow[] open = peakWindows;
     if (open.length != 0) {
       offerToWindows(open, n);
@@ -619,7 +681,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   @Override
   void ran(AdaptiveLimit a, long now, long wallNanos) {
     int before = a.limit();
-    if (a.sample(now, wallNanos, workers.get()) && a.limit() > before && !queue.isEmpty()) {
+    if (a.sample(now, wallNanos, workers()) && a.limit() > before && !queue.isEmpty()) {
       startWorkerIfNeeded(); // room for more: calls waiting in the queue need not wait for the next one
     }
   }
@@ -731,7 +793,7 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
 
   /** What holds the slots a queued call waits for, for its queue timeout's message. */
   private String heldBy() {
-    int running = workers.get();
+    int running = workers();
     int late = overdue();
     int adaptiveLimit = adaptiveLimit() ? concurrencyLimit() : 0;
     String held = reserved > 0 && running >= reserved
@@ -883,6 +945,50 @@ final class WorkerPool extends Worker.Pool implements Capacity.Waiter, DeadlineW
   private RuntimeClosedException closedBeforeFinishing() {
     return new RuntimeClosedException(name,
         "the Cumulus runtime closed before this invocation of '" + name + "' could finish");
+  }
+
+  /**
+   * The pool's state now, for diagnostics (a failing test prints it): its counters, the queue's
+   * accepted-minus-started, and each live worker's thread state and invocation. Racy reads, never on
+   * a hot path.
+   */
+  String describe() {
+    long accepted = outstanding.accepted.get();
+    long started = account.sum(Meter.STARTED);
+    long finished = account.sum(Meter.FINISHED);
+    StringBuilder b = new StringBuilder()
+        .append("slots=").append(workers())
+        .append(" reservations=").append((int) (slots.get() >>> 32))
+        .append(" takers=").append(takers())
+        .append(" blocked=").append(blocked.get())
+        .append(" completing=").append(completing.get())
+        .append(" accepted=").append(accepted)
+        .append(" started=").append(started)
+        .append(" finished=").append(finished)
+        .append(" queued=").append(accepted - started)
+        .append(" queueEmpty=").append(queue.isEmpty())
+        .append(" limit=").append(limit())
+        .append(" parallelism=").append(parallelism)
+        .append(" idle=").append(idle != null)
+        .append(" waitingForCapacity=").append(waitingForCapacity.get())
+        .append(" capacity[inUse=").append(capacity.inUse())
+        .append(" max=").append(capacity.max())
+        .append(" unreservedLimit=").append(capacity.unreservedLimit())
+        .append(" available=").append(capacity.available(reserved == 0))
+        .append("] live=").append(live.size()).append(" [");
+    live.forEach(w -> {
+      Thread t = w.thread;
+      Invocation inv = w.current();
+      b.append(' ').append(t == null ? "unstarted" : t.getState())
+          .append(inv == null ? "/idle" : inv.isRunning() ? "/running" : "/ending")
+          .append(w.holdsSlot ? "+slot" : "").append(w.ended ? "(ended)" : "");
+    });
+    return b.append(" ]").toString();
+  }
+
+  /** Runs {@code action} on each live worker (for diagnostics: racy reads of their state). */
+  void forEachLive(Consumer<Worker> action) {
+    live.forEach(action);
   }
 
   /** Workers of this function alive now (threads not ended). */
